@@ -1,0 +1,197 @@
+"""Consumers: state store, Mesa view agent and vectorised behaviour.
+
+Money is in yuan; incomes are monthly. A consumer's accounts at the lenders live
+in :class:`agents.lender.Accounts`; this module holds the rest of the consumer:
+income and employment, cash, tastes, and the shopping decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from agents.base import Column, ViewAgent
+from sim.config import ConsumerParams, LabourParams
+from sim.rng import Streams
+
+OUTSIDE = -1  # employer code of the outside sector
+
+DAYS_PER_MONTH = 30.0
+BILLING_DAYS = 28  # pay days, statement days and review days fall on days 1..28
+
+
+@dataclass(slots=True)
+class ConsumerState:
+    """Columnar state of all consumers (row = consumer id)."""
+
+    base_income: np.ndarray       # monthly wage when employed, yuan/month
+    income: np.ndarray            # current monthly income (wage or benefit) x income index, yuan/month
+    employed: np.ndarray          # bool: has a job
+    employer: np.ndarray          # int: merchant index, or OUTSIDE (-1); kept while unemployed for the record
+    cash: np.ndarray              # liquid balance, yuan
+    propensity: np.ndarray        # share of income spent on the platform
+    buffer_months: np.ndarray     # cash buffer target, months of income
+    risk_prone: np.ndarray        # bool: latent high-risk type
+    forgetfulness: np.ndarray     # chance of forgetting a due date when able to pay
+    credit_first: np.ndarray      # bool: pays with credit before cash
+    retailers: np.ndarray         # int (n, k): preferred retailers
+    retailer_cumweight: np.ndarray  # float (n, k): cumulative choice weights (last column = 1)
+    payday: np.ndarray            # int: day of month (1..28) income arrives
+    statement_day: np.ndarray     # int: day of month (1..28) statements are cut
+    last_cut_day: np.ndarray      # int: last day any limit of the consumer was cut (-10**9: never)
+    month_spending: np.ndarray    # platform spending this month (for the panel), yuan
+
+    @property
+    def n(self) -> int:
+        return self.cash.size
+
+    @classmethod
+    def create(cls, n: int, p: ConsumerParams, labour: LabourParams, streams: Streams,
+               retailer_weight: np.ndarray) -> "ConsumerState":
+        """A population of ``n`` consumers linked to retailers by ``retailer_weight``."""
+        g = streams.generator("population.consumers")
+        base_income = p.income_median * np.exp(p.income_sigma * g.standard_normal(n))
+        a = p.propensity_mean * p.propensity_concentration
+        b = (1 - p.propensity_mean) * p.propensity_concentration
+        propensity = g.beta(a, b, n) if 0 < p.propensity_mean < 1 else np.full(n, p.propensity_mean)
+        risk_prone = g.random(n) < p.risk_prone_share
+        # risk-prone consumers keep thinner buffers and forget more often
+        buffer_months = p.buffer_months * np.where(risk_prone, 0.3, 1.0) * g.uniform(0.5, 1.5, n)
+        forgetfulness = np.clip(p.forget_probability * g.exponential(1.0, n) *
+                                np.where(risk_prone, 2.0, 1.0), 0, 1)
+        credit_first = g.random(n) < p.credit_first_share
+        employed = g.random(n) >= labour.unemployment_normal
+        k = min(p.retailer_links, retailer_weight.size)
+        retailers = _draw_retailers(g, n, k, retailer_weight)
+        pref = g.gamma(2.0, 1.0, (n, k)) * retailer_weight[retailers]
+        cum = np.cumsum(pref, axis=1)
+        cum /= cum[:, -1:]
+        income = np.where(employed, base_income, base_income * labour.benefit_replacement)
+        return cls(
+            base_income=base_income, income=income, employed=employed,
+            employer=np.full(n, OUTSIDE, dtype=np.int64),
+            cash=buffer_months * income,
+            propensity=propensity, buffer_months=buffer_months, risk_prone=risk_prone,
+            forgetfulness=forgetfulness, credit_first=credit_first,
+            retailers=retailers, retailer_cumweight=cum,
+            payday=g.integers(1, BILLING_DAYS + 1, n), statement_day=g.integers(1, BILLING_DAYS + 1, n),
+            last_cut_day=np.full(n, -10**9, dtype=np.int64), month_spending=np.zeros(n),
+        )
+
+
+def _draw_retailers(g: np.random.Generator, n: int, k: int, weight: np.ndarray) -> np.ndarray:
+    """k distinct retailers per consumer, chosen with probability rising with size."""
+    p = weight / weight.sum()
+    links = g.choice(weight.size, size=(n, k), p=p)
+    # re-draw duplicates within a row a few times; a leftover duplicate is harmless
+    for _ in range(8):
+        srt = np.sort(links, axis=1)
+        dup_rows = np.flatnonzero((srt[:, 1:] == srt[:, :-1]).any(axis=1))
+        if dup_rows.size == 0:
+            break
+        links[dup_rows, -1] = g.choice(weight.size, size=dup_rows.size, p=p)
+        links[dup_rows] = np.roll(links[dup_rows], 1, axis=1)
+    return links
+
+
+class Consumer(ViewAgent):
+    """A consumer (a view of row ``index`` of ``model.consumers``)."""
+
+    base_income = Column("consumers", "monthly wage when employed, yuan/month")
+    income = Column("consumers", "current monthly income, yuan/month")
+    employed = Column("consumers", "has a job")
+    employer = Column("consumers", "merchant index or -1 (outside sector)")
+    cash = Column("consumers", "liquid balance, yuan")
+    propensity = Column("consumers", "share of income spent on the platform")
+    risk_prone = Column("consumers", "latent high-risk type")
+    credit_first = Column("consumers", "pays with credit first")
+
+    def account(self, lender: str) -> dict:
+        """This consumer's account at ``lender`` as a dict of current values."""
+        return self.model.accounts.row(self.model.lender_index[lender], self.index)
+
+
+# --------------------------------------------------------------------------- behaviour
+
+
+def labour_flows(cs: ConsumerState, u_target: float, p: LabourParams, risky_multiplier: float,
+                 draw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Separations from and hires by the outside sector, toward ``u_target``.
+
+    Separations happen at the normal monthly rate (higher for risk-prone types)
+    plus a push when unemployment is below target; hires at the rate that makes
+    the normal rate a steady state, plus a pull when unemployment is above it.
+    ``draw`` is one uniform per consumer (stream ``labour``). Returns the ids
+    separated and hired today.
+    """
+    n = cs.n
+    unemployed_count = n - int(np.count_nonzero(cs.employed))
+    u = unemployed_count / n
+    gap = u_target - u
+    s = p.separation_rate / DAYS_PER_MONTH
+    sep = s + max(gap, 0.0) * p.adjustment_speed / DAYS_PER_MONTH / max(1 - u, 1e-9)
+    hire_base = s * (1 - u_target) / max(u_target, 1e-9)
+    hire = hire_base + max(-gap, 0.0) * p.adjustment_speed / DAYS_PER_MONTH / max(u, 1e-9)
+    sep_p = np.where(cs.risk_prone, sep * risky_multiplier, sep)
+    outside = cs.employer == OUTSIDE
+    separated = np.flatnonzero(cs.employed & outside & (draw < sep_p))
+    hired = np.flatnonzero(~cs.employed & (draw < min(hire, 1.0)))
+    cs.employed[separated] = False
+    cs.employed[hired] = True
+    cs.employer[hired] = OUTSIDE
+    return separated, hired
+
+
+def refresh_income(cs: ConsumerState, idx: np.ndarray | slice, income_index: float,
+                   replacement: float) -> None:
+    """Current income of ``idx`` from employment status and the income index."""
+    base = cs.base_income[idx]
+    cs.income[idx] = np.where(cs.employed[idx], base, base * replacement) * income_index
+
+
+@dataclass(slots=True)
+class Shopping:
+    """Today's shopping of the consumers who shop (ids in ``who``)."""
+
+    who: np.ndarray          # consumer ids
+    desired: np.ndarray      # desired platform spending, yuan
+    affordable: np.ndarray   # spending that cash plus credit can pay for, yuan
+    cash: np.ndarray         # cash part of the purchase (after stock-outs), yuan
+    credit: np.ndarray       # (L, len(who)) credit part per lender (after stock-outs), yuan
+    retailer: np.ndarray     # chosen retailer
+    fill: np.ndarray         # share of the purchase the retailer could serve
+    constrained: np.ndarray  # bool: demand beyond cash plus credit
+
+
+def desired_spending(cs: ConsumerState, p: ConsumerParams, season: float, confidence: float,
+                     shop_draw: np.ndarray, big_draw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Who shops today and how much they want to spend (before retrenchment).
+
+    A shopping trip happens with ``shop_probability``; its basket is exponential
+    with the mean that makes monthly spending ``propensity x income``, scaled by
+    season and confidence. A big-ticket purchase (``big_ticket_min`` to
+    ``big_ticket_max`` months of income) happens with ``big_ticket_probability``.
+    The same uniform decides whether and how much (inverse transform), so one
+    draw per consumer and decision suffices.
+    """
+    q = p.shop_probability
+    pb = p.big_ticket_probability
+    shop = shop_draw < q
+    big = big_draw < pb
+    who = np.flatnonzero(shop | big)
+    u = shop_draw[who].astype(np.float64)
+    income = cs.income[who]
+    basket_mean = cs.propensity[who] * income / DAYS_PER_MONTH / q * season * confidence
+    basket = np.where(u < q, -np.log(np.maximum(u / q, 1e-12)) * basket_mean, 0.0)
+    ub = big_draw[who].astype(np.float64)
+    span = p.big_ticket_max - p.big_ticket_min
+    big_amount = np.where(ub < pb, (p.big_ticket_min + span * ub / max(pb, 1e-300)) * income, 0.0)
+    return who, basket + big_amount
+
+
+def choose_retailer(cs: ConsumerState, who: np.ndarray, draw: np.ndarray) -> np.ndarray:
+    """One of each shopper's preferred retailers, by preference weight."""
+    cum = cs.retailer_cumweight[who]
+    j = (draw[:, None] >= cum[:, :-1]).sum(axis=1)
+    return cs.retailers[who, j]

@@ -1,0 +1,22 @@
+"""Credit-limit contagion: an agent-based model of consumer-credit limit cuts
+spreading through merchant liquidity (Mesa).
+
+The Python API::
+
+    from sim import load_config, CreditModel
+    model = CreditModel(load_config("baseline", ["population.consumers=2000"])).run()
+    frames = model.results()      # timeseries, limit_changes (and panel)
+"""
+
+from sim.config import Config, ConfigError, load_config
+from sim.model import CreditModel
+
+
+def run(scenario: str = "baseline", overrides=(), *, check: bool = False, panel=None,
+        panel_sample: float = 1.0, progress: bool = False) -> CreditModel:
+    """Load a scenario, run it, return the finished model."""
+    return CreditModel(load_config(scenario, list(overrides)), check=check, panel=panel,
+                       panel_sample=panel_sample).run(progress=progress)
+
+
+__all__ = ["Config", "ConfigError", "CreditModel", "load_config", "run"]

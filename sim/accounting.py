@@ -1,0 +1,79 @@
+"""Stock-flow accounting: the invariants of DESIGN section 5.
+
+- total cash over all sectors, outside included, is constant (zero);
+- each loan is an asset of exactly one agent and a liability of another:
+  lender receivables = consumer balances (and every balance = its parts),
+  settlements the lenders owe = settlements the merchants are owed,
+  wholesale funding the lenders owe = funding the outside sector lent;
+- total net worth equals total inventory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+class InvariantError(AssertionError):
+    """An accounting identity broke; the message names the day and the figures."""
+
+
+@dataclass(frozen=True)
+class Breach:
+    name: str
+    left: float
+    right: float
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.left:,.6f} != {self.right:,.6f} (difference {self.left - self.right:,.6f})"
+
+
+def balance_sheets(model) -> dict[str, float]:
+    """Net worth of each sector (yuan), each from its own books."""
+    cs, acc, ms, lenders, out = model.consumers, model.accounts, model.merchants, model.lenders, model.outside
+    return {
+        "consumers": float(cs.cash.sum() - acc.balance.sum()),
+        "merchants": float(ms.cash.sum() + ms.inventory.sum() + ms.settlement_receivable().sum()),
+        "lenders": float(lenders.equity.sum()),
+        "outside": float(out.cash + out.funding_lent.sum()),
+    }
+
+
+def invariants(model) -> list[Breach]:
+    """Every invariant that does not hold today (empty when the books balance)."""
+    cs, acc, ms, lenders, out = model.consumers, model.accounts, model.merchants, model.lenders, model.outside
+    scale = float(np.abs(cs.cash).sum() + np.abs(ms.cash).sum() + abs(out.cash) + acc.balance.sum()
+                  + ms.inventory.sum() + 1.0)
+    tol = 1e-9 * scale + 1e-6
+    breaches = []
+
+    def same(name, left, right, tolerance=tol):
+        if not abs(left - right) <= tolerance:
+            breaches.append(Breach(name, float(left), float(right)))
+
+    total_cash = cs.cash.sum() + ms.cash.sum() + lenders.cash.sum() + out.cash
+    same("total cash (consumers + merchants + lenders + outside)", total_cash, model.initial_total_cash)
+    parts = acc.unbilled + acc.billed + acc.overdue + acc.instalment_principal
+    worst = float(np.abs(parts - acc.balance).max()) if parts.size else 0.0
+    same("largest gap between an account's balance and its parts", worst, 0.0, 1e-6)
+    for l, name in enumerate(model.lender_names):
+        same(f"{name}: receivables vs consumer balances", lenders.receivables[l], acc.balance[l].sum())
+        same(f"{name}: settlements payable vs merchants' settlement receivables",
+             lenders.settlement_payable[l], ms.settlement_due[l].sum())
+        same(f"{name}: wholesale funding owed vs lent by the outside sector",
+             lenders.funding[l], out.funding_lent[l])
+    if (acc.balance < -1e-6).any():
+        breaches.append(Breach("negative account balance", float(acc.balance.min()), 0.0))
+    net_worth = sum(balance_sheets(model).values())
+    same("total net worth vs total inventory", net_worth, ms.inventory.sum())
+    return breaches
+
+
+def check_invariants(model, raise_on_breach: bool = True) -> list[Breach]:
+    """Check every invariant; raise :class:`InvariantError` on the first day one breaks."""
+    breaches = invariants(model)
+    if breaches and raise_on_breach:
+        lines = "\n  ".join(str(b) for b in breaches)
+        raise InvariantError(f"accounting invariant broken on day {model.t} ({model.date}):\n  {lines}")
+    return breaches

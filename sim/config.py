@@ -1,0 +1,501 @@
+"""The parameter tree: every parameter declared once, with its default, unit,
+allowed range, meaning and source.
+
+Scenarios (TOML files in ``scenarios/``) only override values of this tree; the
+validation, the ``--set`` overrides, the docs table (``sim params``) and any
+user interface read the declarations here.
+
+A parameter is a dataclass field made by :func:`param`. Sections are frozen
+dataclasses; :class:`Config` is the root. Key paths are dotted
+(``consumers.propensity_mean``, ``lenders.baitiao.anomaly_z``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+class ConfigError(ValueError):
+    """A scenario or override that does not fit the parameter tree."""
+
+
+def param(default: Any, doc: str, *, unit: str = "", lo: float | None = None,
+          hi: float | None = None, source: str = "", choices: tuple = ()) -> Any:
+    """Declare one parameter: default, one-line meaning, unit, range, source."""
+    meta = {"doc": doc, "unit": unit, "lo": lo, "hi": hi, "source": source,
+            "choices": choices}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: _copy(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def _copy(value):
+    import copy
+    return copy.deepcopy(value)
+
+
+# --------------------------------------------------------------------------- sections
+
+
+@dataclass(frozen=True)
+class RunParams:
+    seed: int = param(20260101, "root seed of every random stream", lo=0)
+    start_date: str = param("2026-01-01", "first recorded day (ISO date)")
+    days: int = param(365, "recorded horizon after burn-in", unit="days", lo=1, hi=36500)
+    burn_in_days: int = param(90, "unrecorded days simulated before start_date",
+                              unit="days", lo=0, hi=3650)
+    platform: str = param("baitiao", "lender under study (unsuffixed output columns)")
+
+
+@dataclass(frozen=True)
+class PopulationParams:
+    consumers: int = param(5000, "number of consumers", lo=10, hi=50_000_000,
+                           source="DESIGN 1: interactive 5,000; research 100,000")
+    merchants: int = param(200, "number of merchants (retailers at this stage)",
+                           lo=2, hi=1_000_000)
+
+
+@dataclass(frozen=True)
+class ConsumerParams:
+    income_median: float = param(6000.0, "median monthly income", unit="yuan/month", lo=100,
+                                 source="NBS 2023 urban per-capita disposable income ~4,300/month; earners ~6,000")
+    income_sigma: float = param(0.55, "log-sd of monthly income (lognormal)", lo=0, hi=3)
+    propensity_mean: float = param(0.20, "mean share of income spent on the platform", lo=0, hi=1,
+                                   source="online retail ~27% of retail sales (NBS 2023)")
+    propensity_concentration: float = param(20.0, "beta concentration of the propensity", lo=0.1)
+    buffer_months: float = param(1.0, "cash buffer target, in months of income", unit="months",
+                                 lo=0, hi=24, source="DESIGN 4; buffer-stock saving (Carroll 1997)")
+    reserve_months: float = param(0.25, "subsistence cash kept back from platform use and repayment",
+                                  unit="months", lo=0, hi=12)
+    essential_share: float = param(0.45, "essential off-platform spending, share of income",
+                                   lo=0, hi=1)
+    absorb_rate: float = param(0.05, "daily share of cash above buffer spent off-platform",
+                               unit="1/day", lo=0, hi=1)
+    shop_probability: float = param(0.30, "daily probability of a platform shopping trip",
+                                    lo=0.01, hi=1)
+    basket_sigma: float = param(0.6, "log-sd of basket size (lumpy spending)", lo=0, hi=3)
+    big_ticket_probability: float = param(1 / 180, "daily probability of a big-ticket purchase",
+                                          unit="1/day", lo=0, hi=1)
+    big_ticket_min: float = param(0.5, "smallest big-ticket purchase", unit="months of income", lo=0)
+    big_ticket_max: float = param(2.0, "largest big-ticket purchase", unit="months of income", lo=0)
+    risk_prone_share: float = param(0.08, "share of consumers with a latent high-risk type", lo=0, hi=1)
+    hardship_probability: float = param(1 / 2000, "daily probability of an expense shock (normal type)",
+                                        unit="1/day", lo=0, hi=1)
+    hardship_probability_risky: float = param(1 / 300, "daily probability of an expense shock (risk-prone)",
+                                              unit="1/day", lo=0, hi=1)
+    hardship_min: float = param(1.0, "smallest expense shock", unit="months of income", lo=0)
+    hardship_max: float = param(3.0, "largest expense shock", unit="months of income", lo=0)
+    forget_probability: float = param(0.04, "mean chance an able payer forgets a due date", lo=0, hi=1)
+    notice_probability: float = param(0.25, "daily chance a forgetful payer notices and pays",
+                                      unit="1/day", lo=0, hi=1)
+    credit_first_share: float = param(0.30, "share of consumers who pay with credit first", lo=0, hi=1,
+                                      source="DESIGN 4")
+    retailer_links: int = param(3, "preferred retailers per consumer (k)", lo=1, hi=20)
+    retrench_after_cut: float = param(0.8, "spending multiplier after a limit cut", lo=0, hi=1)
+    retrench_days: int = param(60, "days a cut keeps spending down", unit="days", lo=0, hi=720)
+    retrench_high_utilisation: float = param(0.85, "spending multiplier above the utilisation threshold",
+                                             lo=0, hi=1)
+    high_utilisation: float = param(0.9, "utilisation that triggers retrenchment", lo=0, hi=1)
+    open_second_probability: float = param(0.02, "daily chance a credit-constrained consumer applies to a second lender",
+                                           unit="1/day", lo=0, hi=1)
+    apply_probability: float = param(0.002, "daily chance a consumer without an account at a lender applies",
+                                     unit="1/day", lo=0, hi=1)
+    instalment_threshold: float = param(1000.0, "credit purchases above this may become instalments",
+                                        unit="yuan", lo=0)
+    instalment_probability: float = param(0.4, "chance a large credit purchase is put on instalments",
+                                          lo=0, hi=1)
+    instalment_months: list = param([3, 6, 12], "instalment plan lengths offered", unit="months")
+
+
+@dataclass(frozen=True)
+class LabourParams:
+    unemployment_normal: float = param(0.05, "natural unemployment rate", lo=0, hi=0.9,
+                                       source="China surveyed urban unemployment ~5.2% (NBS 2023)")
+    separation_rate: float = param(0.015, "monthly job separation rate at normal times", unit="1/month",
+                                   lo=0, hi=1)
+    adjustment_speed: float = param(0.5, "monthly speed of closing the gap to target unemployment",
+                                    unit="1/month", lo=0, hi=30)
+    benefit_replacement: float = param(0.4, "benefit income as share of previous wage", lo=0, hi=1)
+    merchant_wage_share: float = param(0.10, "merchant wage bill as share of expected revenue", lo=0, hi=1)
+
+
+@dataclass(frozen=True)
+class MacroParams:
+    funding_rate_normal: float = param(0.03, "lenders' wholesale funding rate at normal times",
+                                       unit="1/year", lo=0, hi=1, source="China 1y LPR 3.1-3.45% (2024)")
+    confidence_normal: float = param(1.0, "consumer confidence multiplier at normal times", lo=0)
+
+
+@dataclass(frozen=True)
+class LenderParams:
+    account_share: float = param(0.8, "share of consumers holding an account at start", lo=0, hi=1)
+    initial_tenure_max_years: float = param(6.0, "oldest account at start", unit="years", lo=0)
+    merchant_discount: float = param(0.006, "merchant discount fee on credit sales", lo=0, hi=0.2,
+                                     source="BNPL merchant fees 0.5-1% in China")
+    settlement_lag: int = param(2, "days from credit sale to settlement to the merchant", unit="days",
+                                lo=0, hi=30)
+    late_fee_daily: float = param(0.0005, "late fee on the overdue amount", unit="1/day", lo=0, hi=0.01,
+                                  source="DESIGN 4; Baitiao 0.05%/day")
+    instalment_fee_monthly: float = param(0.006, "instalment fee on the plan principal", unit="1/month",
+                                          lo=0, hi=0.05, source="DESIGN 4; Baitiao 0.5-0.8%/month")
+    statement_grace_days: int = param(10, "days from statement to due date", unit="days", lo=1, hi=28)
+    charge_off_dpd: int = param(90, "days past due at which the account is charged off", unit="days",
+                                lo=30, hi=720)
+    freeze_dpd: int = param(30, "days past due at which the account is frozen", unit="days", lo=1, hi=720)
+    limit_multiple: float = param(2.0, "limit at zero PD, in months of observed income",
+                                  unit="months", lo=0, hi=24)
+    pd_max: float = param(0.25, "PD at which the target limit reaches zero", lo=0.001, hi=1)
+    limit_min: float = param(500.0, "smallest limit granted", unit="yuan", lo=0)
+    limit_max: float = param(50000.0, "largest limit granted", unit="yuan", lo=0)
+    cut_hysteresis: float = param(0.10, "cut only when the target is this far below the limit", lo=0, hi=1)
+    raise_hysteresis: float = param(0.15, "raise only when the target is this far above the limit", lo=0)
+    raise_speed: float = param(0.25, "share of the gap closed by one raise", lo=0, hi=1)
+    raise_min_tenure_days: int = param(180, "tenure required for a raise", unit="days", lo=0)
+    approval_pd: float = param(0.08, "largest PD at which a new account is approved", lo=0, hi=1)
+    income_noise: float = param(0.25, "log-sd of the lender's income observation", lo=0, hi=3)
+    initial_weights: list = param([-4.3, 0.9, 1.6, 1.2, -0.25, 0.35, -0.15, 0.3, 0.6],
+                                  "prior score weights: intercept, late_12m, dpd/30, utilisation, "
+                                  "log income/median, other accounts, tenure years, spend volatility, anomaly flags")
+    reestimate_every_days: int = param(91, "days between scoring-model re-estimations", unit="days", lo=1)
+    reestimate_sample: int = param(20000, "accounts sampled for a re-estimation", lo=100)
+    reestimate_ridge: float = param(5.0, "ridge pull toward the prior weights in IRLS", lo=0)
+    anomaly_z: float = param(4.0, "z-score of a flagged spending spike", lo=0)
+    anomaly_floor: float = param(2000.0, "smallest purchase that can be flagged", unit="yuan", lo=0)
+    anomaly_cut: float = param(0.3, "share of the fixed limit cut on a flag", lo=0, hi=1)
+    anomaly_halflife_days: float = param(30.0, "half-life of the spending mean and variance (shopping days)",
+                                         unit="days", lo=1)
+    promotion_aware: bool = param(False, "scale the anomaly threshold with the promotion season "
+                                  "(strategy: risk training)")
+    differentiated_policy: bool = param(False, "protect long-tenure clean accounts from review cuts (strategy)")
+    differentiated_tenure_days: int = param(730, "tenure that counts as long under the differentiated policy",
+                                            unit="days", lo=0)
+    appetite_unemployment: float = param(4.0, "appetite loss per point of unemployment above normal", lo=0)
+    appetite_delinquency: float = param(8.0, "appetite loss per point of 30+ DPD above normal", lo=0)
+    appetite_funding: float = param(5.0, "appetite loss per point of funding rate above normal", lo=0)
+    appetite_capital: float = param(3.0, "appetite loss per point of capital ratio below target", lo=0)
+    appetite_min: float = param(0.4, "lowest risk appetite", lo=0, hi=1)
+    appetite_max: float = param(1.2, "highest risk appetite", lo=1)
+    appetite_halflife_days: float = param(30.0, "half-life of risk appetite smoothing", unit="days", lo=1)
+    delinquency_normal: float = param(0.015, "30+ DPD rate the lender regards as normal", lo=0, hi=1,
+                                      source="Huabei 30+ DPD 1.1-1.6% 2017-19")
+    capital_target: float = param(0.10, "equity over loans the lender aims at", lo=0, hi=1)
+    payout_share: float = param(0.5, "share of equity above target paid out monthly", lo=0, hi=1)
+    temp_limit_share: float = param(0.5, "promotion temporary limit, share of the fixed limit", lo=0, hi=5,
+                                    source="DESIGN 4")
+    promo_grace_days: int = param(15, "days a temporary limit outlives its window", unit="days", lo=0)
+    promo_reversion_utilisation: float = param(0.9, "utilisation of the fixed limit at expiry that "
+                                               "triggers a reversion cut", lo=0)
+    promo_reversion_cut: float = param(0.2, "share of the fixed limit cut at reversion", lo=0, hi=1)
+
+
+def _default_lenders() -> dict:
+    return {"baitiao": LenderParams(account_share=0.8),
+            "huabei": LenderParams(account_share=0.35)}
+
+
+@dataclass(frozen=True)
+class PromotionParams:
+    start: str = param("06-01", "first day of the window (MM-DD)")
+    peak: str = param("06-18", "peak day (MM-DD)")
+    end: str = param("06-20", "last day of the window (MM-DD)")
+    demand_peak: float = param(1.5, "extra demand on the peak day (1.5 = +150%)", lo=0)
+    demand_window: float = param(0.3, "extra demand on other window days", lo=0)
+
+
+def _default_promotions() -> dict:
+    return {"618": PromotionParams(),
+            "double11": PromotionParams(start="10-20", peak="11-11", end="11-13",
+                                        demand_peak=2.5, demand_window=0.4)}
+
+
+@dataclass(frozen=True)
+class MerchantParams:
+    markup: float = param(1.35, "price over cost", lo=1, hi=10)
+    cover_days: float = param(20.0, "target inventory, days of expected cost of goods", unit="days",
+                              lo=0, source="DESIGN 4")
+    restock_speed: float = param(0.3, "share of the inventory gap ordered per day", lo=0, hi=1)
+    fixed_cost_share: float = param(0.08, "fixed costs as share of expected revenue", lo=0, hi=1)
+    reserve_months: float = param(1.0, "cash reserve target, months of costs", unit="months", lo=0)
+    size_pareto_alpha: float = param(1.5, "tail index of retailer sizes", lo=0.5, hi=10)
+    sales_halflife_days: float = param(14.0, "half-life of expected sales smoothing", unit="days", lo=1)
+
+
+@dataclass(frozen=True)
+class Config:
+    run: RunParams = field(default_factory=RunParams)
+    population: PopulationParams = field(default_factory=PopulationParams)
+    consumers: ConsumerParams = field(default_factory=ConsumerParams)
+    labour: LabourParams = field(default_factory=LabourParams)
+    macro: MacroParams = field(default_factory=MacroParams)
+    lenders: dict = field(default_factory=_default_lenders,
+                          metadata={"item": LenderParams, "doc": "lenders by name"})
+    promotions: dict = field(default_factory=_default_promotions,
+                             metadata={"item": PromotionParams, "doc": "promotion windows by name"})
+    merchants: MerchantParams = field(default_factory=MerchantParams)
+    shocks: tuple = field(default=(), metadata={"doc": "scheduled shocks ([[shocks]] tables)"})
+    name: str = "custom"
+    description: str = ""
+
+    # convenience -----------------------------------------------------------
+    @property
+    def start(self) -> dt.date:
+        return dt.date.fromisoformat(self.run.start_date)
+
+    @property
+    def lender_names(self) -> list[str]:
+        return list(self.lenders)
+
+    def to_dict(self) -> dict:
+        return _to_plain(self)
+
+    def get(self, path: str) -> Any:
+        node: Any = self
+        for part in path.split("."):
+            node = node[part] if isinstance(node, dict) else getattr(node, part)
+        return node
+
+
+def _to_plain(obj):
+    if dataclasses.is_dataclass(obj):
+        return {f.name: _to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {k: _to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_to_plain(v) for v in obj]
+    return obj
+
+
+# --------------------------------------------------------------------------- building
+
+
+_TYPES = {"bool": bool, "int": int, "float": float, "str": str, "list": list}
+
+
+def _check_value(path: str, f: dataclasses.Field, value: Any) -> Any:
+    """Coerce ``value`` to the field's type and check its range."""
+    kind = _TYPES.get(f.type, f.type) if isinstance(f.type, str) else f.type
+    meta = f.metadata
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{path}: expected true or false, got {value!r}")
+    elif kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            else:
+                raise ConfigError(f"{path}: expected an integer, got {value!r}")
+    elif kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{path}: expected a number, got {value!r}")
+        value = float(value)
+    elif kind is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{path}: expected a string, got {value!r}")
+    elif kind is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{path}: expected a list, got {value!r}")
+    lo, hi = meta.get("lo"), meta.get("hi")
+    if kind in (int, float) and ((lo is not None and value < lo) or (hi is not None and value > hi)):
+        rng = f"[{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}]"
+        raise ConfigError(f"{path}: {value!r} is out of range {rng}"
+                          + (f" ({meta['unit']})" if meta.get("unit") else ""))
+    if meta.get("choices") and value not in meta["choices"]:
+        raise ConfigError(f"{path}: {value!r} is not one of {list(meta['choices'])}")
+    return value
+
+
+def _build(cls, data: dict, path: str, base):
+    """A new ``cls`` from ``base`` with the overrides in ``data`` (validated)."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path or 'scenario'}: expected a table, got {data!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    changes = {}
+    for key, value in data.items():
+        sub = f"{path}.{key}" if path else key
+        if key not in fields:
+            close = [n for n in fields if n.startswith(key[:3])]
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"{sub}: unknown key{hint} (known: {', '.join(sorted(fields))})")
+        f = fields[key]
+        current = getattr(base, key)
+        if dataclasses.is_dataclass(current):
+            changes[key] = _build(type(current), value, sub, current)
+        elif "item" in f.metadata:
+            if not isinstance(value, dict):
+                raise ConfigError(f"{sub}: expected a table of named entries")
+            merged = dict(current)
+            for name, entry in value.items():
+                item_base = merged.get(name, f.metadata["item"]())
+                merged[name] = _build(f.metadata["item"], entry, f"{sub}.{name}", item_base)
+            changes[key] = merged
+        elif key == "shocks":
+            from sim.shocks import parse_shocks  # local: shocks need the calendar
+            changes[key] = tuple(value) if isinstance(value, (list, tuple)) else parse_shocks(value)
+        else:
+            changes[key] = _check_value(sub, f, value)
+    return dataclasses.replace(base, **changes)
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: {err}") from None
+
+
+def resolve_scenario(name_or_path: str | Path) -> Path:
+    """The TOML file for a scenario name (in ``scenarios/``) or a path."""
+    p = Path(name_or_path)
+    if p.suffix == ".toml" or p.exists():
+        if not p.exists():
+            raise ConfigError(f"scenario file not found: {p}")
+        return p
+    candidate = SCENARIO_DIR / f"{name_or_path}.toml"
+    if not candidate.exists():
+        known = sorted(q.stem for q in SCENARIO_DIR.glob("*.toml"))
+        raise ConfigError(f"unknown scenario {str(name_or_path)!r}; known scenarios: {', '.join(known)} "
+                          f"(or give a path to a .toml file)")
+    return candidate
+
+
+def _scenario_layers(path: Path, seen: tuple = ()) -> list[tuple[Path, dict]]:
+    if path.resolve() in seen:
+        chain = " -> ".join(str(s) for s in (*seen, path.resolve()))
+        raise ConfigError(f"{path}: 'extends' forms a cycle: {chain}")
+    data = _read_toml(path)
+    parent = data.pop("extends", None)
+    layers = []
+    if parent is not None:
+        if not isinstance(parent, str):
+            raise ConfigError(f"{path}: extends must be a scenario name")
+        try:
+            parent_path = resolve_scenario(parent) if not (path.parent / f"{parent}.toml").exists() \
+                else path.parent / f"{parent}.toml"
+        except ConfigError as err:
+            raise ConfigError(f"{path}: extends: {err}") from None
+        layers = _scenario_layers(parent_path, (*seen, path.resolve()))
+    return [*layers, (path, data)]
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``key.path=value`` with value read as TOML (numbers, booleans, strings)."""
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected key.path=value")
+    key, raw = text.split("=", 1)
+    key = key.strip()
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()  # bare strings such as dates
+    return key, value
+
+
+def _nest(key: str, value: Any) -> dict:
+    out: Any = value
+    for part in reversed(key.split(".")):
+        out = {part: out}
+    return out
+
+
+def load_config(scenario: str | Path | None = "baseline", overrides: list[str] | tuple = (),
+                **direct: Any) -> Config:
+    """Resolve a scenario (with its ``extends`` chain) and ``--set`` overrides.
+
+    ``direct`` takes dotted keys with ``__`` for dots, for the Python API:
+    ``load_config("baseline", population__consumers=1000)``.
+    """
+    cfg = Config()
+    if scenario is not None:
+        path = resolve_scenario(scenario)
+        shocks: list = []
+        for layer_path, data in _scenario_layers(path):
+            layer_shocks = data.pop("shocks", None)
+            desc = data.pop("description", None)
+            data.pop("name", None)
+            try:
+                cfg = _build(Config, data, "", cfg)
+            except ConfigError as err:
+                raise ConfigError(f"{layer_path}: {err}") from None
+            if desc is not None:
+                cfg = dataclasses.replace(cfg, description=desc)
+            if layer_shocks is not None:
+                shocks.extend((str(layer_path), i, s) for i, s in enumerate(layer_shocks))
+        cfg = dataclasses.replace(cfg, name=Path(path).stem, shocks=tuple(shocks))
+    for text in overrides:
+        key, value = parse_override(text) if isinstance(text, str) else text
+        try:
+            cfg = _build(Config, _nest(key, value), "", cfg)
+        except ConfigError as err:
+            raise ConfigError(f"--set {key}: {err}") from None
+    for key, value in direct.items():
+        cfg = _build(Config, _nest(key.replace("__", "."), value), "", cfg)
+    from sim.shocks import parse_shocks
+    cfg = dataclasses.replace(cfg, shocks=tuple(parse_shocks(cfg.shocks, cfg)))
+    _check_consistency(cfg)
+    return cfg
+
+
+def _check_consistency(cfg: Config) -> None:
+    if cfg.run.platform not in cfg.lenders:
+        raise ConfigError(f"run.platform: {cfg.run.platform!r} is not a lender "
+                          f"(lenders: {', '.join(cfg.lenders)})")
+    try:
+        cfg.start
+    except ValueError:
+        raise ConfigError(f"run.start_date: {cfg.run.start_date!r} is not an ISO date (YYYY-MM-DD)") from None
+    c = cfg.consumers
+    if c.big_ticket_min > c.big_ticket_max:
+        raise ConfigError("consumers.big_ticket_min must not exceed consumers.big_ticket_max")
+    if c.hardship_min > c.hardship_max:
+        raise ConfigError("consumers.hardship_min must not exceed consumers.hardship_max")
+    if not c.instalment_months or any(not isinstance(m, int) or m < 1 for m in c.instalment_months):
+        raise ConfigError("consumers.instalment_months: expected a list of whole months >= 1")
+    for name, lp in cfg.lenders.items():
+        if len(lp.initial_weights) != 9:
+            raise ConfigError(f"lenders.{name}.initial_weights: expected 9 numbers, got {len(lp.initial_weights)}")
+        if lp.limit_min > lp.limit_max:
+            raise ConfigError(f"lenders.{name}.limit_min must not exceed limit_max")
+    for name, pp in cfg.promotions.items():
+        for key in ("start", "peak", "end"):
+            try:
+                dt.datetime.strptime("2024-" + getattr(pp, key), "%Y-%m-%d")
+            except ValueError:
+                raise ConfigError(f"promotions.{name}.{key}: {getattr(pp, key)!r} is not MM-DD") from None
+
+
+def iter_params(cls=Config, prefix: str = ""):
+    """Yield (key path, field, default) for every leaf parameter (docs, UI)."""
+    for f in dataclasses.fields(cls):
+        path = f"{prefix}{f.name}"
+        if f.name in ("name", "description", "shocks"):
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        if dataclasses.is_dataclass(default):
+            yield from iter_params(type(default), path + ".")
+        elif "item" in f.metadata:
+            for name, item in default.items():
+                for sub, sf, sd in iter_params(type(item), f"{path}.{name}."):
+                    yield sub, sf, getattr(item, sf.name)
+        else:
+            yield path, f, default
+
+
+def params_table() -> str:
+    """A Markdown table of every parameter (for docs/model.md)."""
+    rows = ["| key | default | unit | range | meaning | source |", "|---|---|---|---|---|---|"]
+    for path, f, default in iter_params():
+        m = f.metadata
+        lo, hi = m.get("lo"), m.get("hi")
+        rng = "" if lo is None and hi is None else f"[{'' if lo is None else lo}, {'' if hi is None else hi}]"
+        rows.append(f"| `{path}` | {default!r} | {m.get('unit', '')} | {rng} | {m.get('doc', '')} | "
+                    f"{m.get('source', '')} |")
+    return "\n".join(rows)
+

@@ -1,0 +1,874 @@
+"""The credit-limit contagion model: a ``mesa.Model`` with a documented daily schedule.
+
+State lives in columnar stores (``model.consumers``, ``model.accounts``,
+``model.lenders``, ``model.merchants``, ``model.outside``); Mesa agents are views
+of their rows (``model.agents_by_type[Consumer]``). One call of :meth:`step`
+is one calendar day and runs the phases of DESIGN section 3 in order:
+
+1. ``macro``            shocks, unemployment target, income index, confidence, funding rate
+2. ``labour_and_income`` separations and hires; pay days; essential and buffer-stock spending
+3. ``shop``             desired spending, payment choice, purchases at retailers
+4. ``monitor``          anomaly monitor on today's credit purchases; promotion limits open/expire
+5. ``book_sales``       retailers' cash sales; lender settlements after the lag, less the fee
+6. ``restock``          retailers restock toward target cover from the outside sector
+7. ``pay_costs``        fixed costs, funding interest, lender funding, month-end payouts
+8. ``repay``            overdue accounts; statements; due dates; late fees; DPD; freezes; charge-offs
+9. ``review``           staggered monthly reviews; re-estimation; risk appetite; applications
+10. ``defaults``        merchant failures and contagion (the supply-chain stage; none yet)
+11. ``entry``           refilling failed merchants (the supply-chain stage; none yet)
+12. ``record``          the day's figures (recorded window only)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mesa
+import numpy as np
+
+from agents.consumer import (BILLING_DAYS, DAYS_PER_MONTH, OUTSIDE, Consumer, ConsumerState,
+                             choose_retailer, desired_spending, labour_flows, refresh_income)
+from agents.lender import (CAUSE_CODE, NEVER, Accounts, Lender, LenderState, LimitLog,
+                           add_debt, features, fit_logistic, sigmoid, target_limit, write_off)
+from agents.merchant import ACTIVE, DISTRESSED, FAILED, Merchant, MerchantState, fill_rates, payout, restock
+from sim.accounting import check_invariants
+from sim.calendar import Calendar
+from sim.config import Config, load_config
+from sim.outputs import Recorder
+from sim.rng import Streams
+from sim.shocks import shock_level
+
+RISKY_SEPARATION_MULTIPLIER = 3.0   # risk-prone consumers lose jobs three times as often
+REAPPLY_AFTER_CHARGE_OFF_DAYS = 730  # a charged-off consumer is not accepted again for two years
+SECOND_ACCOUNT_LIMIT_SHARE = 0.5    # a new account starts at half its target limit
+ACCOUNT_ATTRITION_MONTHLY = 0.01    # zero-balance accounts closed voluntarily per month
+CLEAN_LATE_SCORE = 0.37             # decayed late count below this = no late payment in ~12 months
+
+
+@dataclass(slots=True)
+class Outside:
+    """The outside sector: employers, benefits, suppliers, landlords, owners, funders.
+
+    Its cash starts at minus everyone else's, so total cash is zero and total net
+    worth equals total inventory (DESIGN section 5).
+    """
+
+    cash: float = 0.0
+    funding_lent: np.ndarray | None = None   # wholesale funding lent to each lender, yuan
+
+
+class CreditModel(mesa.Model):
+    """Consumers, retailers and lenders on a daily calendar.
+
+    Parameters
+    ----------
+    config:
+        A resolved :class:`~sim.config.Config` (default: the baseline scenario).
+    check:
+        Verify the stock-flow invariants every day; raise on the first breach.
+    panel:
+        ``"monthly"`` to collect the account panel at month ends.
+    panel_sample:
+        Share of consumers in the panel (chosen by id hash, the same in every run).
+    """
+
+    def __init__(self, config: Config | None = None, *, check: bool = False,
+                 panel: str | None = None, panel_sample: float = 1.0):
+        cfg = config if config is not None else load_config("baseline")
+        super().__init__(rng=cfg.run.seed)
+        self.cfg = cfg
+        self.check = check
+        self.streams = Streams(cfg.run.seed)
+        self.calendar = Calendar(cfg)
+        self.lender_names = cfg.lender_names
+        self.lender_index = {name: i for i, name in enumerate(self.lender_names)}
+        self.platform = self.lender_index[cfg.run.platform]
+        self.lender_params = [cfg.lenders[name] for name in self.lender_names]
+        self.t = self.calendar.first
+        self._build_levels()
+        self._build_merchants()
+        self._build_consumers()
+        self._build_accounts()
+        self._build_lenders()
+        self._build_outside()
+        self._build_agents()
+        self.log = LimitLog(len(self.lender_names))
+        self.recorder = Recorder(self, panel=panel, panel_sample=panel_sample)
+        self.today = _DayFlows.zero(len(self.lender_names))
+        self.snapshots: dict[int, tuple] = {}
+        self.running = True
+
+    # ------------------------------------------------------------------ construction
+
+    def _build_levels(self) -> None:
+        cal, cfg = self.calendar, self.cfg
+        level = lambda kind, lender=None: shock_level(cfg.shocks, kind, cal.n, cal.first, lender)  # noqa: E731
+        self.u_target = cfg.labour.unemployment_normal + level("unemployment")
+        self.income_index = 1.0 + level("income")
+        self.confidence = cfg.macro.confidence_normal * np.maximum(1.0 + level("confidence"), 0.0)
+        self.funding_rate = cfg.macro.funding_rate_normal + level("funding_rate")
+        self.tightening = np.array([level("credit_tightening", name) for name in self.lender_names])
+        self.strictness = np.array([1.0 + level("anomaly_strictness", name) for name in self.lender_names])
+        self.model_updates = {(s.start, s.lender) for s in cfg.shocks if s.kind == "model_update"}
+        self.experiments = [s for s in cfg.shocks if s.kind == "credit_limit_experiment"]
+        # season looking ahead (retailers stock up before promotions)
+        season = cal.season
+        ahead = np.convolve(np.r_[season, np.ones(10)], np.ones(10) / 10, mode="full")[9:9 + cal.n]
+        self.season_ahead = np.maximum(season, ahead)
+
+    def _build_merchants(self) -> None:
+        cfg = self.cfg
+        g = self.streams.generator("population.merchants")
+        lag_slots = max(p.settlement_lag for p in self.lender_params) + 1
+        self.merchants = MerchantState.create(cfg.population.merchants, cfg.merchants, g, lag_slots,
+                                              len(self.lender_names))
+
+    def _build_consumers(self) -> None:
+        cfg = self.cfg
+        self.consumers = cs = ConsumerState.create(cfg.population.consumers, cfg.consumers, cfg.labour,
+                                                   self.streams, self.merchants.size)
+        refresh_income(cs, slice(None), self.income_index[0], cfg.labour.benefit_replacement)
+        # retailers' expected revenue from their customers' desired spending
+        ms = self.merchants
+        share = np.diff(np.c_[np.zeros(cs.n), cs.retailer_cumweight], axis=1)
+        daily = cs.propensity * cs.income / DAYS_PER_MONTH
+        big = cfg.consumers.big_ticket_probability * 0.5 * (cfg.consumers.big_ticket_min +
+                                                            cfg.consumers.big_ticket_max) * cs.income
+        spend = (daily + big)[:, None] * share
+        ms.expected_sales[:] = np.bincount(cs.retailers.ravel(), spend.ravel(), minlength=ms.m)
+        ms.inventory[:] = cfg.merchants.cover_days * ms.expected_sales / ms.markup
+        ms.fixed_cost[:] = cfg.merchants.fixed_cost_share * ms.expected_sales
+        self._hire_merchant_staff()
+        ms.cash[:] = cfg.merchants.reserve_months * (DAYS_PER_MONTH * (ms.expected_sales / ms.markup +
+                                                                       ms.fixed_cost) + ms.wage_bill)
+
+    def _hire_merchant_staff(self) -> None:
+        """Give each retailer staff whose wages are ``merchant_wage_share`` of its revenue."""
+        cs, ms = self.consumers, self.merchants
+        target = self.cfg.labour.merchant_wage_share * ms.expected_sales * DAYS_PER_MONTH
+        g = self.streams.generator("population.staff")
+        pool = g.permutation(np.flatnonzero(cs.employed))
+        cum_wage = np.cumsum(cs.base_income[pool])
+        bounds = np.cumsum(target)
+        take = np.searchsorted(cum_wage, bounds[-1], side="right")
+        pool, cum_wage = pool[:take], cum_wage[:take]
+        employer = np.searchsorted(bounds, cum_wage, side="left")
+        employer = np.minimum(employer, ms.m - 1)
+        cs.employer[pool] = employer
+        ms.staff[:] = np.bincount(employer, minlength=ms.m)
+        ms.wage_bill[:] = np.bincount(employer, cs.base_income[pool], minlength=ms.m)
+
+    def _build_accounts(self) -> None:
+        cs, cfg = self.consumers, self.cfg
+        self.accounts = acc = Accounts.empty(len(self.lender_names), cs.n)
+        g = self.streams.generator("population.accounts")
+        for l, p in enumerate(self.lender_params):
+            holders = np.flatnonzero(g.random(cs.n) < p.account_share)
+            pd0 = sigmoid(np.full(holders.size, p.initial_weights[0]))
+            noise = np.exp(p.income_noise * g.standard_normal(holders.size))
+            acc.open[l, holders] = True
+            acc.fixed_limit[l, holders] = target_limit(pd0, cs.income[holders] * noise, 1.0, p)
+            acc.open_day[l, holders] = self.t - (g.random(holders.size) * p.initial_tenure_max_years
+                                                 * 365).astype(np.int64)
+            acc.pd[l, holders] = pd0
+        self.primary = np.where(acc.open[self.platform] | ~acc.open.any(axis=0), self.platform,
+                                np.argmax(acc.open, axis=0)).astype(np.int64)
+
+    def _build_lenders(self) -> None:
+        # starting equity: the capital target on a month and a half of expected credit spending
+        cs = self.consumers
+        expected_credit = np.array([(self.accounts.open[l] * cs.propensity * cs.income).sum() * 1.5
+                                    for l in range(len(self.lender_params))])
+        capital = np.array([p.capital_target for p in self.lender_params]) * expected_credit * 0.5
+        self.lenders = LenderState.create(self.lender_params, capital)
+
+    def _build_outside(self) -> None:
+        self.outside = Outside(funding_lent=np.zeros(len(self.lender_names)))
+        self.outside.cash = -(self.consumers.cash.sum() + self.merchants.cash.sum() + self.lenders.cash.sum())
+        self.initial_total_cash = 0.0
+
+    def _build_agents(self) -> None:
+        for i in range(self.merchants.m):
+            Merchant(self, i)
+        for i, name in enumerate(self.lender_names):
+            Lender(self, i, name)
+        for i in range(self.consumers.n):
+            Consumer(self, i)
+
+    # ------------------------------------------------------------------ the day
+
+    def step(self) -> None:
+        """One calendar day: the twelve phases of the schedule, in order."""
+        if self.t >= self.calendar.days:
+            self.running = False
+            return
+        self.pos = self.calendar.pos(self.t)
+        self.dom = int(self.calendar.day_of_month[self.pos])
+        self.log.recording = self.t >= 0
+        self.log.reset_day()
+        self.today = _DayFlows.zero(len(self.lender_names))
+        self.macro()
+        self.labour_and_income()
+        self.shop()
+        self.monitor()
+        self.book_sales()
+        self.restock()
+        self.pay_costs()
+        self.repay()
+        self.review()
+        self.defaults()
+        self.entry()
+        if self.check:
+            check_invariants(self, raise_on_breach=True)
+        if self.t >= 0:
+            self.recorder.record_day()
+        self.t += 1
+        if self.t >= self.calendar.days:
+            self.running = False
+
+    def run(self, progress: bool = False) -> "CreditModel":
+        """Run burn-in and the recorded horizon; returns ``self``."""
+        total = self.calendar.days - self.t
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+            bar = tqdm(total=total, unit="day", desc=self.cfg.name, leave=False)
+        while self.running:
+            self.step()
+            if bar is not None:
+                bar.update(1)
+        if bar is not None:
+            bar.close()
+        return self
+
+    # 1 ------------------------------------------------------------------
+    def macro(self) -> None:
+        """Shock levels for today; risk appetite follows in ``review``."""
+        pos = self.pos
+        index = self.income_index[pos]
+        if pos == 0 or index != self.income_index[pos - 1]:
+            refresh_income(self.consumers, slice(None), index, self.cfg.labour.benefit_replacement)
+
+    # 2 ------------------------------------------------------------------
+    def labour_and_income(self) -> None:
+        """Separations and hires; pay days; essential and buffer-stock spending off-platform."""
+        cs, cfg, t = self.consumers, self.cfg, self.t
+        draw = self.streams.uniform("labour", t, cs.n)
+        separated, hired = labour_flows(cs, self.u_target[self.pos], cfg.labour,
+                                        RISKY_SEPARATION_MULTIPLIER, draw)
+        changed = np.concatenate([separated, hired])
+        refresh_income(cs, changed, self.income_index[self.pos], cfg.labour.benefit_replacement)
+        if self.dom > BILLING_DAYS:
+            return
+        paid = self._group("payday", self.dom)
+        income = cs.income[paid]
+        cs.cash[paid] += income
+        staff = paid[(cs.employer[paid] != OUTSIDE) & cs.employed[paid]]
+        wages = np.bincount(cs.employer[staff], cs.income[staff], minlength=self.merchants.m)
+        self.merchants.cash -= wages
+        self.merchants.month_profit -= wages
+        outside_pays = income.sum() - wages.sum()
+        # off-platform consumption: essentials (on the pre-shock wage: they do not shrink with
+        # income), then buffer-stock spending of a share of the cash above the buffer target
+        p = cfg.consumers
+        essentials = np.minimum(cs.cash[paid], p.essential_share * cs.base_income[paid])
+        cs.cash[paid] -= essentials
+        buffer = cs.buffer_months[paid] * cs.income[paid]
+        excess = np.maximum(cs.cash[paid] - buffer, 0.0) * min(1.0, p.absorb_rate * DAYS_PER_MONTH)
+        cs.cash[paid] -= excess
+        self.outside.cash += essentials.sum() + excess.sum() - outside_pays
+        # expense shocks (hardship) drain cash
+        hit_draw = self.streams.uniform("hardship", t, cs.n)
+        prob = np.where(cs.risk_prone, p.hardship_probability_risky, p.hardship_probability)
+        hit = np.flatnonzero(hit_draw < prob)
+        if hit.size:
+            frac = hit_draw[hit] / prob[hit]
+            size = (p.hardship_min + (p.hardship_max - p.hardship_min) * frac) * cs.base_income[hit]
+            spend = np.minimum(cs.cash[hit], size)
+            cs.cash[hit] -= spend
+            self.outside.cash += spend.sum()
+
+    # 3 ------------------------------------------------------------------
+    def shop(self) -> None:
+        """Desired spending; payment choice (cash buffer, credit-first habit, second account);
+        retrenchment; purchases at retailers (stock-outs lose sales)."""
+        cs, acc, cfg, t = self.consumers, self.accounts, self.cfg, self.t
+        p = cfg.consumers
+        L = len(self.lender_names)
+        shop_draw = self.streams.uniform("shopping", t, cs.n)
+        big_draw = self.streams.uniform("big_ticket", t, cs.n)
+        who, desired = desired_spending(cs, p, self.calendar.season[self.pos], self.confidence[self.pos],
+                                        shop_draw, big_draw)
+        if who.size == 0:
+            return
+        # retrenchment after a cut or at high utilisation of the primary account
+        prim = self.primary[who]
+        bal = acc.balance[prim, who]
+        lim = acc.fixed_limit[prim, who] + np.where(acc.temp_expiry[prim, who] > t, acc.temp_limit[prim, who], 0)
+        util_high = (bal > p.high_utilisation * lim) & acc.open[prim, who]
+        cut_recent = (t - cs.last_cut_day[who]) < p.retrench_days
+        desired = desired * np.where(cut_recent, p.retrench_after_cut, 1.0) * \
+            np.where(util_high, p.retrench_high_utilisation, 1.0)
+        # credit available: primary lender first, then any other open line
+        order = _lender_order(prim, L)
+        avail = np.stack([acc.available(o, who, t) for o in order])
+        credit_total = avail.sum(axis=0)
+        income = cs.income[who]
+        cash = cs.cash[who]
+        reserve = p.reserve_months * income
+        above_buffer = np.maximum(cash - cs.buffer_months[who] * income, 0.0)
+        above_reserve = np.maximum(cash - reserve, 0.0)
+        first = cs.credit_first[who]
+        # credit-first: credit, then cash above reserve; others: cash above buffer, credit, cash above reserve
+        cash1 = np.where(first, 0.0, np.minimum(desired, above_buffer))
+        credit = np.minimum(desired - cash1, credit_total)
+        cash2 = np.minimum(desired - cash1 - credit, np.maximum(above_reserve - cash1, 0.0))
+        cash_part = cash1 + cash2
+        affordable = cash_part + credit
+        constrained = desired - affordable > 1e-9
+        # retailer and stock-outs
+        retailer = choose_retailer(cs, who, self.streams.uniform_at("retailer", t, who))
+        ms = self.merchants
+        demand = np.bincount(retailer, affordable, minlength=ms.m)
+        fill = fill_rates(ms, demand)[retailer]
+        cash_part *= fill
+        credit *= fill
+        # split credit over lines in order of preference
+        credit_by_line = np.zeros_like(avail)
+        left = credit.copy()
+        for j in range(avail.shape[0]):
+            take = np.minimum(left, avail[j])
+            credit_by_line[j] = take
+            left -= take
+        credit_by_lender = np.zeros((L, who.size))
+        for j, o in enumerate(order):
+            for k in range(L):
+                mask = o == k
+                credit_by_lender[k] += np.where(mask, credit_by_line[j], 0.0)
+        spent = cash_part + credit
+        # money moves: cash sales to retailers now; credit sales settled later
+        cs.cash[who] -= cash_part
+        cs.month_spending[who] += spent
+        cash_sales = np.bincount(retailer, cash_part, minlength=ms.m)
+        sales = np.bincount(retailer, spent, minlength=ms.m)
+        ms.cash += cash_sales
+        cogs = sales / ms.markup
+        ms.inventory -= cogs
+        ms.sales_today[:] = sales
+        ms.month_profit += sales - cogs
+        for l in range(L):
+            self._book_credit_purchases(l, who, credit_by_lender[l], retailer)
+        # constrained consumers without a second line may apply for one
+        self._apply_for_second_accounts(who[constrained])
+        d = self.today
+        d.consumption += spent.sum()
+        d.consumption_cash += cash_part.sum()
+        d.consumption_credit_by_lender += credit_by_lender.sum(axis=1)
+        d.unmet_demand += (desired - affordable).sum()
+        d.stockout_loss += (affordable * (1 - fill)).sum()
+        cut30 = (t - cs.last_cut_day[who]) < 30
+        d.unmet_demand_cut += (desired - affordable)[cut30].sum()
+        d.credit_purchases = (who, credit_by_lender)
+
+    def _book_credit_purchases(self, l: int, who: np.ndarray, amount: np.ndarray,
+                               retailer: np.ndarray) -> None:
+        """Credit purchases at lender ``l``: the consumer owes, the lender owes the merchant."""
+        acc, p, t = self.accounts, self.lender_params[l], self.t
+        buy = amount > 0
+        idx, amt, ret = who[buy], amount[buy], retailer[buy]
+        if idx.size == 0:
+            return
+        cp = self.cfg.consumers
+        big = amt > cp.instalment_threshold
+        inst = np.zeros(idx.size, dtype=bool)
+        if big.any():
+            u = self.streams.uniform_at(f"instalment.{self.lender_names[l]}", t, idx[big])
+            take = u < cp.instalment_probability
+            inst[np.flatnonzero(big)[take]] = True
+            months = np.asarray(cp.instalment_months)[
+                np.minimum((u[take] / max(cp.instalment_probability, 1e-12) * len(cp.instalment_months))
+                           .astype(int), len(cp.instalment_months) - 1)]
+            ii = idx[inst]
+            acc.instalment_principal[l, ii] += amt[inst]
+            acc.instalment_fee_base[l, ii] += amt[inst]
+            acc.instalment_months[l, ii] = np.maximum(acc.instalment_months[l, ii], months)
+        acc.unbilled[l, idx[~inst]] += amt[~inst]
+        acc.balance[l, idx] += amt
+        acc.month_credit[l, idx] += amt
+        total = float(amt.sum())
+        self.lenders.receivables[l] += total
+        fee = total * p.merchant_discount
+        slot = (t + p.settlement_lag) % self.merchants.settlement_due.shape[1]
+        net = np.bincount(ret, amt * (1 - p.merchant_discount), minlength=self.merchants.m)
+        self.merchants.settlement_due[l, slot] += net
+        self.merchants.month_profit -= np.bincount(ret, amt * p.merchant_discount, minlength=self.merchants.m)
+        self.lenders.settlement_payable[l] += total - fee
+        self.lenders.fee_income[l] += fee
+
+    def _apply_for_second_accounts(self, who: np.ndarray) -> None:
+        if who.size == 0 or len(self.lender_names) < 2:
+            return
+        acc, t = self.accounts, self.t
+        u = self.streams.uniform_at("second_account", t, who)
+        applicants = who[u < self.cfg.consumers.open_second_probability]
+        for l in range(len(self.lender_names)):
+            cand = applicants[~acc.open[l, applicants]]
+            self._consider_applications(l, cand, "second_account")
+
+    def _consider_applications(self, l: int, idx: np.ndarray, stream: str) -> None:
+        """Underwrite applications at lender ``l``: approve when PD is below the cut-off."""
+        acc, p, t = self.accounts, self.lender_params[l], self.t
+        if idx.size == 0:
+            return
+        ok = (~acc.charged_off[l, idx] | (t - acc.closed_day[l, idx] > REAPPLY_AFTER_CHARGE_OFF_DAYS))
+        ok &= ~(acc.charged_off.any(axis=0)[idx] & (t - acc.closed_day.max(axis=0)[idx] <
+                                                    REAPPLY_AFTER_CHARGE_OFF_DAYS))
+        idx = idx[ok]
+        if idx.size == 0:
+            return
+        observed = self.consumers.income[idx] * np.exp(p.income_noise *
+                                                       self.streams.normal_at(f"{stream}.income", t, idx))
+        # a new applicant: bureau-visible accounts and income; no history at this lender
+        was = acc.open[l, idx].copy()
+        acc.balance[l, idx] = 0.0
+        acc.open_day[l, idx] = t
+        X = features(acc, l, idx, t, observed, self.cfg.consumers.income_median)
+        X[:, [1, 2, 3, 7, 8]] = 0.0
+        pd = sigmoid(X @ self.lenders.weights[l])
+        approve = (pd < p.approval_pd) & ~was
+        new = idx[approve]
+        limit = target_limit(pd[approve], observed[approve], self.lenders.appetite[l], p) * \
+            SECOND_ACCOUNT_LIMIT_SHARE
+        acc.open[l, new] = True
+        acc.charged_off[l, new] = False
+        acc.frozen[l, new] = False
+        acc.fixed_limit[l, new] = limit
+        acc.temp_limit[l, new] = 0.0
+        acc.pd[l, new] = pd[approve]
+        acc.closed_day[l, new] = NEVER
+        acc.late_score[l, new] = 0.0
+        acc.anomaly_score[l, new] = 0.0
+        acc.spend_mean[l, new] = 0.0
+        acc.spend_var[l, new] = 0.0
+        acc.spend_obs[l, new] = 0
+        acc.treated[l, new] = -1
+        self.today.accounts_opened[l] += new.size
+
+    # 4 ------------------------------------------------------------------
+    def monitor(self) -> None:
+        """Anomaly monitor on today's credit purchases; promotion temporary limits."""
+        acc, t = self.accounts, self.t
+        if self.today.credit_purchases is not None:
+            who, credit = self.today.credit_purchases
+            for l, p in enumerate(self.lender_params):
+                buy = credit[l] > 0
+                idx, x = who[buy], credit[l][buy]
+                if idx.size == 0:
+                    continue
+                mean, var = acc.spend_mean[l, idx], acc.spend_var[l, idx]
+                z = p.anomaly_z * self.strictness[l, self.pos]
+                if p.promotion_aware:
+                    z *= self.calendar.season[self.pos]
+                limit = acc.fixed_limit[l, idx] + np.where(acc.temp_expiry[l, idx] > t, acc.temp_limit[l, idx], 0)
+                flag = ((acc.spend_obs[l, idx] >= 5) & (x > p.anomaly_floor) &
+                        (x > mean + z * np.sqrt(var)) & (x > 0.5 * limit) & acc.open[l, idx])
+                alpha = 1.0 - 0.5 ** (1.0 / p.anomaly_halflife_days)
+                diff = x - mean
+                acc.spend_mean[l, idx] = mean + alpha * diff
+                acc.spend_var[l, idx] = (1 - alpha) * (var + alpha * diff * diff)
+                acc.spend_obs[l, idx] = np.minimum(acc.spend_obs[l, idx] + 1, 1000)
+                flagged = idx[flag]
+                if flagged.size:
+                    acc.anomaly_score[l, flagged] = acc.anomaly_score[l, flagged] * np.exp(
+                        -(t - acc.anomaly_day[l, flagged]) / 90.0) + 1.0
+                    acc.anomaly_day[l, flagged] = t
+                    self._set_limit(l, flagged, acc.fixed_limit[l, flagged] * (1 - p.anomaly_cut), "anomaly")
+                    self.today.anomaly_flags[l] += flagged.size
+        self._promotions()
+
+    def _promotions(self) -> None:
+        acc, t = self.accounts, self.t
+        for w in self.calendar.windows_starting(t):
+            for l, p in enumerate(self.lender_params):
+                eligible = np.flatnonzero(acc.open[l] & ~acc.frozen[l] & (acc.dpd[l] == 0) &
+                                          (acc.pd[l] < p.approval_pd))
+                acc.temp_limit[l, eligible] = p.temp_limit_share * acc.fixed_limit[l, eligible]
+                acc.temp_expiry[l, eligible] = w.end + 1 + p.promo_grace_days
+        for l, p in enumerate(self.lender_params):
+            if t not in self._expiry_days(l):
+                continue
+            expiring = np.flatnonzero((acc.temp_expiry[l] == t) & acc.open[l])
+            if expiring.size == 0:
+                continue
+            fixed = acc.fixed_limit[l, expiring]
+            self.log.add(t, l, expiring, fixed + acc.temp_limit[l, expiring], fixed, "promo_expiry", acc)
+            acc.temp_limit[l, expiring] = 0.0
+            util = acc.balance[l, expiring] / np.maximum(fixed, 1.0)
+            revert = expiring[(util > p.promo_reversion_utilisation) & (fixed > 0)]
+            if revert.size:
+                self._set_limit(l, revert, acc.fixed_limit[l, revert] * (1 - p.promo_reversion_cut),
+                                "promo_reversion")
+
+    def _expiry_days(self, l: int) -> set:
+        cache = getattr(self, "_expiry_cache", None)
+        if cache is None:
+            cache = self._expiry_cache = [
+                {w.end + 1 + p.promo_grace_days for w in self.calendar.windows} for p in self.lender_params]
+        return cache[l]
+
+    def _set_limit(self, l: int, idx: np.ndarray, new: np.ndarray, cause) -> None:
+        """Change fixed limits and record the change with its cause."""
+        acc = self.accounts
+        old = acc.fixed_limit[l, idx].copy()
+        self.log.add(self.t, l, idx, old, new, cause, acc)
+        acc.fixed_limit[l, idx] = new
+        cut = idx[new < old]
+        self.consumers.last_cut_day[cut] = self.t
+
+    # 5 ------------------------------------------------------------------
+    def book_sales(self) -> None:
+        """Settlements due today move from the lenders to the merchants; expected sales update."""
+        ms, t = self.merchants, self.t
+        slot = t % ms.settlement_due.shape[1]
+        due = ms.settlement_due[:, slot, :]
+        per_lender = due.sum(axis=1)
+        ms.cash += due.sum(axis=0)
+        self.lenders.cash -= per_lender
+        self.lenders.settlement_payable -= per_lender
+        ms.settlement_due[:, slot, :] = 0.0
+        alpha = 1.0 - 0.5 ** (1.0 / self.cfg.merchants.sales_halflife_days)
+        season = self.calendar.season[self.pos]
+        ms.expected_sales += alpha * (ms.sales_today / season - ms.expected_sales)
+
+    # 6 ------------------------------------------------------------------
+    def restock(self) -> None:
+        ms = self.merchants
+        order = restock(ms, self.cfg.merchants, self.season_ahead[self.pos])
+        ms.inventory += order
+        ms.cash -= order
+        self.outside.cash += order.sum()
+
+    # 7 ------------------------------------------------------------------
+    def pay_costs(self) -> None:
+        """Merchants' fixed costs; lenders' funding interest, funding needs and payouts."""
+        ms, lenders, out = self.merchants, self.lenders, self.outside
+        fixed = np.where(ms.status != FAILED, ms.fixed_cost, 0.0)
+        ms.cash -= fixed
+        ms.month_profit -= fixed
+        out.cash += fixed.sum()
+        interest = lenders.funding * self.funding_rate[self.pos] / 365.0
+        lenders.cash -= interest
+        lenders.interest_cost += interest
+        out.cash += interest.sum()
+        if self.calendar.month_end[self.pos]:
+            paid = payout(ms, self.cfg.merchants)
+            ms.cash -= paid
+            ms.payouts += paid
+            ms.month_profit[:] = 0.0
+            out.cash += paid.sum()
+            target = np.array([p.capital_target for p in self.lender_params]) * (lenders.receivables)
+            share = np.array([p.payout_share for p in self.lender_params])
+            dividend = np.maximum(lenders.equity - 1.2 * target, 0.0) * share
+            lenders.cash -= dividend
+            lenders.payouts += dividend
+            out.cash += dividend.sum()
+        self._fund_lenders()
+        ms.status[:] = np.where(ms.status == FAILED, FAILED, np.where(ms.cash < 0, DISTRESSED, ACTIVE))
+
+    def _fund_lenders(self) -> None:
+        """Lenders keep zero cash: they borrow shortfalls and repay surpluses with the outside."""
+        lenders, out = self.lenders, self.outside
+        flow = np.maximum(-lenders.cash, 0.0) - np.minimum(np.maximum(lenders.cash, 0.0), lenders.funding)
+        lenders.cash += flow
+        lenders.funding += flow
+        out.funding_lent += flow
+        out.cash -= flow.sum()
+
+    # 8 ------------------------------------------------------------------
+    def repay(self) -> None:
+        """Overdue accounts accrue DPD and late fees and pay what they can; statements are cut;
+        due statements are paid in full, in part, or missed; freezes and charge-offs."""
+        for l in range(len(self.lender_names)):
+            self._collect_overdue(l)
+            if self.dom <= BILLING_DAYS:
+                self._cut_statements(l)
+                self._collect_due(l)
+        self._fund_lenders()
+
+    def _pay(self, l: int, idx: np.ndarray, amount: np.ndarray, field: str) -> None:
+        acc, cs = self.accounts, self.consumers
+        getattr(acc, field)[l, idx] -= amount
+        acc.balance[l, idx] -= amount
+        cs.cash[idx] -= amount
+        total = float(amount.sum())
+        self.lenders.cash[l] += total
+        self.lenders.receivables[l] -= total
+        self.today.repayments[l] += total
+
+    def _collect_overdue(self, l: int) -> None:
+        acc, cs, p, t = self.accounts, self.consumers, self.lender_params[l], self.t
+        idx = np.flatnonzero(acc.overdue[l] > 0)
+        if idx.size == 0:
+            return
+        acc.dpd[l, idx] += 1
+        add_debt(acc, self.lenders, l, idx, acc.overdue[l, idx] * p.late_fee_daily, "overdue")
+        able = np.maximum(cs.cash[idx] - self.cfg.consumers.reserve_months * cs.income[idx], 0.0)
+        forgot = acc.forgot[l, idx]
+        notice = self.streams.uniform_at(f"notice.{self.lender_names[l]}", t, idx) < \
+            self.cfg.consumers.notice_probability
+        pays = ~forgot | notice
+        amount = np.where(pays, np.minimum(acc.overdue[l, idx], able), 0.0)
+        self._pay(l, idx, amount, "overdue")
+        acc.forgot[l, idx] &= ~notice
+        cleared = idx[acc.overdue[l, idx] <= 1e-9]
+        acc.overdue[l, cleared] = 0.0
+        acc.dpd[l, cleared] = 0
+        acc.forgot[l, cleared] = False
+        hit30 = idx[acc.dpd[l, idx] == 30]
+        acc.last_30dpd_day[l, hit30] = t
+        freeze = idx[(acc.dpd[l, idx] == p.freeze_dpd) & ~acc.frozen[l, idx]]
+        if freeze.size:
+            acc.frozen[l, freeze] = True
+            acc.temp_limit[l, freeze] = 0.0
+            self._set_limit(l, freeze, np.zeros(freeze.size), "freeze")
+
+    def _cut_statements(self, l: int) -> None:
+        """Statement day: unbilled purchases and this month's instalment become the bill;
+        accounts at or beyond the charge-off DPD are charged off on their statement day."""
+        acc, p, t = self.accounts, self.lender_params[l], self.t
+        idx = self._group("statement_day", self.dom)
+        idx = idx[acc.open[l, idx]]
+        if idx.size == 0:
+            return
+        off = idx[acc.dpd[l, idx] >= p.charge_off_dpd]
+        if off.size:
+            self._set_limit(l, off, np.zeros(off.size), "charge_off")
+            amount = write_off(acc, self.lenders, l, off)
+            acc.open[l, off] = False
+            acc.charged_off[l, off] = True
+            acc.frozen[l, off] = False
+            acc.closed_day[l, off] = t
+            acc.dpd[l, off] = 0
+            self.today.charge_offs[l] += off.size
+            self.today.charge_off_amount[l] += amount
+            idx = idx[acc.open[l, idx]]
+        months = acc.instalment_months[l, idx]
+        on_plan = months > 0
+        principal = np.where(on_plan, acc.instalment_principal[l, idx] / np.maximum(months, 1), 0.0)
+        fee = np.where(on_plan, acc.instalment_fee_base[l, idx] * p.instalment_fee_monthly, 0.0)
+        add_debt(acc, self.lenders, l, idx, fee, "billed")
+        acc.instalment_principal[l, idx] -= principal
+        acc.instalment_months[l, idx] = np.maximum(months - 1, 0)
+        done = idx[acc.instalment_months[l, idx] == 0]
+        acc.instalment_fee_base[l, done] = 0.0
+        acc.billed[l, idx] += acc.unbilled[l, idx] + principal
+        acc.unbilled[l, idx] = 0.0
+
+    def _collect_due(self, l: int) -> None:
+        acc, cs, p, t = self.accounts, self.consumers, self.lender_params[l], self.t
+        due_dom = (self.dom - 1 - p.statement_grace_days) % BILLING_DAYS + 1
+        idx = self._group("statement_day", due_dom)
+        idx = idx[acc.open[l, idx] & (acc.billed[l, idx] > 0)]
+        if idx.size == 0:
+            return
+        able = np.maximum(cs.cash[idx] - self.cfg.consumers.reserve_months * cs.income[idx], 0.0)
+        bill = acc.billed[l, idx]
+        forgets = self.streams.uniform_at(f"forget.{self.lender_names[l]}", t, idx) < cs.forgetfulness[idx]
+        forgets &= able >= bill
+        amount = np.where(forgets, 0.0, np.minimum(bill, able))
+        self._pay(l, idx, amount, "billed")
+        late = idx[acc.billed[l, idx] > 1e-9]
+        acc.overdue[l, late] += acc.billed[l, late]
+        acc.billed[l, idx] = 0.0
+        acc.forgot[l, late] = False
+        acc.forgot[l, idx[forgets]] = True
+        acc.late_score[l, late] = acc.late_score[l, late] * np.exp(-(t - acc.late_day[l, late]) / 365.0) + 1
+        acc.late_day[l, late] = t
+        self.today.missed_payments[l] += late.size
+
+    # 9 ------------------------------------------------------------------
+    def review(self) -> None:
+        """Risk appetite; scheduled re-estimation; staggered monthly reviews; applications."""
+        self._update_appetite()
+        for l in range(len(self.lender_names)):
+            self._maybe_reestimate(l)
+            if self.dom <= BILLING_DAYS:
+                self._review_accounts(l)
+        for s in self.experiments:
+            if s.start == self.t:
+                self._start_experiment(s)
+
+    def _update_appetite(self) -> None:
+        lenders, acc = self.lenders, self.accounts
+        u = 1.0 - np.count_nonzero(self.consumers.employed) / self.consumers.n
+        u_normal = self.cfg.labour.unemployment_normal
+        r = self.funding_rate[self.pos]
+        for l, p in enumerate(self.lender_params):
+            open_ = np.count_nonzero(acc.open[l])
+            delinquent = np.count_nonzero(acc.dpd[l] >= 30) / max(open_, 1)
+            loans = lenders.receivables[l]
+            capital = lenders.equity[l] / loans if loans > 0 else p.capital_target
+            target = (1.0 - p.appetite_unemployment * max(u - u_normal, 0.0)
+                      - p.appetite_delinquency * max(delinquent - p.delinquency_normal, 0.0)
+                      - p.appetite_funding * max(r - self.cfg.macro.funding_rate_normal, 0.0)
+                      - p.appetite_capital * max(p.capital_target - capital, 0.0)
+                      + self.tightening[l, self.pos])
+            target = min(max(target, p.appetite_min), p.appetite_max)
+            alpha = 1.0 - 0.5 ** (1.0 / p.appetite_halflife_days)
+            lenders.appetite[l] += alpha * (target - lenders.appetite[l])
+            self.today.delinquent_30[l] = delinquent
+
+    def _maybe_reestimate(self, l: int) -> None:
+        """Cause 1: refit the score on recent 30+ DPD outcomes, then take a new snapshot."""
+        p, t, lenders = self.lender_params[l], self.t, self.lenders
+        forced = (t, None) in self.model_updates or (t, self.lender_names[l]) in self.model_updates
+        due = (t - self.calendar.first) % p.reestimate_every_days == 0
+        if not (due or forced):
+            return
+        snap = self.snapshots.get(l)
+        if snap is not None:
+            day, idx, X = snap
+            y = (self.accounts.last_30dpd_day[l, idx] >= day).astype(float)
+            lenders.weights[l] = fit_logistic(X, y, lenders.prior_weights[l], p.reestimate_ridge)
+            lenders.last_reestimate[l] = t
+            self.today.reestimated[l] = True
+        acc = self.accounts
+        open_idx = np.flatnonzero(acc.open[l])
+        if open_idx.size == 0:
+            return
+        g = self.streams.generator(f"reestimate.{self.lender_names[l]}", t)
+        sample = np.sort(g.choice(open_idx, size=min(p.reestimate_sample, open_idx.size), replace=False))
+        observed = self.consumers.income[sample] * np.exp(p.income_noise * g.standard_normal(sample.size))
+        X = features(acc, l, sample, t, observed, self.cfg.consumers.income_median)
+        self.snapshots[l] = (t, sample, X)
+
+    def _review_accounts(self, l: int) -> None:
+        """Monthly review (staggered by statement day): score, then the limit policy."""
+        acc, cs, p, t = self.accounts, self.consumers, self.lender_params[l], self.t
+        review_dom = (self.dom - 1 - 14) % BILLING_DAYS + 1
+        group = self._group("statement_day", review_dom)
+        name = self.lender_names[l]
+        # applications from consumers without an account here; voluntary attrition
+        absent = group[~acc.open[l, group]]
+        if absent.size:
+            apply_p = ACCOUNT_ATTRITION_MONTHLY * p.account_share / max(1 - p.account_share, 1e-9)
+            u = self.streams.uniform_at(f"apply.{name}", t, absent)
+            self._consider_applications(l, absent[u < apply_p], f"apply.{name}")
+        idx = group[acc.open[l, group]]
+        if idx.size == 0:
+            return
+        quit_ = idx[(acc.balance[l, idx] <= 0) & (self.streams.uniform_at(f"attrition.{name}", t, idx)
+                                                  < ACCOUNT_ATTRITION_MONTHLY)]
+        # accounts opened today are not closed; closures keep their history for a re-application
+        quit_ = quit_[acc.open_day[l, quit_] < t]
+        acc.open[l, quit_] = False
+        acc.closed_day[l, quit_] = t
+        acc.temp_limit[l, quit_] = 0.0
+        idx = idx[acc.open[l, idx]]
+        observed = cs.income[idx] * np.exp(p.income_noise * self.streams.normal_at(f"review.{name}", t, idx))
+        X = features(acc, l, idx, t, observed, self.cfg.consumers.income_median)
+        pd = sigmoid(X @ self.lenders.weights[l])
+        acc.pd[l, idx] = pd
+        appetite = self.lenders.appetite[l]
+        target = target_limit(pd, observed, appetite, p)
+        fixed = acc.fixed_limit[l, idx]
+        frozen = acc.frozen[l, idx]
+        dpd = acc.dpd[l, idx]
+        # frozen accounts stay frozen while past due; once current they are unfrozen at limit 0
+        unfreeze = frozen & (dpd == 0)
+        acc.frozen[l, idx[unfreeze]] = False
+        protected = acc.protected_until[l, idx] > t
+        active = ~frozen & ~protected & (dpd < p.freeze_dpd)
+        clean = (X[:, 1] < CLEAN_LATE_SCORE) & (dpd == 0)
+        cut = active & (target < fixed * (1 - p.cut_hysteresis))
+        if p.differentiated_policy:
+            tenure = t - acc.open_day[l, idx]
+            cut &= ~(clean & (tenure >= p.differentiated_tenure_days))
+        raise_ = ((active | unfreeze) & ~protected & clean & (target > np.maximum(fixed, 1.0) *
+                                                             (1 + p.raise_hysteresis))
+                  & (t - acc.open_day[l, idx] >= p.raise_min_tenure_days))
+        if cut.any():
+            normal_target = target_limit(pd[cut], observed[cut], 1.0, p)
+            macro = normal_target >= fixed[cut] * (1 - p.cut_hysteresis)
+            causes = np.where(macro, CAUSE_CODE["macro"], CAUSE_CODE["review"])
+            self._set_limit(l, idx[cut], target[cut], causes)
+        if raise_.any():
+            new = fixed[raise_] + p.raise_speed * (target[raise_] - fixed[raise_])
+            self._set_limit(l, idx[raise_], new, "raise")
+
+    def _start_experiment(self, s) -> None:
+        """A credit-line experiment: a random share of open accounts get their limit changed by
+        ``size``; treated and control keep their limits until the shock ends."""
+        l = self.lender_index[s.lender]
+        acc = self.accounts
+        idx = np.flatnonzero(acc.open[l] & ~acc.frozen[l])
+        u = self.streams.uniform_at(f"experiment.{s.lender}.{s.start}", self.t, idx)
+        treated = idx[u < s.share]
+        acc.treated[l, idx] = 0
+        acc.treated[l, treated] = 1
+        acc.protected_until[l, idx] = s.end
+        self._set_limit(l, treated, acc.fixed_limit[l, treated] * (1 + s.size), "experiment")
+
+    # 10, 11 ----------------------------------------------------------------
+    def defaults(self) -> None:
+        """Merchant failures and contagion: part of the supply-chain stage."""
+
+    def entry(self) -> None:
+        """Entry of new merchants into failed slots: part of the supply-chain stage."""
+
+    # ------------------------------------------------------------------ helpers
+
+    def _group(self, name: str, dom: int) -> np.ndarray:
+        """Consumers whose ``name`` (payday, statement_day) is day-of-month ``dom``."""
+        groups = self.__dict__.setdefault("_groups", {})
+        if name not in groups:
+            values = getattr(self.consumers, name)
+            order = np.argsort(values, kind="stable")
+            bounds = np.searchsorted(values[order], np.arange(1, BILLING_DAYS + 2))
+            groups[name] = [order[bounds[d - 1]:bounds[d]] for d in range(1, BILLING_DAYS + 1)]
+        return groups[name][dom - 1]
+
+    @property
+    def date(self):
+        return self.calendar.date(self.t)
+
+    # results ---------------------------------------------------------------
+    def results(self):
+        """The recorded outputs as pandas DataFrames (see :mod:`sim.outputs`)."""
+        return self.recorder.results()
+
+
+def _lender_order(prim: np.ndarray, L: int) -> list[np.ndarray]:
+    """Per shopper, the lenders in order of preference: primary first, then the rest."""
+    order = [prim]
+    for k in range(1, L):
+        order.append((prim + k) % L)
+    return order
+
+
+@dataclass(slots=True)
+class _DayFlows:
+    """Today's flows, reset each morning."""
+
+    consumption: float
+    consumption_cash: float
+    consumption_credit_by_lender: np.ndarray
+    unmet_demand: float
+    stockout_loss: float
+    unmet_demand_cut: float
+    merchant_failures: int
+    contagion_failures: int
+    repayments: np.ndarray
+    charge_offs: np.ndarray
+    charge_off_amount: np.ndarray
+    missed_payments: np.ndarray
+    anomaly_flags: np.ndarray
+    accounts_opened: np.ndarray
+    delinquent_30: np.ndarray
+    reestimated: np.ndarray
+    credit_purchases: tuple | None
+
+    @classmethod
+    def zero(cls, L: int) -> "_DayFlows":
+        z = lambda dtype=float: np.zeros(L, dtype=dtype)  # noqa: E731
+        return cls(0.0, 0.0, z(), 0.0, 0.0, 0.0, 0, 0, z(), z(int), z(), z(int), z(int), z(int), z(), z(bool), None)

@@ -1,0 +1,335 @@
+"""Outputs (a contract, DESIGN section 6): the daily time series, the limit-change
+log, the account panel, ``summary.json`` and ``dashboard.png``.
+
+Column naming: flows are daily amounts or counts (``consumption``,
+``limit_cuts``), stocks are end-of-day levels (``credit_outstanding``), rates are
+shares (``delinq_30_rate``). Lender figures without a suffix are the platform's
+(``run.platform``, default ``baitiao``); other lenders' carry ``_<name>``.
+"""
+
+from __future__ import annotations
+
+import json
+import platform as _platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from agents.lender import CAUSES
+from agents.merchant import ACTIVE, DISTRESSED, FAILED, TIER_NAMES
+
+# name -> meaning (the documented contract; docs/model.md lists these)
+COLUMNS = {
+    "date": "calendar date",
+    "day": "day index (0 = start_date)",
+    "consumption": "platform purchases served, all payment means (flow, yuan)",
+    "consumption_credit": "of which paid with credit, all lenders (flow, yuan)",
+    "consumption_cash": "of which paid with cash (flow, yuan)",
+    "unmet_demand": "desired platform spending that cash plus credit could not pay (flow, yuan)",
+    "unmet_demand_cut": "of which by consumers with a limit cut in the last 30 days (flow, yuan)",
+    "stockout_loss": "affordable purchases lost to retailers' stock-outs (flow, yuan)",
+    "credit_outstanding": "platform consumer receivables (stock, yuan)",
+    "fixed_limit_total": "platform fixed limits of open accounts (stock, yuan)",
+    "temp_limit_total": "platform live temporary limits (stock, yuan)",
+    "limit_cuts": "platform fixed-limit cuts, all causes (flow, count)",
+    "limit_cut_amount": "platform limit removed by cuts (flow, yuan)",
+    "limit_raises": "platform limit raises (flow, count)",
+    "delinq_30_rate": "platform open accounts 30+ days past due (rate)",
+    "delinq_90_rate": "platform open accounts 90+ days past due (rate)",
+    "charge_offs": "platform accounts charged off (flow, count)",
+    "charge_off_amount": "platform balances charged off (flow, yuan)",
+    "multi_borrower_share": "platform account holders with an open account at another lender (rate)",
+    "unemployment_rate": "consumers without a job (rate)",
+    "risk_appetite": "platform risk appetite (1 = normal)",
+    "retail_sales": "retailers' revenue (flow, yuan)",
+    "merchant_cash": "merchants' cash (stock, yuan)",
+    "merchant_inventory": "merchants' inventory at cost (stock, yuan)",
+    "merchants_active": "merchants active (stock, count)",
+    "merchants_distressed": "merchants distressed: negative cash (stock, count)",
+    "merchant_failures": "merchant failures (flow, count)",
+    "contagion_failures": "failures caused by a counterparty (flow, count)",
+    "trade_arrears": "unpaid overdue trade payables (stock, yuan)",
+    "scf_drawn": "supply-chain-finance loans drawn (stock, yuan)",
+    "lender_equity": "platform equity (stock, yuan)",
+    "consumer_cash": "consumers' cash (stock, yuan)",
+    "income_index": "income index (1 = normal)",
+    "confidence": "consumer confidence multiplier",
+    "funding_rate": "wholesale funding rate (annual)",
+    "season": "promotion demand multiplier",
+    "target_unemployment": "unemployment rate the labour market moves toward",
+    "accounts_open": "platform open accounts (stock, count)",
+    "pd_mean": "mean PD of platform open accounts at their last review",
+    "anomaly_flags": "platform anomaly flags (flow, count)",
+    "missed_payments": "platform statements not paid in full on the due date (flow, count)",
+    "accounts_opened": "platform accounts opened (flow, count)",
+    "repayments": "platform repayments received (flow, yuan)",
+}
+for _cause in CAUSES:
+    if _cause != "raise":
+        COLUMNS[f"limit_cuts_{_cause}"] = f"platform cuts with cause {_cause} (flow, count)"
+LENDER_COLUMNS = ("credit_outstanding", "fixed_limit_total", "temp_limit_total", "limit_cuts",
+                  "limit_cut_amount", "limit_raises", "delinq_30_rate", "delinq_90_rate", "charge_offs",
+                  "charge_off_amount", "multi_borrower_share", "risk_appetite", "lender_equity",
+                  "accounts_open", "consumption_credit")
+
+
+class Recorder:
+    """Preallocated daily columns, the limit-change log and the monthly panel."""
+
+    def __init__(self, model, panel: str | None = None, panel_sample: float = 1.0):
+        if panel not in (None, "monthly"):
+            raise ValueError(f"--panel: {panel!r} is not supported (use 'monthly')")
+        if not 0 < panel_sample <= 1:
+            raise ValueError(f"--panel-sample: {panel_sample} must be in (0, 1]")
+        self.model = model
+        days = model.calendar.days
+        names = list(COLUMNS)[2:]
+        for name in model.lender_names:
+            if name != model.cfg.run.platform:
+                names += [f"{c}_{name}" for c in LENDER_COLUMNS]
+        self.columns = {c: np.zeros(days) for c in names}
+        self.n = 0
+        self.panel = panel
+        self.panel_rows: list[dict] = []
+        if panel:
+            ids = np.arange(model.consumers.n)
+            self.panel_ids = ids[model.streams.uniform_at("panel.sample", 0, ids) < panel_sample]
+
+    def record_day(self) -> None:
+        m = self.model
+        i = m.t
+        d, acc, ms, log, t = m.today, m.accounts, m.merchants, m.log, m.t
+        c = self.columns
+        c["consumption"][i] = d.consumption
+        c["consumption_credit"][i] = d.consumption_credit_by_lender.sum()
+        c["consumption_cash"][i] = d.consumption_cash
+        c["unmet_demand"][i] = d.unmet_demand
+        c["unmet_demand_cut"][i] = d.unmet_demand_cut
+        c["stockout_loss"][i] = d.stockout_loss
+        c["unemployment_rate"][i] = 1.0 - np.count_nonzero(m.consumers.employed) / m.consumers.n
+        c["retail_sales"][i] = ms.sales_today.sum()
+        c["merchant_cash"][i] = ms.cash.sum()
+        c["merchant_inventory"][i] = ms.inventory.sum()
+        c["merchants_active"][i] = np.count_nonzero(ms.status == ACTIVE)
+        c["merchants_distressed"][i] = np.count_nonzero(ms.status == DISTRESSED)
+        c["merchant_failures"][i] = d.merchant_failures
+        c["contagion_failures"][i] = d.contagion_failures
+        c["trade_arrears"][i] = 0.0
+        c["scf_drawn"][i] = 0.0
+        c["consumer_cash"][i] = m.consumers.cash.sum()
+        c["income_index"][i] = m.income_index[m.pos]
+        c["confidence"][i] = m.confidence[m.pos]
+        c["funding_rate"][i] = m.funding_rate[m.pos]
+        c["season"][i] = m.calendar.season[m.pos]
+        c["target_unemployment"][i] = m.u_target[m.pos]
+        p = m.platform
+        c["anomaly_flags"][i] = d.anomaly_flags[p]
+        c["missed_payments"][i] = d.missed_payments[p]
+        c["accounts_opened"][i] = d.accounts_opened[p]
+        c["repayments"][i] = d.repayments[p]
+        open_p = acc.open[p]
+        n_open = max(np.count_nonzero(open_p), 1)
+        c["pd_mean"][i] = acc.pd[p][open_p].mean() if open_p.any() else 0.0
+        for k, cause in enumerate(CAUSES):
+            if cause != "raise":
+                c[f"limit_cuts_{cause}"][i] = log.cuts_by_cause[p, k]
+        for l, name in enumerate(m.lender_names):
+            sfx = "" if l == p else f"_{name}"
+            open_l = acc.open[l]
+            n_l = max(np.count_nonzero(open_l), 1)
+            c[f"credit_outstanding{sfx}"][i] = m.lenders.receivables[l]
+            c[f"fixed_limit_total{sfx}"][i] = acc.fixed_limit[l][open_l].sum()
+            c[f"temp_limit_total{sfx}"][i] = acc.temp_limit[l][open_l & (acc.temp_expiry[l] > t)].sum()
+            c[f"limit_cuts{sfx}"][i] = log.cuts[l]
+            c[f"limit_cut_amount{sfx}"][i] = log.cut_amount[l]
+            c[f"limit_raises{sfx}"][i] = log.raises[l]
+            dpd = acc.dpd[l]
+            c[f"delinq_30_rate{sfx}"][i] = np.count_nonzero(open_l & (dpd >= 30)) / n_l
+            c[f"delinq_90_rate{sfx}"][i] = np.count_nonzero(open_l & (dpd >= 90)) / n_l
+            c[f"charge_offs{sfx}"][i] = d.charge_offs[l]
+            c[f"charge_off_amount{sfx}"][i] = d.charge_off_amount[l]
+            others = (acc.open.sum(axis=0) - open_l) > 0
+            c[f"multi_borrower_share{sfx}"][i] = np.count_nonzero(open_l & others) / n_l
+            c[f"risk_appetite{sfx}"][i] = m.lenders.appetite[l]
+            c[f"lender_equity{sfx}"][i] = m.lenders.equity[l]
+            c[f"accounts_open{sfx}"][i] = n_l if open_l.any() else 0
+            if sfx:
+                c[f"consumption_credit{sfx}"][i] = d.consumption_credit_by_lender[l]
+        del n_open
+        self.n = i + 1
+        if self.panel and m.calendar.month_end[m.pos]:
+            self._panel_rows()
+        if m.calendar.month_end[m.pos]:
+            m.consumers.month_spending[:] = 0.0
+            acc.month_credit[:] = 0.0
+
+    def _panel_rows(self) -> None:
+        m, acc, cs = self.model, self.model.accounts, self.model.consumers
+        ids = self.panel_ids
+        month = str(m.calendar.dates[m.pos].astype("datetime64[M]"))
+        for l, name in enumerate(m.lender_names):
+            idx = ids[acc.open[l, ids]]
+            live = acc.temp_expiry[l, idx] > m.t
+            treated = acc.treated[l, idx]
+            self.panel_rows.append({
+                "month": np.full(idx.size, month), "consumer_id": idx, "lender": np.full(idx.size, name),
+                "fixed_limit": acc.fixed_limit[l, idx], "temp_limit": np.where(live, acc.temp_limit[l, idx], 0.0),
+                "balance": acc.balance[l, idx], "spending": cs.month_spending[idx],
+                "credit_spending": acc.month_credit[l, idx], "dpd": acc.dpd[l, idx],
+                "pd": acc.pd[l, idx], "income": cs.income[idx], "employed": cs.employed[idx],
+                "treated": pd.array(np.where(treated >= 0, treated == 1, False), dtype="boolean"),
+                "_in_experiment": treated >= 0,
+            })
+
+    # ------------------------------------------------------------------ frames
+
+    def timeseries(self) -> pd.DataFrame:
+        m = self.model
+        n = self.n
+        df = pd.DataFrame({k: v[:n] for k, v in self.columns.items()})
+        count_like = [c for c in df.columns if c.startswith(("limit_cuts", "limit_raises", "charge_offs",
+                                                               "merchants_", "merchant_failures",
+                                                               "contagion_failures", "anomaly_flags",
+                                                               "missed_payments", "accounts_"))]
+        df[count_like] = df[count_like].astype(np.int64)
+        df.insert(0, "day", np.arange(n))
+        df.insert(0, "date", pd.to_datetime(m.calendar.dates[m.calendar.pos(0):m.calendar.pos(0) + n]))
+        return df
+
+    def limit_changes(self) -> pd.DataFrame:
+        m = self.model
+        chunks = m.log.chunks
+        if chunks:
+            cols = [np.concatenate(parts) for parts in zip(*chunks)]
+        else:
+            cols = [np.zeros(0, dtype=d) for d in (np.int32, np.int64, np.int8, float, float, np.int8,
+                                                   np.int32, float)]
+        day, cid, lender, old, new, cause, dpd, pd_ = cols
+        base = np.datetime64(m.calendar.start.isoformat(), "D")
+        return pd.DataFrame({
+            "date": pd.to_datetime(base + day.astype("timedelta64[D]")),
+            "consumer_id": cid,
+            "lender": pd.Categorical.from_codes(lender, categories=m.lender_names),
+            "old_limit": old, "new_limit": new,
+            "cause": pd.Categorical.from_codes(cause, categories=list(CAUSES)),
+            "dpd": dpd, "pd": pd_,
+        })
+
+    def panel_frame(self) -> pd.DataFrame | None:
+        if not self.panel:
+            return None
+        if not self.panel_rows:
+            return pd.DataFrame(columns=["month", "consumer_id", "lender", "fixed_limit", "temp_limit",
+                                         "balance", "spending", "credit_spending", "dpd", "pd", "income",
+                                         "employed", "treated"])
+        frames = []
+        for rows in self.panel_rows:
+            in_exp = rows.pop("_in_experiment")
+            f = pd.DataFrame(rows)
+            f.loc[~in_exp, "treated"] = pd.NA
+            frames.append(f)
+        return pd.concat(frames, ignore_index=True)
+
+    def results(self) -> dict[str, pd.DataFrame]:
+        out = {"timeseries": self.timeseries(), "limit_changes": self.limit_changes()}
+        panel = self.panel_frame()
+        if panel is not None:
+            out["panel"] = panel
+        return out
+
+
+# --------------------------------------------------------------------------- files
+
+
+def code_version() -> str:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        return subprocess.run(["git", "describe", "--always", "--dirty"], cwd=root, capture_output=True,
+                              text=True, timeout=5).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def summary(model, frames: dict[str, pd.DataFrame]) -> dict:
+    ts, changes = frames["timeseries"], frames["limit_changes"]
+    platform = model.cfg.run.platform
+    cuts = changes[(changes["lender"] == platform) & (changes["new_limit"] < changes["old_limit"])]
+    opened = max(float(ts["accounts_open"].mean()), 1.0)
+    years = max(len(ts), 1) / 365.0
+    versions = {}
+    for pkg in ("mesa", "numpy", "pandas", "pyarrow", "scipy", "networkx"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    versions["python"] = _platform.python_version()
+    headline = {
+        "days": int(len(ts)),
+        "consumers": int(model.consumers.n),
+        "merchants": int(model.merchants.m),
+        "consumption_total": float(ts["consumption"].sum()),
+        "consumption_credit_share": float(ts["consumption_credit"].sum() / max(ts["consumption"].sum(), 1e-9)),
+        "unmet_demand_share": float(ts["unmet_demand"].sum() /
+                                    max(ts["consumption"].sum() + ts["unmet_demand"].sum(), 1e-9)),
+        "delinq_30_rate_mean": float(ts["delinq_30_rate"].mean()),
+        "delinq_30_rate_end": float(ts["delinq_30_rate"].iloc[-1]) if len(ts) else 0.0,
+        "unemployment_rate_mean": float(ts["unemployment_rate"].mean()),
+        "charge_off_rate_annual": float(ts["charge_offs"].sum() / opened / years),
+        "accounts_cut_share_annual": float(cuts["consumer_id"].nunique() / opened / years),
+        "cuts_by_cause": {str(k): int(v) for k, v in cuts["cause"].value_counts().items() if v},
+        "limit_raises": int(ts["limit_raises"].sum()),
+        "risk_appetite_min": float(ts["risk_appetite"].min()) if len(ts) else 1.0,
+        "lender_equity_end": float(ts["lender_equity"].iloc[-1]) if len(ts) else 0.0,
+        "retail_sales_total": float(ts["retail_sales"].sum()),
+        "merchant_failures": int(ts["merchant_failures"].sum()),
+    }
+    return {
+        "scenario": model.cfg.name,
+        "description": model.cfg.description,
+        "seed": model.cfg.run.seed,
+        "headline": headline,
+        "config": model.cfg.to_dict() | {"shocks": [s.__dict__ if hasattr(s, "__dict__") else
+                                                     _shock_dict(s) for s in model.cfg.shocks]},
+        "versions": versions,
+        "code_version": code_version(),
+    }
+
+
+def _shock_dict(s) -> dict:
+    return {k: getattr(s, k) for k in s.__dataclass_fields__}
+
+
+def write_outputs(model, out_dir: str | Path, dashboard: bool = True) -> dict:
+    """Write every output file of a finished run into ``out_dir``; returns the summary."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    frames = model.results()
+    frames["timeseries"].to_parquet(out / "timeseries.parquet", index=False)
+    frames["limit_changes"].to_parquet(out / "limit_changes.parquet", index=False)
+    failures_frame(model).to_parquet(out / "failures.parquet", index=False)
+    if "panel" in frames:
+        frames["panel"].to_parquet(out / "panel.parquet", index=False)
+    info = summary(model, frames)
+    (out / "summary.json").write_text(json.dumps(info, indent=2, default=str))
+    if dashboard:
+        from sim.dashboard import plot_dashboard
+        plot_dashboard(frames["timeseries"], frames["limit_changes"], info, out / "dashboard.png")
+    return info
+
+
+def failures_frame(model) -> pd.DataFrame:
+    """Merchant failures (filled by the supply-chain stage; empty until then)."""
+    rows = getattr(model, "failure_rows", [])
+    cols = ["date", "merchant_id", "tier", "cause", "parents", "generation", "cascade_id", "arrears",
+            "creditor_losses"]
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
+            cols, ["datetime64[ns]", "int64", "object", "object", "object", "int64", "int64", "float64",
+                   "float64"])})
+    return pd.DataFrame(rows, columns=cols)
+
+
+_ = (FAILED, TIER_NAMES)

@@ -1,0 +1,142 @@
+"""Scheduled shocks: parsing, validation and the daily shock levels.
+
+A shock is a ``[[shocks]]`` table: ``kind``, ``start`` (a date), either ``end``
+(a date, exclusive) or ``days`` (a duration), ``size`` and, for some kinds,
+``lender``, ``target`` or ``share``. Dates refer to the recorded window.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+KINDS = {
+    "unemployment": "target unemployment rate shifted by size (+0.04 = four points)",
+    "income": "income index shifted by size (-0.05 = wages and benefits 5% lower)",
+    "confidence": "consumer confidence multiplier shifted by size (-0.2 = 20% less desired spending)",
+    "credit_tightening": "risk appetite shifted by size (-0.3); optional lender (default all)",
+    "funding_rate": "wholesale funding rate shifted by size (+0.02 = 200 basis points)",
+    "model_update": "the scoring model is re-estimated on start (size unused); optional lender",
+    "anomaly_strictness": "anomaly z threshold multiplied by 1 + size (-0.3 = 30% stricter); optional lender",
+    "promotion": "an extra promotion window: demand +size, temporary limits for the platform",
+    "credit_limit_experiment": "on start, a random share of lender's open accounts get fixed limit "
+                               "times 1 + size; treated and control limits then stay until end",
+    "supplier_failure": "needs the supply chain (not built yet)",
+    "scf_freeze": "needs supply-chain finance (not built yet)",
+}
+NOT_YET = {"supplier_failure", "scf_freeze"}
+ALLOWED_KEYS = {"kind", "start", "end", "days", "size", "lender", "target", "share"}
+
+
+@dataclass(frozen=True)
+class Shock:
+    kind: str
+    start: int          # day index, inclusive
+    end: int            # day index, exclusive
+    size: float
+    lender: str | None = None
+    target: str | None = None
+    share: float | None = None
+    where: str = ""     # file and position, for messages
+
+    @property
+    def active_days(self) -> slice:
+        return slice(self.start, self.end)
+
+
+def _date(value, where: str, key: str) -> dt.date:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, dt.datetime):
+        return value.date()
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise _err(where, f"{key} = {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _err(where: str, msg: str):
+    from sim.config import ConfigError
+    return ConfigError(f"{where}: {msg}")
+
+
+def parse_shocks(items, cfg=None) -> list[Shock]:
+    """Validate raw shock tables against the calendar of ``cfg``.
+
+    ``items`` holds either :class:`Shock` objects (returned unchanged),
+    ``(file, index, table)`` triples from scenario files, or plain tables.
+    """
+    if cfg is None:  # called while building the tree: validated at the end of load_config
+        return list(items)
+    start = cfg.start
+    horizon_end = start + dt.timedelta(days=cfg.run.days)
+    out = []
+    for i, item in enumerate(items):
+        if isinstance(item, Shock):
+            out.append(item)
+            continue
+        if isinstance(item, tuple):
+            src, idx, table = item
+            where = f"{src}: shocks[{idx}]"
+        else:
+            table, where = item, f"shocks[{i}]"
+        if not isinstance(table, dict):
+            raise _err(where, "expected a table with kind, start and end or days")
+        unknown = set(table) - ALLOWED_KEYS
+        if unknown:
+            raise _err(where, f"unknown key(s) {sorted(unknown)}; allowed: {sorted(ALLOWED_KEYS)}")
+        kind = table.get("kind")
+        if kind not in KINDS:
+            raise _err(where, f"kind = {kind!r} is not a shock kind; kinds: {', '.join(KINDS)}")
+        if kind in NOT_YET:
+            raise _err(where, f"kind = {kind!r} {KINDS[kind]}")
+        if "start" not in table:
+            raise _err(where, "missing start (a date)")
+        s = _date(table["start"], where, "start")
+        if "end" in table and "days" in table:
+            raise _err(where, "give either end or days, not both")
+        if "end" in table:
+            e = _date(table["end"], where, "end")
+        elif "days" in table:
+            d = table["days"]
+            if not isinstance(d, int) or isinstance(d, bool) or d < 1:
+                raise _err(where, f"days = {d!r}: expected a whole number of days >= 1")
+            e = s + dt.timedelta(days=d)
+        else:
+            raise _err(where, "missing end (a date) or days (a duration)")
+        if s < start or s >= horizon_end:
+            raise _err(where, f"start = {s} is outside the recorded window "
+                              f"[{start}, {horizon_end - dt.timedelta(days=1)}]")
+        if e <= s or e > horizon_end:
+            raise _err(where, f"end = {e} must be after start and no later than {horizon_end}")
+        size = table.get("size", 0.0)
+        if isinstance(size, bool) or not isinstance(size, (int, float)):
+            raise _err(where, f"size = {size!r}: expected a number")
+        lender = table.get("lender")
+        if lender is not None and lender not in cfg.lenders:
+            raise _err(where, f"lender = {lender!r} is not a lender ({', '.join(cfg.lenders)})")
+        share = table.get("share")
+        if kind == "credit_limit_experiment":
+            if share is None or not 0 < share < 1:
+                raise _err(where, "share: expected a number in (0, 1), the treated share of open accounts")
+            if size <= -1:
+                raise _err(where, f"size = {size}: a limit change must be above -1 (-100%)")
+            lender = lender or cfg.run.platform
+        elif share is not None:
+            raise _err(where, f"share is not used by kind {kind!r}")
+        out.append(Shock(kind, (s - start).days, (e - start).days, float(size), lender,
+                         table.get("target"), share, where))
+    return out
+
+
+def shock_level(shocks, kind: str, n_days: int, first_day: int, lender: str | None = None) -> np.ndarray:
+    """Daily sum of the sizes of ``kind`` shocks (for ``lender`` if given), by position."""
+    level = np.zeros(n_days)
+    for s in shocks:
+        if s.kind != kind or (lender is not None and s.lender not in (None, lender)):
+            continue
+        lo, hi = s.start - first_day, min(s.end - first_day, n_days)
+        level[lo:hi] += s.size
+    return level
