@@ -177,7 +177,7 @@ class LimitLog:
             return
         codes = (np.full(idx.size, CAUSE_CODE[cause], dtype=np.int8) if isinstance(cause, str)
                  else cause.astype(np.int8))
-        down = new < old
+        down = (new < old) & (codes != CAUSE_CODE["promo_expiry"])  # expiry leaves the fixed limit
         self.cuts[l] += int(down.sum())
         self.cut_amount[l] += float((old - new)[down].sum())
         self.raises[l] += int((new > old).sum())
@@ -229,13 +229,26 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, prior: np.ndarray, ridge: float,
     w = prior.copy()
     penalty = np.full(w.size, ridge)
     penalty[0] = 1e-6
+
+    def objective(v):
+        z = X @ v
+        return float(np.sum(y * z - np.logaddexp(0.0, z)) - 0.5 * np.sum(penalty * (v - prior) ** 2))
+
+    current = objective(w)
     for _ in range(iterations):
         p = sigmoid(X @ w)
         grad = X.T @ (y - p) - penalty * (w - prior)
         hess = (X * (p * (1 - p))[:, None]).T @ X + np.diag(penalty)
         step = np.linalg.solve(hess, grad)
-        w = w + step
-        if np.max(np.abs(step)) < 1e-8:
+        scale = 1.0
+        while scale > 1e-4:  # damped Newton: halve the step until the fit improves
+            trial = w + scale * step
+            value = objective(trial)
+            if value >= current - 1e-12:
+                break
+            scale /= 2
+        w, improvement, current = trial, value - current, value
+        if np.max(np.abs(scale * step)) < 1e-8 or abs(improvement) < 1e-10:
             break
     return w
 

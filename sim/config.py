@@ -72,7 +72,7 @@ class ConsumerParams:
     propensity_concentration: float = param(20.0, "beta concentration of the propensity", lo=0.1)
     buffer_months: float = param(1.0, "cash buffer target, in months of income", unit="months",
                                  lo=0, hi=24, source="DESIGN 4; buffer-stock saving (Carroll 1997)")
-    reserve_months: float = param(0.25, "subsistence cash kept back from platform use and repayment",
+    reserve_months: float = param(0.1, "subsistence cash kept back from platform use and repayment",
                                   unit="months", lo=0, hi=12)
     essential_share: float = param(0.45, "essential off-platform spending, share of income",
                                    lo=0, hi=1)
@@ -81,18 +81,18 @@ class ConsumerParams:
     shop_probability: float = param(0.30, "daily probability of a platform shopping trip",
                                     lo=0.01, hi=1)
     basket_sigma: float = param(0.6, "log-sd of basket size (lumpy spending)", lo=0, hi=3)
-    big_ticket_probability: float = param(1 / 180, "daily probability of a big-ticket purchase",
+    big_ticket_probability: float = param(1 / 365, "daily probability of a big-ticket purchase",
                                           unit="1/day", lo=0, hi=1)
-    big_ticket_min: float = param(0.5, "smallest big-ticket purchase", unit="months of income", lo=0)
-    big_ticket_max: float = param(2.0, "largest big-ticket purchase", unit="months of income", lo=0)
+    big_ticket_min: float = param(0.3, "smallest big-ticket purchase", unit="months of income", lo=0)
+    big_ticket_max: float = param(1.5, "largest big-ticket purchase", unit="months of income", lo=0)
     risk_prone_share: float = param(0.08, "share of consumers with a latent high-risk type", lo=0, hi=1)
-    hardship_probability: float = param(1 / 2000, "daily probability of an expense shock (normal type)",
+    hardship_probability: float = param(1 / 6000, "daily probability of an expense shock (normal type)",
                                         unit="1/day", lo=0, hi=1)
-    hardship_probability_risky: float = param(1 / 300, "daily probability of an expense shock (risk-prone)",
+    hardship_probability_risky: float = param(1 / 600, "daily probability of an expense shock (risk-prone)",
                                               unit="1/day", lo=0, hi=1)
     hardship_min: float = param(1.0, "smallest expense shock", unit="months of income", lo=0)
     hardship_max: float = param(3.0, "largest expense shock", unit="months of income", lo=0)
-    forget_probability: float = param(0.04, "mean chance an able payer forgets a due date", lo=0, hi=1)
+    forget_probability: float = param(0.015, "mean chance an able payer forgets a due date", lo=0, hi=1)
     notice_probability: float = param(0.25, "daily chance a forgetful payer notices and pays",
                                       unit="1/day", lo=0, hi=1)
     credit_first_share: float = param(0.30, "share of consumers who pay with credit first", lo=0, hi=1,
@@ -151,12 +151,12 @@ class LenderParams:
     freeze_dpd: int = param(30, "days past due at which the account is frozen", unit="days", lo=1, hi=720)
     limit_multiple: float = param(2.0, "limit at zero PD, in months of observed income",
                                   unit="months", lo=0, hi=24)
-    pd_max: float = param(0.25, "PD at which the target limit reaches zero", lo=0.001, hi=1)
+    pd_max: float = param(0.40, "PD at which the target limit reaches zero", lo=0.001, hi=1)
     limit_min: float = param(500.0, "smallest limit granted", unit="yuan", lo=0)
     limit_max: float = param(50000.0, "largest limit granted", unit="yuan", lo=0)
-    cut_hysteresis: float = param(0.10, "cut only when the target is this far below the limit", lo=0, hi=1)
+    cut_hysteresis: float = param(0.20, "cut only when the target is this far below the limit", lo=0, hi=1)
     raise_hysteresis: float = param(0.15, "raise only when the target is this far above the limit", lo=0)
-    raise_speed: float = param(0.25, "share of the gap closed by one raise", lo=0, hi=1)
+    raise_speed: float = param(0.5, "share of the gap closed by one raise", lo=0, hi=1)
     raise_min_tenure_days: int = param(180, "tenure required for a raise", unit="days", lo=0)
     approval_pd: float = param(0.08, "largest PD at which a new account is approved", lo=0, hi=1)
     income_noise: float = param(0.25, "log-sd of the lender's income observation", lo=0, hi=3)
@@ -166,8 +166,10 @@ class LenderParams:
     reestimate_every_days: int = param(91, "days between scoring-model re-estimations", unit="days", lo=1)
     reestimate_sample: int = param(20000, "accounts sampled for a re-estimation", lo=100)
     reestimate_ridge: float = param(5.0, "ridge pull toward the prior weights in IRLS", lo=0)
-    anomaly_z: float = param(4.0, "z-score of a flagged spending spike", lo=0)
+    anomaly_z: float = param(5.0, "z-score of a flagged spending spike", lo=0)
     anomaly_floor: float = param(2000.0, "smallest purchase that can be flagged", unit="yuan", lo=0)
+    anomaly_limit_share: float = param(0.8, "a flagged purchase also uses at least this share of the limit",
+                                       lo=0, hi=10)
     anomaly_cut: float = param(0.3, "share of the fixed limit cut on a flag", lo=0, hi=1)
     anomaly_halflife_days: float = param(30.0, "half-life of the spending mean and variance (shopping days)",
                                          unit="days", lo=1)
@@ -190,7 +192,7 @@ class LenderParams:
     temp_limit_share: float = param(0.5, "promotion temporary limit, share of the fixed limit", lo=0, hi=5,
                                     source="DESIGN 4")
     promo_grace_days: int = param(15, "days a temporary limit outlives its window", unit="days", lo=0)
-    promo_reversion_utilisation: float = param(0.9, "utilisation of the fixed limit at expiry that "
+    promo_reversion_utilisation: float = param(1.0, "utilisation of the fixed limit at expiry that "
                                                "triggers a reversion cut", lo=0)
     promo_reversion_cut: float = param(0.2, "share of the fixed limit cut at reversion", lo=0, hi=1)
 

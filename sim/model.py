@@ -42,6 +42,10 @@ RISKY_SEPARATION_MULTIPLIER = 3.0   # risk-prone consumers lose jobs three times
 REAPPLY_AFTER_CHARGE_OFF_DAYS = 730  # a charged-off consumer is not accepted again for two years
 SECOND_ACCOUNT_LIMIT_SHARE = 0.5    # a new account starts at half its target limit
 ACCOUNT_ATTRITION_MONTHLY = 0.01    # zero-balance accounts closed voluntarily per month
+TYPICAL_UTILISATION = 0.2          # starting limits assume this utilisation ...
+TYPICAL_SPEND_VOLATILITY = 0.7     # ... and this spending volatility feature
+ACQUISITION_RESPONSE = 10.0        # acquisition effort per unit of relative shortfall of accounts
+STARTING_LIMIT_SHARE = 0.85        # starting limits sit this far into the cut/raise band
 CLEAN_LATE_SCORE = 0.37             # decayed late count below this = no late payment in ~12 months
 
 
@@ -143,20 +147,24 @@ class CreditModel(mesa.Model):
                                                                        ms.fixed_cost) + ms.wage_bill)
 
     def _hire_merchant_staff(self) -> None:
-        """Give each retailer staff whose wages are ``merchant_wage_share`` of its revenue."""
+        """Give each retailer staff whose wages are ``merchant_wage_share`` of its revenue:
+        ``max(1, round(bill / median wage))`` employees drawn from the employed, each paid an
+        equal share of the bill (their wage becomes their base income)."""
         cs, ms = self.consumers, self.merchants
-        target = self.cfg.labour.merchant_wage_share * ms.expected_sales * DAYS_PER_MONTH
+        bill = self.cfg.labour.merchant_wage_share * ms.expected_sales * DAYS_PER_MONTH
+        staff = np.maximum(1, np.rint(bill / self.cfg.consumers.income_median)).astype(np.int64)
         g = self.streams.generator("population.staff")
         pool = g.permutation(np.flatnonzero(cs.employed))
-        cum_wage = np.cumsum(cs.base_income[pool])
-        bounds = np.cumsum(target)
-        take = np.searchsorted(cum_wage, bounds[-1], side="right")
-        pool, cum_wage = pool[:take], cum_wage[:take]
-        employer = np.searchsorted(bounds, cum_wage, side="left")
-        employer = np.minimum(employer, ms.m - 1)
-        cs.employer[pool] = employer
-        ms.staff[:] = np.bincount(employer, minlength=ms.m)
-        ms.wage_bill[:] = np.bincount(employer, cs.base_income[pool], minlength=ms.m)
+        if staff.sum() > pool.size:
+            raise ValueError(f"population.consumers: {cs.n} consumers cannot staff {ms.m} merchants "
+                             f"({staff.sum()} jobs); add consumers or reduce merchants")
+        hired = pool[:staff.sum()]
+        employer = np.repeat(np.arange(ms.m), staff)
+        cs.employer[hired] = employer
+        cs.base_income[hired] = (bill / staff)[employer]
+        refresh_income(cs, hired, self.income_index[0], self.cfg.labour.benefit_replacement)
+        ms.staff[:] = staff
+        ms.wage_bill[:] = bill
 
     def _build_accounts(self) -> None:
         cs, cfg = self.consumers, self.cfg
@@ -164,22 +172,27 @@ class CreditModel(mesa.Model):
         g = self.streams.generator("population.accounts")
         for l, p in enumerate(self.lender_params):
             holders = np.flatnonzero(g.random(cs.n) < p.account_share)
-            pd0 = sigmoid(np.full(holders.size, p.initial_weights[0]))
-            noise = np.exp(p.income_noise * g.standard_normal(holders.size))
             acc.open[l, holders] = True
-            acc.fixed_limit[l, holders] = target_limit(pd0, cs.income[holders] * noise, 1.0, p)
             acc.open_day[l, holders] = self.t - (g.random(holders.size) * p.initial_tenure_max_years
                                                  * 365).astype(np.int64)
+        # starting limits near the policy's steady state: the prior score with typical usage
+        for l, p in enumerate(self.lender_params):
+            holders = np.flatnonzero(acc.open[l])
+            observed = self._observed_income(l, holders)
+            X = features(acc, l, holders, self.t, observed, cfg.consumers.income_median)
+            X[:, 3] = TYPICAL_UTILISATION
+            X[:, 7] = TYPICAL_SPEND_VOLATILITY
+            pd0 = sigmoid(X @ np.asarray(p.initial_weights))
+            acc.fixed_limit[l, holders] = target_limit(pd0, observed, 1.0, p) * STARTING_LIMIT_SHARE
             acc.pd[l, holders] = pd0
         self.primary = np.where(acc.open[self.platform] | ~acc.open.any(axis=0), self.platform,
                                 np.argmax(acc.open, axis=0)).astype(np.int64)
 
     def _build_lenders(self) -> None:
-        # starting equity: the capital target on a month and a half of expected credit spending
-        cs = self.consumers
-        expected_credit = np.array([(self.accounts.open[l] * cs.propensity * cs.income).sum() * 1.5
-                                    for l in range(len(self.lender_params))])
-        capital = np.array([p.capital_target for p in self.lender_params]) * expected_credit * 0.5
+        """Starting equity near the steady state: a capital ratio of 1.3 times the target on
+        the receivables the lender expects (typical utilisation of the starting limits)."""
+        expected = self.accounts.fixed_limit.sum(axis=1) * 0.15
+        capital = 1.3 * np.array([p.capital_target for p in self.lender_params]) * expected
         self.lenders = LenderState.create(self.lender_params, capital)
 
     def _build_outside(self) -> None:
@@ -273,8 +286,11 @@ class CreditModel(mesa.Model):
         p = cfg.consumers
         essentials = np.minimum(cs.cash[paid], p.essential_share * cs.base_income[paid])
         cs.cash[paid] -= essentials
-        buffer = cs.buffer_months[paid] * cs.income[paid]
-        excess = np.maximum(cs.cash[paid] - buffer, 0.0) * min(1.0, p.absorb_rate * DAYS_PER_MONTH)
+        # cash set aside for the bills the consumer knows of is not spent
+        owed = (self.accounts.unbilled[:, paid] + self.accounts.billed[:, paid] +
+                self.accounts.overdue[:, paid]).sum(axis=0)
+        buffer = cs.buffer_months[paid] * cs.income[paid] + owed
+        excess = np.maximum(cs.cash[paid] - buffer, 0.0) * (1.0 - (1.0 - p.absorb_rate) ** DAYS_PER_MONTH)
         cs.cash[paid] -= excess
         self.outside.cash += essentials.sum() + excess.sum() - outside_pays
         # expense shocks (hardship) drain cash
@@ -315,8 +331,10 @@ class CreditModel(mesa.Model):
         credit_total = avail.sum(axis=0)
         income = cs.income[who]
         cash = cs.cash[who]
-        reserve = p.reserve_months * income
-        above_buffer = np.maximum(cash - cs.buffer_months[who] * income, 0.0)
+        # cash set aside for known bills (all lenders) is not spent on purchases
+        owed = (acc.unbilled[:, who] + acc.billed[:, who] + acc.overdue[:, who]).sum(axis=0)
+        reserve = p.reserve_months * income + owed
+        above_buffer = np.maximum(cash - cs.buffer_months[who] * income - owed, 0.0)
         above_reserve = np.maximum(cash - reserve, 0.0)
         first = cs.credit_first[who]
         # credit-first: credit, then cash above reserve; others: cash above buffer, credit, cash above reserve
@@ -426,8 +444,7 @@ class CreditModel(mesa.Model):
         idx = idx[ok]
         if idx.size == 0:
             return
-        observed = self.consumers.income[idx] * np.exp(p.income_noise *
-                                                       self.streams.normal_at(f"{stream}.income", t, idx))
+        observed = self._observed_income(l, idx)
         # a new applicant: bureau-visible accounts and income; no history at this lender
         was = acc.open[l, idx].copy()
         acc.balance[l, idx] = 0.0
@@ -471,7 +488,7 @@ class CreditModel(mesa.Model):
                     z *= self.calendar.season[self.pos]
                 limit = acc.fixed_limit[l, idx] + np.where(acc.temp_expiry[l, idx] > t, acc.temp_limit[l, idx], 0)
                 flag = ((acc.spend_obs[l, idx] >= 5) & (x > p.anomaly_floor) &
-                        (x > mean + z * np.sqrt(var)) & (x > 0.5 * limit) & acc.open[l, idx])
+                        (x > mean + z * np.sqrt(var)) & (x > p.anomaly_limit_share * limit) & acc.open[l, idx])
                 alpha = 1.0 - 0.5 ** (1.0 / p.anomaly_halflife_days)
                 diff = x - mean
                 acc.spend_mean[l, idx] = mean + alpha * diff
@@ -738,7 +755,7 @@ class CreditModel(mesa.Model):
             return
         g = self.streams.generator(f"reestimate.{self.lender_names[l]}", t)
         sample = np.sort(g.choice(open_idx, size=min(p.reestimate_sample, open_idx.size), replace=False))
-        observed = self.consumers.income[sample] * np.exp(p.income_noise * g.standard_normal(sample.size))
+        observed = self._observed_income(l, sample)
         X = features(acc, l, sample, t, observed, self.cfg.consumers.income_median)
         self.snapshots[l] = (t, sample, X)
 
@@ -751,21 +768,29 @@ class CreditModel(mesa.Model):
         # applications from consumers without an account here; voluntary attrition
         absent = group[~acc.open[l, group]]
         if absent.size:
-            apply_p = ACCOUNT_ATTRITION_MONTHLY * p.account_share / max(1 - p.account_share, 1e-9)
+            # acquisition: the flow that keeps account_share steady against attrition, stepped
+            # up when the customer base is below its target share and down when above it
+            share_now = np.count_nonzero(acc.open[l]) / cs.n
+            gap = (p.account_share - share_now) / max(p.account_share, 1e-9)
+            apply_p = ACCOUNT_ATTRITION_MONTHLY * p.account_share / max(1 - p.account_share, 1e-9) * \
+                min(max(1.0 + ACQUISITION_RESPONSE * gap, 0.0), 3.0)
             u = self.streams.uniform_at(f"apply.{name}", t, absent)
             self._consider_applications(l, absent[u < apply_p], f"apply.{name}")
         idx = group[acc.open[l, group]]
         if idx.size == 0:
             return
-        quit_ = idx[(acc.balance[l, idx] <= 0) & (self.streams.uniform_at(f"attrition.{name}", t, idx)
-                                                  < ACCOUNT_ATTRITION_MONTHLY)]
+        # voluntary closure of paid-up accounts, at a rate that closes ACCOUNT_ATTRITION_MONTHLY
+        # of all open accounts a month
+        paid_up = acc.balance[l, idx] <= 0
+        rate = min(1.0, ACCOUNT_ATTRITION_MONTHLY / max(paid_up.mean(), 0.05))
+        quit_ = idx[paid_up & (self.streams.uniform_at(f"attrition.{name}", t, idx) < rate)]
         # accounts opened today are not closed; closures keep their history for a re-application
         quit_ = quit_[acc.open_day[l, quit_] < t]
         acc.open[l, quit_] = False
         acc.closed_day[l, quit_] = t
         acc.temp_limit[l, quit_] = 0.0
         idx = idx[acc.open[l, idx]]
-        observed = cs.income[idx] * np.exp(p.income_noise * self.streams.normal_at(f"review.{name}", t, idx))
+        observed = self._observed_income(l, idx)
         X = features(acc, l, idx, t, observed, self.cfg.consumers.income_median)
         pd = sigmoid(X @ self.lenders.weights[l])
         acc.pd[l, idx] = pd
@@ -817,6 +842,12 @@ class CreditModel(mesa.Model):
         """Entry of new merchants into failed slots: part of the supply-chain stage."""
 
     # ------------------------------------------------------------------ helpers
+
+    def _observed_income(self, l: int, idx: np.ndarray) -> np.ndarray:
+        """Income as lender ``l`` sees it: true income times a persistent per-account error
+        (the lender's estimate is wrong in the same direction review after review)."""
+        noise = self.streams.normal_at(f"income_noise.{self.lender_names[l]}", 0, idx)
+        return self.consumers.income[idx] * np.exp(self.lender_params[l].income_noise * noise)
 
     def _group(self, name: str, dom: int) -> np.ndarray:
         """Consumers whose ``name`` (payday, statement_day) is day-of-month ``dom``."""
