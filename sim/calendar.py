@@ -41,7 +41,8 @@ class Calendar:
         years = self.dates.astype("datetime64[Y]").astype(int) + 1970
         months = self.dates.astype("datetime64[M]").astype(int) % 12 + 1
         self.day_of_month = (self.dates - self.dates.astype("datetime64[M]")).astype(int) + 1
-        self.month_end = np.r_[months[1:] != months[:-1], True]
+        next_months = (self.dates + 1).astype("datetime64[M]").astype(int) % 12 + 1
+        self.month_end = next_months != months
         self.year_month = years * 100 + months
         self.windows: list[Window] = []
         for year in range(int(years.min()), int(years.max()) + 1):

@@ -439,10 +439,9 @@ def load_config(scenario: str | Path | None = "baseline", overrides: list[str] |
             raise ConfigError(f"--set {key}: {err}") from None
     for key, value in direct.items():
         cfg = _build(Config, _nest(key.replace("__", "."), value), "", cfg)
-    from sim.shocks import parse_shocks
-    cfg = dataclasses.replace(cfg, shocks=tuple(parse_shocks(cfg.shocks, cfg)))
     _check_consistency(cfg)
-    return cfg
+    from sim.shocks import parse_shocks
+    return dataclasses.replace(cfg, shocks=tuple(parse_shocks(cfg.shocks, cfg)))
 
 
 def _check_consistency(cfg: Config) -> None:
