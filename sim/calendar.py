@@ -37,11 +37,11 @@ class Calendar:
         n = self.burn_in + self.days
         offsets = np.arange(self.first, self.days)
         base = np.datetime64(self.start.isoformat(), "D")
-        self.dates = base + offsets                      # numpy dates of every simulated day
+        self.dates = base + offsets.astype("timedelta64[D]")                     # numpy dates of every simulated day
         years = self.dates.astype("datetime64[Y]").astype(int) + 1970
         months = self.dates.astype("datetime64[M]").astype(int) % 12 + 1
         self.day_of_month = (self.dates - self.dates.astype("datetime64[M]")).astype(int) + 1
-        next_months = (self.dates + 1).astype("datetime64[M]").astype(int) % 12 + 1
+        next_months = (self.dates + np.timedelta64(1, "D")).astype("datetime64[M]").astype(int) % 12 + 1
         self.month_end = next_months != months
         self.year_month = years * 100 + months
         self.windows: list[Window] = []
