@@ -605,11 +605,16 @@ class CreditModel(mesa.Model):
     def repay(self) -> None:
         """Overdue accounts accrue DPD and late fees and pay what they can; statements are cut;
         due statements are paid in full, in part, or missed; freezes and charge-offs."""
+        acc = self.accounts
         for l in range(len(self.lender_names)):
-            self._collect_overdue(l)
+            overdue = self._collect_overdue(l)
             if self.dom <= BILLING_DAYS:
                 self._cut_statements(l)
                 self._collect_due(l)
+            # DPD > 0 only on accounts that were overdue this morning: count delinquency there
+            dpd = acc.dpd[l, overdue]
+            self.today.dpd30_count[l] = np.count_nonzero(dpd >= 30)
+            self.today.dpd90_count[l] = np.count_nonzero(dpd >= 90)
         self._fund_lenders()
 
     def _pay(self, l: int, idx: np.ndarray, amount: np.ndarray, field: str) -> None:
@@ -622,11 +627,12 @@ class CreditModel(mesa.Model):
         self.lenders.receivables[l] -= total
         self.today.repayments[l] += total
 
-    def _collect_overdue(self, l: int) -> None:
+    def _collect_overdue(self, l: int) -> np.ndarray:
+        """Overdue accounts: DPD, late fees, catch-up payments, freezes. Returns their ids."""
         acc, cs, p, t = self.accounts, self.consumers, self.lender_params[l], self.t
         idx = np.flatnonzero(acc.overdue[l] > 0)
         if idx.size == 0:
-            return
+            return idx
         acc.dpd[l, idx] += 1
         add_debt(acc, self.lenders, l, idx, acc.overdue[l, idx] * p.late_fee_daily, "overdue")
         able = np.maximum(cs.cash[idx] - self.cfg.consumers.reserve_months * cs.income[idx], 0.0)
@@ -648,6 +654,18 @@ class CreditModel(mesa.Model):
             acc.frozen[l, freeze] = True
             acc.temp_limit[l, freeze] = 0.0
             self._set_limit(l, freeze, np.zeros(freeze.size), "freeze")
+        return idx
+
+    def _close(self, l: int, idx: np.ndarray) -> None:
+        """Close accounts: closed accounts carry no limit, no DPD and no score, so that
+        totals over all rows equal totals over open accounts."""
+        acc = self.accounts
+        acc.open[l, idx] = False
+        acc.closed_day[l, idx] = self.t
+        for name in ("fixed_limit", "temp_limit", "pd"):
+            getattr(acc, name)[l, idx] = 0.0
+        acc.frozen[l, idx] = False
+        acc.dpd[l, idx] = 0
 
     def _cut_statements(self, l: int) -> None:
         """Statement day: unbilled purchases and this month's instalment become the bill;
@@ -661,11 +679,8 @@ class CreditModel(mesa.Model):
         if off.size:
             self._set_limit(l, off, np.zeros(off.size), "charge_off")
             amount = write_off(acc, self.lenders, l, off)
-            acc.open[l, off] = False
+            self._close(l, off)
             acc.charged_off[l, off] = True
-            acc.frozen[l, off] = False
-            acc.closed_day[l, off] = t
-            acc.dpd[l, off] = 0
             self.today.charge_offs[l] += off.size
             self.today.charge_off_amount[l] += amount
             idx = idx[acc.open[l, idx]]
@@ -722,7 +737,7 @@ class CreditModel(mesa.Model):
         r = self.funding_rate[self.pos]
         for l, p in enumerate(self.lender_params):
             open_ = np.count_nonzero(acc.open[l])
-            delinquent = np.count_nonzero(acc.dpd[l] >= 30) / max(open_, 1)
+            delinquent = self.today.dpd30_count[l] / max(open_, 1)
             loans = lenders.receivables[l]
             capital = lenders.equity[l] / loans if loans > 0 else p.capital_target
             target = (1.0 - p.appetite_unemployment * max(u - u_normal, 0.0)
@@ -786,9 +801,7 @@ class CreditModel(mesa.Model):
         quit_ = idx[paid_up & (self.streams.uniform_at(f"attrition.{name}", t, idx) < rate)]
         # accounts opened today are not closed; closures keep their history for a re-application
         quit_ = quit_[acc.open_day[l, quit_] < t]
-        acc.open[l, quit_] = False
-        acc.closed_day[l, quit_] = t
-        acc.temp_limit[l, quit_] = 0.0
+        self._close(l, quit_)
         idx = idx[acc.open[l, idx]]
         observed = self._observed_income(l, idx)
         X = features(acc, l, idx, t, observed, self.cfg.consumers.income_median)
@@ -896,10 +909,12 @@ class _DayFlows:
     anomaly_flags: np.ndarray
     accounts_opened: np.ndarray
     delinquent_30: np.ndarray
+    dpd30_count: np.ndarray
+    dpd90_count: np.ndarray
     reestimated: np.ndarray
     credit_purchases: tuple | None
 
     @classmethod
     def zero(cls, L: int) -> "_DayFlows":
         z = lambda dtype=float: np.zeros(L, dtype=dtype)  # noqa: E731
-        return cls(0.0, 0.0, z(), 0.0, 0.0, 0.0, 0, 0, z(), z(int), z(), z(int), z(int), z(int), z(), z(bool), None)
+        return cls(0.0, 0.0, z(), 0.0, 0.0, 0.0, 0, 0, z(), z(int), z(), z(int), z(int), z(int), z(), z(int), z(int), z(bool), None)

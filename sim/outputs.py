@@ -130,35 +130,37 @@ class Recorder:
         c["missed_payments"][i] = d.missed_payments[p]
         c["accounts_opened"][i] = d.accounts_opened[p]
         c["repayments"][i] = d.repayments[p]
-        open_p = acc.open[p]
-        n_open = max(np.count_nonzero(open_p), 1)
-        c["pd_mean"][i] = acc.pd[p][open_p].mean() if open_p.any() else 0.0
+        n_open = max(np.count_nonzero(acc.open[p]), 1)
+        c["pd_mean"][i] = acc.pd[p].sum() / n_open  # closed accounts carry pd 0
         for k, cause in enumerate(CAUSES):
             if cause != "raise":
                 c[f"limit_cuts_{cause}"][i] = log.cuts_by_cause[p, k]
         for l, name in enumerate(m.lender_names):
             sfx = "" if l == p else f"_{name}"
             open_l = acc.open[l]
-            n_l = max(np.count_nonzero(open_l), 1)
+            count = np.count_nonzero(open_l)
+            n_l = max(count, 1)
+            # closed accounts carry no limit, and temporary limits are zeroed when they expire
             c[f"credit_outstanding{sfx}"][i] = m.lenders.receivables[l]
-            c[f"fixed_limit_total{sfx}"][i] = acc.fixed_limit[l][open_l].sum()
-            c[f"temp_limit_total{sfx}"][i] = acc.temp_limit[l][open_l & (acc.temp_expiry[l] > t)].sum()
+            c[f"fixed_limit_total{sfx}"][i] = acc.fixed_limit[l].sum()
+            c[f"temp_limit_total{sfx}"][i] = acc.temp_limit[l].sum()
             c[f"limit_cuts{sfx}"][i] = log.cuts[l]
             c[f"limit_cut_amount{sfx}"][i] = log.cut_amount[l]
             c[f"limit_raises{sfx}"][i] = log.raises[l]
-            dpd = acc.dpd[l]
-            c[f"delinq_30_rate{sfx}"][i] = np.count_nonzero(open_l & (dpd >= 30)) / n_l
-            c[f"delinq_90_rate{sfx}"][i] = np.count_nonzero(open_l & (dpd >= 90)) / n_l
+            c[f"delinq_30_rate{sfx}"][i] = d.dpd30_count[l] / n_l
+            c[f"delinq_90_rate{sfx}"][i] = d.dpd90_count[l] / n_l
             c[f"charge_offs{sfx}"][i] = d.charge_offs[l]
             c[f"charge_off_amount{sfx}"][i] = d.charge_off_amount[l]
-            others = (acc.open.sum(axis=0) - open_l) > 0
-            c[f"multi_borrower_share{sfx}"][i] = np.count_nonzero(open_l & others) / n_l
+            if acc.open.shape[0] == 2:
+                multi = np.count_nonzero(acc.open[0] & acc.open[1])
+            else:
+                multi = np.count_nonzero(open_l & ((acc.open.sum(axis=0) - open_l) > 0))
+            c[f"multi_borrower_share{sfx}"][i] = multi / n_l
             c[f"risk_appetite{sfx}"][i] = m.lenders.appetite[l]
             c[f"lender_equity{sfx}"][i] = m.lenders.equity[l]
-            c[f"accounts_open{sfx}"][i] = n_l if open_l.any() else 0
+            c[f"accounts_open{sfx}"][i] = count
             if sfx:
                 c[f"consumption_credit{sfx}"][i] = d.consumption_credit_by_lender[l]
-        del n_open
         self.n = i + 1
         if self.panel and m.calendar.month_end[m.pos]:
             self._panel_rows()
@@ -256,7 +258,8 @@ def code_version() -> str:
 def summary(model, frames: dict[str, pd.DataFrame]) -> dict:
     ts, changes = frames["timeseries"], frames["limit_changes"]
     platform = model.cfg.run.platform
-    cuts = changes[(changes["lender"] == platform) & (changes["new_limit"] < changes["old_limit"])]
+    cuts = changes[(changes["lender"] == platform) & (changes["new_limit"] < changes["old_limit"])
+                   & (changes["cause"] != "promo_expiry")]  # an expiring temporary limit is not a cut
     opened = max(float(ts["accounts_open"].mean()), 1.0)
     years = max(len(ts), 1) / 365.0
     versions = {}
