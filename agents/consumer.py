@@ -132,11 +132,13 @@ def labour_flows(cs: ConsumerState, u_target: float, p: LabourParams, risky_mult
     s = p.separation_rate / DAYS_PER_MONTH
     sep = s + max(gap, 0.0) * p.adjustment_speed / DAYS_PER_MONTH / max(1 - u, 1e-9)
     hire_base = s * (1 - u_target) / max(u_target, 1e-9)
-    hire = hire_base + max(-gap, 0.0) * p.adjustment_speed / DAYS_PER_MONTH / max(u, 1e-9)
-    sep_p = np.where(cs.risk_prone, sep * risky_multiplier, sep)
-    outside = cs.employer == OUTSIDE
-    separated = np.flatnonzero(cs.employed & outside & (draw < sep_p))
-    hired = np.flatnonzero(~cs.employed & (draw < min(hire, 1.0)))
+    hire = min(hire_base + max(-gap, 0.0) * p.adjustment_speed / DAYS_PER_MONTH / max(u, 1e-9), 1.0)
+    # only the few consumers whose draw is below the largest probability can move
+    cand = np.flatnonzero(draw < max(sep * risky_multiplier, hire))
+    d, employed = draw[cand], cs.employed[cand]
+    sep_p = np.where(cs.risk_prone[cand], sep * risky_multiplier, sep)
+    separated = cand[employed & (cs.employer[cand] == OUTSIDE) & (d < sep_p)]
+    hired = cand[~employed & (d < hire)]
     cs.employed[separated] = False
     cs.employed[hired] = True
     cs.employer[hired] = OUTSIDE
@@ -192,6 +194,7 @@ def desired_spending(cs: ConsumerState, p: ConsumerParams, season: float, confid
 
 def choose_retailer(cs: ConsumerState, who: np.ndarray, draw: np.ndarray) -> np.ndarray:
     """One of each shopper's preferred retailers, by preference weight."""
-    cum = cs.retailer_cumweight[who]
-    j = (draw[:, None] >= cum[:, :-1]).sum(axis=1)
-    return cs.retailers[who, j]
+    k = cs.retailers.shape[1]
+    cum = cs.retailer_cumweight[who, :-1]
+    j = (draw[:, None] >= cum).sum(axis=1)
+    return cs.retailers.ravel()[who * k + j]

@@ -36,7 +36,7 @@ class Accounts:
     open: np.ndarray            # bool: account open
     fixed_limit: np.ndarray     # 固定额度 fixed limit, yuan
     temp_limit: np.ndarray      # 临时额度 temporary limit, yuan
-    temp_expiry: np.ndarray     # int: day the temporary limit expires
+    temp_expiry: np.ndarray     # int: last day the temporary limit can be used (removed that evening)
     unbilled: np.ndarray        # purchases since the last statement, yuan
     billed: np.ndarray          # last statement not yet due, yuan
     overdue: np.ndarray         # past-due amount including late fees, yuan
@@ -86,13 +86,15 @@ class Accounts:
     def row(self, lender: int, consumer: int) -> dict:
         return {f.name: getattr(self, f.name)[lender, consumer].item() for f in fields(self)}
 
-    def available(self, l: int, idx: np.ndarray, today: int) -> np.ndarray:
-        """Credit available to spend: limit (fixed + live temporary) less balance; zero when
-        the account is closed, frozen or past due."""
-        limit = self.fixed_limit[l, idx] + np.where(self.temp_expiry[l, idx] > today,
-                                                    self.temp_limit[l, idx], 0.0)
-        usable = self.open[l, idx] & ~self.frozen[l, idx] & (self.dpd[l, idx] == 0)
-        return np.where(usable, np.maximum(limit - self.balance[l, idx], 0.0), 0.0)
+    def line(self, l: int, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Limit (fixed + temporary), balance and available credit of accounts ``idx`` at
+        lender ``l``. Closed and frozen accounts carry no limit, and temporary limits are zeroed
+        at the end of their expiry day, so no further masks are needed; an account past due
+        cannot spend."""
+        limit = self.fixed_limit[l][idx] + self.temp_limit[l][idx]
+        balance = self.balance[l][idx]
+        available = np.where(self.dpd[l][idx] == 0, np.maximum(limit - balance, 0.0), 0.0)
+        return limit, balance, available
 
 
 @dataclass(slots=True)

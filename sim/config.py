@@ -78,7 +78,7 @@ class ConsumerParams:
                                    lo=0, hi=1)
     absorb_rate: float = param(0.05, "daily share of cash above buffer spent off-platform",
                                unit="1/day", lo=0, hi=1)
-    shop_probability: float = param(0.30, "daily probability of a platform shopping trip",
+    shop_probability: float = param(0.20, "daily probability of a platform shopping trip (about six a month)",
                                     lo=0.01, hi=1)
     basket_sigma: float = param(0.6, "log-sd of basket size (lumpy spending)", lo=0, hi=3)
     big_ticket_probability: float = param(1 / 365, "daily probability of a big-ticket purchase",

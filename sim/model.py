@@ -295,10 +295,11 @@ class CreditModel(mesa.Model):
         self.outside.cash += essentials.sum() + excess.sum() - outside_pays
         # expense shocks (hardship) drain cash
         hit_draw = self.streams.uniform("hardship", t, cs.n)
-        prob = np.where(cs.risk_prone, p.hardship_probability_risky, p.hardship_probability)
-        hit = np.flatnonzero(hit_draw < prob)
+        hit = np.flatnonzero(hit_draw < max(p.hardship_probability_risky, p.hardship_probability))
+        prob = np.where(cs.risk_prone[hit], p.hardship_probability_risky, p.hardship_probability)
+        hit, prob = hit[hit_draw[hit] < prob], prob[hit_draw[hit] < prob]
         if hit.size:
-            frac = hit_draw[hit] / prob[hit]
+            frac = hit_draw[hit] / prob
             size = (p.hardship_min + (p.hardship_max - p.hardship_min) * frac) * cs.base_income[hit]
             spend = np.minimum(cs.cash[hit], size)
             cs.cash[hit] -= spend
@@ -317,22 +318,28 @@ class CreditModel(mesa.Model):
                                         shop_draw, big_draw)
         if who.size == 0:
             return
-        # retrenchment after a cut or at high utilisation of the primary account
+        # each line's limit, balance and available credit (row-wise gathers: fast)
+        limit = np.empty((L, who.size))
+        balance = np.empty((L, who.size))
+        avail = np.empty((L, who.size))
+        owed = np.zeros(who.size)
+        for l in range(L):
+            limit[l], balance[l], avail[l] = acc.line(l, who)
+            owed += balance[l] - acc.instalment_principal[l][who]  # bills known (instalments aside)
+        # retrenchment after a cut or at high utilisation of the primary line
         prim = self.primary[who]
-        bal = acc.balance[prim, who]
-        lim = acc.fixed_limit[prim, who] + np.where(acc.temp_expiry[prim, who] > t, acc.temp_limit[prim, who], 0)
-        util_high = (bal > p.high_utilisation * lim) & acc.open[prim, who]
+        rows = np.arange(who.size)
+        util_high = balance[prim, rows] > p.high_utilisation * limit[prim, rows]
         cut_recent = (t - cs.last_cut_day[who]) < p.retrench_days
-        desired = desired * np.where(cut_recent, p.retrench_after_cut, 1.0) * \
-            np.where(util_high, p.retrench_high_utilisation, 1.0)
-        # credit available: primary lender first, then any other open line
-        order = _lender_order(prim, L)
-        avail = np.stack([acc.available(o, who, t) for o in order])
+        desired *= np.where(cut_recent, p.retrench_after_cut, 1.0) * \
+            np.where(util_high & (limit[prim, rows] > 0), p.retrench_high_utilisation, 1.0)
+        # lines in order of preference: primary lender first, then the others
+        order = (prim[None, :] + np.arange(L)[:, None]) % L
+        avail = np.take_along_axis(avail, order, axis=0)
         credit_total = avail.sum(axis=0)
         income = cs.income[who]
         cash = cs.cash[who]
         # cash set aside for known bills (all lenders) is not spent on purchases
-        owed = (acc.unbilled[:, who] + acc.billed[:, who] + acc.overdue[:, who]).sum(axis=0)
         reserve = p.reserve_months * income + owed
         above_buffer = np.maximum(cash - cs.buffer_months[who] * income - owed, 0.0)
         above_reserve = np.maximum(cash - reserve, 0.0)
@@ -351,18 +358,14 @@ class CreditModel(mesa.Model):
         fill = fill_rates(ms, demand)[retailer]
         cash_part *= fill
         credit *= fill
-        # split credit over lines in order of preference
-        credit_by_line = np.zeros_like(avail)
+        # split credit over lines in order of preference, then back to lender rows
+        credit_by_line = np.empty_like(avail)
         left = credit.copy()
-        for j in range(avail.shape[0]):
-            take = np.minimum(left, avail[j])
-            credit_by_line[j] = take
-            left -= take
-        credit_by_lender = np.zeros((L, who.size))
-        for j, o in enumerate(order):
-            for k in range(L):
-                mask = o == k
-                credit_by_lender[k] += np.where(mask, credit_by_line[j], 0.0)
+        for j in range(L):
+            credit_by_line[j] = np.minimum(left, avail[j])
+            left -= credit_by_line[j]
+        credit_by_lender = np.empty_like(credit_by_line)
+        np.put_along_axis(credit_by_lender, order, credit_by_line, axis=0)
         spent = cash_part + credit
         # money moves: cash sales to retailers now; credit sales settled later
         cs.cash[who] -= cash_part
@@ -486,7 +489,7 @@ class CreditModel(mesa.Model):
                 z = p.anomaly_z * self.strictness[l, self.pos]
                 if p.promotion_aware:
                     z *= self.calendar.season[self.pos]
-                limit = acc.fixed_limit[l, idx] + np.where(acc.temp_expiry[l, idx] > t, acc.temp_limit[l, idx], 0)
+                limit = acc.fixed_limit[l][idx] + acc.temp_limit[l][idx]
                 flag = ((acc.spend_obs[l, idx] >= 5) & (x > p.anomaly_floor) &
                         (x > mean + z * np.sqrt(var)) & (x > p.anomaly_limit_share * limit) & acc.open[l, idx])
                 alpha = 1.0 - 0.5 ** (1.0 / p.anomaly_halflife_days)
@@ -510,7 +513,7 @@ class CreditModel(mesa.Model):
                 eligible = np.flatnonzero(acc.open[l] & ~acc.frozen[l] & (acc.dpd[l] == 0) &
                                           (acc.pd[l] < p.approval_pd))
                 acc.temp_limit[l, eligible] = p.temp_limit_share * acc.fixed_limit[l, eligible]
-                acc.temp_expiry[l, eligible] = w.end + 1 + p.promo_grace_days
+                acc.temp_expiry[l, eligible] = w.end + p.promo_grace_days
         for l, p in enumerate(self.lender_params):
             if t not in self._expiry_days(l):
                 continue
@@ -530,7 +533,7 @@ class CreditModel(mesa.Model):
         cache = getattr(self, "_expiry_cache", None)
         if cache is None:
             cache = self._expiry_cache = [
-                {w.end + 1 + p.promo_grace_days for w in self.calendar.windows} for p in self.lender_params]
+                {w.end + p.promo_grace_days for w in self.calendar.windows} for p in self.lender_params]
         return cache[l]
 
     def _set_limit(self, l: int, idx: np.ndarray, new: np.ndarray, cause) -> None:
@@ -880,14 +883,6 @@ class CreditModel(mesa.Model):
     def results(self):
         """The recorded outputs as pandas DataFrames (see :mod:`sim.outputs`)."""
         return self.recorder.results()
-
-
-def _lender_order(prim: np.ndarray, L: int) -> list[np.ndarray]:
-    """Per shopper, the lenders in order of preference: primary first, then the rest."""
-    order = [prim]
-    for k in range(1, L):
-        order.append((prim + k) % L)
-    return order
 
 
 @dataclass(slots=True)

@@ -174,11 +174,10 @@ class Recorder:
         month = str(m.calendar.dates[m.pos].astype("datetime64[M]"))
         for l, name in enumerate(m.lender_names):
             idx = ids[acc.open[l, ids]]
-            live = acc.temp_expiry[l, idx] > m.t
             treated = acc.treated[l, idx]
             self.panel_rows.append({
                 "month": np.full(idx.size, month), "consumer_id": idx, "lender": np.full(idx.size, name),
-                "fixed_limit": acc.fixed_limit[l, idx], "temp_limit": np.where(live, acc.temp_limit[l, idx], 0.0),
+                "fixed_limit": acc.fixed_limit[l, idx], "temp_limit": acc.temp_limit[l, idx],
                 "balance": acc.balance[l, idx], "spending": cs.month_spending[idx],
                 "credit_spending": acc.month_credit[l, idx], "dpd": acc.dpd[l, idx],
                 "pd": acc.pd[l, idx], "income": cs.income[idx], "employed": cs.employed[idx],

@@ -48,11 +48,11 @@ class Streams:
     def generator(self, name: str, day: int = 0) -> np.random.Generator:
         """A fresh generator for stream ``name`` on ``day``."""
         key = self._key(name, day)
-        return np.random.Generator(np.random.Philox(key=[key >> 32, key & 0xFFFFFFFF]))
+        return np.random.Generator(np.random.SFC64(np.random.SeedSequence([key >> 32, key & 0xFFFFFFFF])))
 
     def uniform(self, name: str, day: int, n: int) -> np.ndarray:
-        """One U[0,1) draw per agent for all ``n`` agents (float32)."""
-        return self.generator(name, day).random(n, dtype=np.float32)
+        """One U[0,1) draw per agent for all ``n`` agents."""
+        return self.generator(name, day).random(n)
 
     def uniform_at(self, name: str, day: int, idx: np.ndarray) -> np.ndarray:
         """U[0,1) draws for the agents ``idx`` only (float64), by hashing ids."""
