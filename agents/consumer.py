@@ -35,6 +35,7 @@ class ConsumerState:
     risk_prone: np.ndarray        # bool: latent high-risk type
     forgetfulness: np.ndarray     # chance of forgetting a due date when able to pay
     credit_first: np.ndarray      # bool: pays with credit before cash
+    liquidity_propensity: np.ndarray  # monthly spending out of available credit (MPB)
     retailers: np.ndarray         # int (n, k): preferred retailers
     retailer_cumweight: np.ndarray  # float (n, k): cumulative choice weights (last column = 1)
     payday: np.ndarray            # int: day of month (1..28) income arrives
@@ -74,6 +75,7 @@ class ConsumerState:
             cash=buffer_months * income,
             propensity=propensity, buffer_months=buffer_months, risk_prone=risk_prone,
             forgetfulness=forgetfulness, credit_first=credit_first,
+            liquidity_propensity=p.liquidity_propensity * np.where(risk_prone, p.liquidity_risky_multiplier, 1.0),
             retailers=retailers, retailer_cumweight=cum,
             payday=g.integers(1, BILLING_DAYS + 1, n), statement_day=g.integers(1, BILLING_DAYS + 1, n),
             last_cut_day=np.full(n, -10**9, dtype=np.int64), month_spending=np.zeros(n),
@@ -166,30 +168,33 @@ class Shopping:
     constrained: np.ndarray  # bool: demand beyond cash plus credit
 
 
-def desired_spending(cs: ConsumerState, p: ConsumerParams, season: float, confidence: float,
-                     shop_draw: np.ndarray, big_draw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Who shops today and how much they want to spend (before retrenchment).
+def shoppers(p: ConsumerParams, shop_draw: np.ndarray, big_draw: np.ndarray) -> np.ndarray:
+    """Who shops today: a trip with ``shop_probability`` or a big-ticket purchase with
+    ``big_ticket_probability`` (one uniform per consumer and decision)."""
+    return np.flatnonzero((shop_draw < p.shop_probability) | (big_draw < p.big_ticket_probability))
 
-    A shopping trip happens with ``shop_probability``; its basket is exponential
-    with the mean that makes monthly spending ``propensity x income``, scaled by
-    season and confidence. A big-ticket purchase (``big_ticket_min`` to
-    ``big_ticket_max`` months of income) happens with ``big_ticket_probability``.
-    The same uniform decides whether and how much (inverse transform), so one
-    draw per consumer and decision suffices.
+
+def desired_spending(cs: ConsumerState, p: ConsumerParams, who: np.ndarray, season: float,
+                     confidence: float, shop_u: np.ndarray, big_u: np.ndarray,
+                     available_credit: np.ndarray) -> np.ndarray:
+    """Desired platform spending of the shoppers ``who`` (before retrenchment), yuan.
+
+    Monthly desire is ``propensity x income`` plus ``liquidity_propensity x available
+    credit``: spending rises with credit headroom, most for the present-biased risk-prone
+    (the marginal propensity to borrow falls with the credit score: Agarwal et al. 2018).
+    A trip's basket is exponential with the mean that spreads that desire over the
+    expected trips, scaled by season and confidence. A big-ticket purchase costs
+    ``big_ticket_min`` to ``big_ticket_max`` months of income. The uniform that decides
+    whether also decides how much (inverse transform).
     """
-    q = p.shop_probability
-    pb = p.big_ticket_probability
-    shop = shop_draw < q
-    big = big_draw < pb
-    who = np.flatnonzero(shop | big)
-    u = shop_draw[who].astype(np.float64)
+    q, pb = p.shop_probability, p.big_ticket_probability
     income = cs.income[who]
-    basket_mean = cs.propensity[who] * income / DAYS_PER_MONTH / q * season * confidence
-    basket = np.where(u < q, -np.log(np.maximum(u / q, 1e-12)) * basket_mean, 0.0)
-    ub = big_draw[who].astype(np.float64)
+    monthly = cs.propensity[who] * income + cs.liquidity_propensity[who] * available_credit
+    basket_mean = monthly / DAYS_PER_MONTH / q * season * confidence
+    basket = np.where(shop_u < q, -np.log(np.maximum(shop_u / q, 1e-12)) * basket_mean, 0.0)
     span = p.big_ticket_max - p.big_ticket_min
-    big_amount = np.where(ub < pb, (p.big_ticket_min + span * ub / max(pb, 1e-300)) * income, 0.0)
-    return who, basket + big_amount
+    big_amount = np.where(big_u < pb, (p.big_ticket_min + span * big_u / max(pb, 1e-300)) * income, 0.0)
+    return basket + big_amount
 
 
 def choose_retailer(cs: ConsumerState, who: np.ndarray, draw: np.ndarray) -> np.ndarray:

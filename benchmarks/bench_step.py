@@ -206,7 +206,9 @@ def bench_size(consumers: int, days: int, warmup: int, profile: int) -> dict:
     ref = min(ref_before["seconds"], ref_after["seconds"])
 
     per_day_sorted = sorted(per_day)
+    import sim
     result = {
+        "sim_package": str(Path(sim.__file__).resolve().parent),
         "consumers": consumers, "merchants": merchants, "lenders": len(model.lender_names),
         "agents": len(model.agents), "warmup_days": warmup, "days": days,
         "first_timed_day": warmup, "first_timed_date": str(model.calendar.date(warmup)),

@@ -81,6 +81,11 @@ class ConsumerParams:
     shop_probability: float = param(0.20, "daily probability of a platform shopping trip (about six a month)",
                                     lo=0.01, hi=1)
     basket_sigma: float = param(0.6, "log-sd of basket size (lumpy spending)", lo=0, hi=3)
+    liquidity_propensity: float = param(0.05, "monthly platform spending out of available credit "
+                                        "(marginal propensity to borrow, prime consumers)", unit="1/month",
+                                        lo=0, hi=1, source="Gross & Souleles 2002: debt +10-14% of a limit rise")
+    liquidity_risky_multiplier: float = param(3.0, "liquidity propensity of risk-prone consumers relative "
+                                              "to prime", lo=0, source="Agarwal et al. 2018: MPB falls with score")
     big_ticket_probability: float = param(1 / 365, "daily probability of a big-ticket purchase",
                                           unit="1/day", lo=0, hi=1)
     big_ticket_min: float = param(0.3, "smallest big-ticket purchase", unit="months of income", lo=0)

@@ -27,7 +27,8 @@ import mesa
 import numpy as np
 
 from agents.consumer import (BILLING_DAYS, DAYS_PER_MONTH, OUTSIDE, Consumer, ConsumerState,
-                             choose_retailer, desired_spending, labour_flows, refresh_income)
+                             choose_retailer, desired_spending, labour_flows, refresh_income,
+                             shoppers)
 from agents.lender import (CAUSE_CODE, NEVER, Accounts, Lender, LenderState, LimitLog,
                            add_debt, features, fit_logistic, sigmoid, target_limit, write_off)
 from agents.merchant import ACTIVE, DISTRESSED, FAILED, Merchant, MerchantState, fill_rates, payout, restock
@@ -46,6 +47,7 @@ TYPICAL_UTILISATION = 0.2          # starting limits assume this utilisation ...
 TYPICAL_SPEND_VOLATILITY = 0.7     # ... and this spending volatility feature
 ACQUISITION_RESPONSE = 10.0        # acquisition effort per unit of relative shortfall of accounts
 STARTING_LIMIT_SHARE = 0.85        # starting limits sit this far into the cut/raise band
+EXPERIMENT_OVERRIDES = ("freeze", "charge_off", "experiment")  # changes experiments allow
 CLEAN_LATE_SCORE = 0.37             # decayed late count below this = no late payment in ~12 months
 
 
@@ -314,8 +316,7 @@ class CreditModel(mesa.Model):
         L = len(self.lender_names)
         shop_draw = self.streams.uniform("shopping", t, cs.n)
         big_draw = self.streams.uniform("big_ticket", t, cs.n)
-        who, desired = desired_spending(cs, p, self.calendar.season[self.pos], self.confidence[self.pos],
-                                        shop_draw, big_draw)
+        who = shoppers(p, shop_draw, big_draw)
         if who.size == 0:
             return
         # each line's limit, balance and available credit (row-wise gathers: fast)
@@ -326,6 +327,8 @@ class CreditModel(mesa.Model):
         for l in range(L):
             limit[l], balance[l], avail[l] = acc.line(l, who)
             owed += balance[l] - acc.instalment_principal[l][who]  # bills known (instalments aside)
+        desired = desired_spending(cs, p, who, self.calendar.season[self.pos], self.confidence[self.pos],
+                                   shop_draw[who], big_draw[who], avail.sum(axis=0))
         # retrenchment after a cut or at high utilisation of the primary line
         prim = self.primary[who]
         rows = np.arange(who.size)
@@ -441,21 +444,18 @@ class CreditModel(mesa.Model):
         acc, p, t = self.accounts, self.lender_params[l], self.t
         if idx.size == 0:
             return
-        ok = (~acc.charged_off[l, idx] | (t - acc.closed_day[l, idx] > REAPPLY_AFTER_CHARGE_OFF_DAYS))
-        ok &= ~(acc.charged_off.any(axis=0)[idx] & (t - acc.closed_day.max(axis=0)[idx] <
-                                                    REAPPLY_AFTER_CHARGE_OFF_DAYS))
-        idx = idx[ok]
+        # a charge-off at any lender in the last two years shows at the bureau: declined
+        recent_default = (acc.charged_off[:, idx] &
+                          (t - acc.closed_day[:, idx] <= REAPPLY_AFTER_CHARGE_OFF_DAYS)).any(axis=0)
+        idx = idx[~recent_default & ~acc.open[l, idx]]
         if idx.size == 0:
             return
         observed = self._observed_income(l, idx)
         # a new applicant: bureau-visible accounts and income; no history at this lender
-        was = acc.open[l, idx].copy()
-        acc.balance[l, idx] = 0.0
-        acc.open_day[l, idx] = t
         X = features(acc, l, idx, t, observed, self.cfg.consumers.income_median)
-        X[:, [1, 2, 3, 7, 8]] = 0.0
+        X[:, [1, 2, 3, 6, 7, 8]] = 0.0
         pd = sigmoid(X @ self.lenders.weights[l])
-        approve = (pd < p.approval_pd) & ~was
+        approve = pd < p.approval_pd
         new = idx[approve]
         limit = target_limit(pd[approve], observed[approve], self.lenders.appetite[l], p) * \
             SECOND_ACCOUNT_LIMIT_SHARE
@@ -464,6 +464,7 @@ class CreditModel(mesa.Model):
         acc.frozen[l, new] = False
         acc.fixed_limit[l, new] = limit
         acc.temp_limit[l, new] = 0.0
+        acc.open_day[l, new] = t
         acc.pd[l, new] = pd[approve]
         acc.closed_day[l, new] = NEVER
         acc.late_score[l, new] = 0.0
@@ -537,8 +538,13 @@ class CreditModel(mesa.Model):
         return cache[l]
 
     def _set_limit(self, l: int, idx: np.ndarray, new: np.ndarray, cause) -> None:
-        """Change fixed limits and record the change with its cause."""
+        """Change fixed limits and record the change with its cause. Accounts in a running
+        credit-line experiment keep their limits, except for freezes and charge-offs."""
         acc = self.accounts
+        if self.experiments and not (isinstance(cause, str) and cause in EXPERIMENT_OVERRIDES):
+            keep = acc.protected_until[l, idx] <= self.t
+            idx, new = idx[keep], new[keep]
+            cause = cause if isinstance(cause, str) else cause[keep]
         old = acc.fixed_limit[l, idx].copy()
         self.log.add(self.t, l, idx, old, new, cause, acc)
         acc.fixed_limit[l, idx] = new

@@ -228,8 +228,8 @@ class Recorder:
                                          "employed", "treated"])
         frames = []
         for rows in self.panel_rows:
-            in_exp = rows.pop("_in_experiment")
-            f = pd.DataFrame(rows)
+            in_exp = rows["_in_experiment"]
+            f = pd.DataFrame({k: v for k, v in rows.items() if k != "_in_experiment"})
             f.loc[~in_exp, "treated"] = pd.NA
             frames.append(f)
         return pd.concat(frames, ignore_index=True)
