@@ -12,7 +12,7 @@ FIND_PYTHON = for c in "$$PYTHON" python3.13 python3.12 python3 \
 	  "$$c" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null && { echo "$$c"; break; }; \
 	done
 
-.PHONY: run test venv bench clean help
+.PHONY: run test venv bench docs clean help
 
 help:
 	@echo "make run    - set up .venv, run the baseline scenario, write results/baseline"
@@ -44,3 +44,6 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) results .pytest_cache
+
+docs: $(STAMP)
+	$(PY) docs/fill_tables.py

@@ -187,7 +187,7 @@ class LimitLog:
         if self.recording:
             self.chunks.append((np.full(idx.size, day, dtype=np.int32), idx.astype(np.int64),
                                 np.full(idx.size, l, dtype=np.int8), old.astype(float), new.astype(float),
-                                codes, acc.dpd[l, idx].astype(np.int32), acc.pd[l, idx].astype(float)))
+                                codes, acc.dpd[l][idx].astype(np.int32), acc.pd[l][idx].astype(float)))
 
 
 # --------------------------------------------------------------------------- scoring
@@ -206,21 +206,21 @@ def features(acc: Accounts, l: int, idx: np.ndarray, today: int, observed_income
     """The score's features for accounts ``idx`` at lender ``l`` (rows = accounts)."""
     X = np.empty((idx.size, len(FEATURES)))
     X[:, 0] = 1.0
-    X[:, 1] = decayed(acc.late_score[l, idx], acc.late_day[l, idx], today, LATE_DECAY_DAYS)
-    X[:, 2] = np.minimum(acc.dpd[l, idx], 120) / 30.0
-    limit = acc.fixed_limit[l, idx]
-    X[:, 3] = np.where(limit > 0, np.minimum(acc.balance[l, idx] / np.maximum(limit, 1.0), 3.0),
-                       np.where(acc.balance[l, idx] > 0, 3.0, 0.0))
+    X[:, 1] = decayed(acc.late_score[l][idx], acc.late_day[l][idx], today, LATE_DECAY_DAYS)
+    X[:, 2] = np.minimum(acc.dpd[l][idx], 120) / 30.0
+    limit = acc.fixed_limit[l][idx]
+    X[:, 3] = np.where(limit > 0, np.minimum(acc.balance[l][idx] / np.maximum(limit, 1.0), 3.0),
+                       np.where(acc.balance[l][idx] > 0, 3.0, 0.0))
     X[:, 4] = np.log(np.maximum(observed_income, 1.0) / income_median)
     others = np.zeros(idx.size)
     for k in range(acc.open.shape[0]):
         if k != l:
             others += acc.open[k, idx] & (today - acc.open_day[k, idx] >= BUREAU_LAG_DAYS)
     X[:, 5] = others
-    X[:, 6] = np.maximum(today - acc.open_day[l, idx], 0) / 365.0
-    mean = acc.spend_mean[l, idx]
-    X[:, 7] = np.log1p(np.where(mean > 0, np.sqrt(acc.spend_var[l, idx]) / np.maximum(mean, 1e-9), 0.0))
-    X[:, 8] = decayed(acc.anomaly_score[l, idx], acc.anomaly_day[l, idx], today, ANOMALY_DECAY_DAYS)
+    X[:, 6] = np.maximum(today - acc.open_day[l][idx], 0) / 365.0
+    mean = acc.spend_mean[l][idx]
+    X[:, 7] = np.log1p(np.where(mean > 0, np.sqrt(acc.spend_var[l][idx]) / np.maximum(mean, 1e-9), 0.0))
+    X[:, 8] = decayed(acc.anomaly_score[l][idx], acc.anomaly_day[l][idx], today, ANOMALY_DECAY_DAYS)
     return X
 
 
@@ -249,6 +249,8 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, prior: np.ndarray, ridge: float,
             if value >= current - 1e-12:
                 break
             scale /= 2
+        if value < current - 1e-12:  # no step improves the fit: w is the optimum
+            break
         w, improvement, current = trial, value - current, value
         if np.max(np.abs(scale * step)) < 1e-8 or abs(improvement) < 1e-10:
             break
@@ -268,8 +270,8 @@ def target_limit(pd: np.ndarray, observed_income: np.ndarray, appetite: float,
 def add_debt(acc: Accounts, lenders: LenderState, l: int, idx: np.ndarray, amount: np.ndarray,
              into: str) -> None:
     """Fees and interest: the consumer owes more, the lender earns it (no cash moves)."""
-    getattr(acc, into)[l, idx] += amount
-    acc.balance[l, idx] += amount
+    getattr(acc, into)[l][idx] += amount
+    acc.balance[l][idx] += amount
     total = float(amount.sum())
     lenders.receivables[l] += total
     lenders.fee_income[l] += total
@@ -277,11 +279,11 @@ def add_debt(acc: Accounts, lenders: LenderState, l: int, idx: np.ndarray, amoun
 
 def write_off(acc: Accounts, lenders: LenderState, l: int, idx: np.ndarray) -> float:
     """Charge off accounts ``idx``: the lender loses the whole balance."""
-    amount = acc.balance[l, idx].copy()
+    amount = acc.balance[l][idx].copy()
     for name in ("unbilled", "billed", "overdue", "instalment_principal", "instalment_fee_base",
                  "balance", "temp_limit"):
-        getattr(acc, name)[l, idx] = 0.0
-    acc.instalment_months[l, idx] = 0
+        getattr(acc, name)[l][idx] = 0.0
+    acc.instalment_months[l][idx] = 0
     total = float(amount.sum())
     lenders.receivables[l] -= total
     lenders.charge_off_total[l] += total

@@ -29,7 +29,7 @@ class MerchantState:
     inventory: np.ndarray         # goods at cost, yuan
     markup: np.ndarray            # price over cost
     expected_sales: np.ndarray    # smoothed daily revenue, yuan/day
-    settlement_due: np.ndarray    # (lag + 1, m) credit sales to be settled by each lender, ring buffer, yuan
+    settlement_due: np.ndarray    # (L, lag + 1, m) credit sales each lender will settle, ring buffer by day, yuan
     wage_bill: np.ndarray         # monthly wages of current staff, yuan/month
     staff: np.ndarray             # int: employees
     fixed_cost: np.ndarray        # daily fixed costs (rent, utilities), yuan/day

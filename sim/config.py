@@ -80,7 +80,6 @@ class ConsumerParams:
                                unit="1/day", lo=0, hi=1)
     shop_probability: float = param(0.20, "daily probability of a platform shopping trip (about six a month)",
                                     lo=0.01, hi=1)
-    basket_sigma: float = param(0.6, "log-sd of basket size (lumpy spending)", lo=0, hi=3)
     liquidity_propensity: float = param(0.05, "monthly platform spending out of available credit "
                                         "(marginal propensity to borrow, prime consumers)", unit="1/month",
                                         lo=0, hi=1, source="Gross & Souleles 2002: debt +10-14% of a limit rise")
@@ -110,8 +109,6 @@ class ConsumerParams:
     high_utilisation: float = param(0.9, "utilisation that triggers retrenchment", lo=0, hi=1)
     open_second_probability: float = param(0.02, "daily chance a credit-constrained consumer applies to a second lender",
                                            unit="1/day", lo=0, hi=1)
-    apply_probability: float = param(0.002, "daily chance a consumer without an account at a lender applies",
-                                     unit="1/day", lo=0, hi=1)
     instalment_threshold: float = param(1000.0, "credit purchases above this may become instalments",
                                         unit="yuan", lo=0)
     instalment_probability: float = param(0.4, "chance a large credit purchase is put on instalments",
@@ -183,17 +180,17 @@ class LenderParams:
     differentiated_policy: bool = param(False, "protect long-tenure clean accounts from review cuts (strategy)")
     differentiated_tenure_days: int = param(730, "tenure that counts as long under the differentiated policy",
                                             unit="days", lo=0)
-    appetite_unemployment: float = param(4.0, "appetite loss per point of unemployment above normal", lo=0)
-    appetite_delinquency: float = param(8.0, "appetite loss per point of 30+ DPD above normal", lo=0)
-    appetite_funding: float = param(5.0, "appetite loss per point of funding rate above normal", lo=0)
-    appetite_capital: float = param(3.0, "appetite loss per point of capital ratio below target", lo=0)
+    appetite_unemployment: float = param(4.0, "appetite loss per unit of unemployment rate above normal (4.0: -0.04 a percentage point)", lo=0)
+    appetite_delinquency: float = param(8.0, "appetite loss per unit of 30+ DPD rate above normal", lo=0)
+    appetite_funding: float = param(5.0, "appetite loss per unit of funding rate above normal", lo=0)
+    appetite_capital: float = param(3.0, "appetite loss per unit of capital ratio below target", lo=0)
     appetite_min: float = param(0.4, "lowest risk appetite", lo=0, hi=1)
     appetite_max: float = param(1.2, "highest risk appetite", lo=1)
     appetite_halflife_days: float = param(30.0, "half-life of risk appetite smoothing", unit="days", lo=1)
     delinquency_normal: float = param(0.015, "30+ DPD rate the lender regards as normal", lo=0, hi=1,
                                       source="Huabei 30+ DPD 1.1-1.6% 2017-19")
     capital_target: float = param(0.10, "equity over loans the lender aims at", lo=0, hi=1)
-    payout_share: float = param(0.5, "share of equity above target paid out monthly", lo=0, hi=1)
+    payout_share: float = param(0.5, "share of equity above 1.2 x the capital target paid out monthly", lo=0, hi=1)
     temp_limit_share: float = param(0.5, "promotion temporary limit, share of the fixed limit", lo=0, hi=5,
                                     source="DESIGN 4")
     promo_grace_days: int = param(15, "days a temporary limit outlives its window", unit="days", lo=0)

@@ -29,12 +29,13 @@ import numpy as np
 from agents.consumer import (BILLING_DAYS, DAYS_PER_MONTH, OUTSIDE, Consumer, ConsumerState,
                              choose_retailer, desired_spending, labour_flows, refresh_income,
                              shoppers)
-from agents.lender import (CAUSE_CODE, NEVER, Accounts, Lender, LenderState, LimitLog,
+from agents.lender import (ANOMALY_DECAY_DAYS, CAUSE_CODE, NEVER, Accounts, Lender, LenderState, LimitLog,
                            add_debt, features, fit_logistic, sigmoid, target_limit, write_off)
 from agents.merchant import ACTIVE, DISTRESSED, FAILED, Merchant, MerchantState, fill_rates, payout, restock
 from sim.accounting import check_invariants
 from sim.calendar import Calendar
 from sim.config import Config, load_config
+from sim.memory import tune_allocator
 from sim.outputs import Recorder
 from sim.rng import Streams
 from sim.shocks import shock_level
@@ -43,7 +44,8 @@ RISKY_SEPARATION_MULTIPLIER = 3.0   # risk-prone consumers lose jobs three times
 REAPPLY_AFTER_CHARGE_OFF_DAYS = 730  # a charged-off consumer is not accepted again for two years
 SECOND_ACCOUNT_LIMIT_SHARE = 0.5    # a new account starts at half its target limit
 ACCOUNT_ATTRITION_MONTHLY = 0.01    # zero-balance accounts closed voluntarily per month
-TYPICAL_UTILISATION = 0.2          # starting limits assume this utilisation ...
+TYPICAL_UTILISATION = 0.2          # starting limits assume this utilisation in the score ...
+STARTING_UTILISATION = 0.15        # ... and starting lender capital this share of limits drawn
 TYPICAL_SPEND_VOLATILITY = 0.7     # ... and this spending volatility feature
 ACQUISITION_RESPONSE = 10.0        # acquisition effort per unit of relative shortfall of accounts
 STARTING_LIMIT_SHARE = 0.85        # starting limits sit this far into the cut/raise band
@@ -81,6 +83,7 @@ class CreditModel(mesa.Model):
     def __init__(self, config: Config | None = None, *, check: bool = False,
                  panel: str | None = None, panel_sample: float = 1.0):
         cfg = config if config is not None else load_config("baseline")
+        tune_allocator()
         super().__init__(rng=cfg.run.seed)
         self.cfg = cfg
         self.check = check
@@ -136,7 +139,7 @@ class CreditModel(mesa.Model):
         refresh_income(cs, slice(None), self.income_index[0], cfg.labour.benefit_replacement)
         # retailers' expected revenue from their customers' desired spending
         ms = self.merchants
-        share = np.diff(np.c_[np.zeros(cs.n), cs.retailer_cumweight], axis=1)
+        share = np.diff(np.c_[np.zeros(cs.n), cs.retailer_cumweight, np.ones(cs.n)], axis=1)
         daily = cs.propensity * cs.income / DAYS_PER_MONTH
         big = cfg.consumers.big_ticket_probability * 0.5 * (cfg.consumers.big_ticket_min +
                                                             cfg.consumers.big_ticket_max) * cs.income
@@ -174,8 +177,8 @@ class CreditModel(mesa.Model):
         g = self.streams.generator("population.accounts")
         for l, p in enumerate(self.lender_params):
             holders = np.flatnonzero(g.random(cs.n) < p.account_share)
-            acc.open[l, holders] = True
-            acc.open_day[l, holders] = self.t - (g.random(holders.size) * p.initial_tenure_max_years
+            acc.open[l][holders] = True
+            acc.open_day[l][holders] = self.t - (g.random(holders.size) * p.initial_tenure_max_years
                                                  * 365).astype(np.int64)
         # starting limits near the policy's steady state: the prior score with typical usage
         for l, p in enumerate(self.lender_params):
@@ -185,15 +188,15 @@ class CreditModel(mesa.Model):
             X[:, 3] = TYPICAL_UTILISATION
             X[:, 7] = TYPICAL_SPEND_VOLATILITY
             pd0 = sigmoid(X @ np.asarray(p.initial_weights))
-            acc.fixed_limit[l, holders] = target_limit(pd0, observed, 1.0, p) * STARTING_LIMIT_SHARE
-            acc.pd[l, holders] = pd0
-        self.primary = np.where(acc.open[self.platform] | ~acc.open.any(axis=0), self.platform,
-                                np.argmax(acc.open, axis=0)).astype(np.int64)
+            acc.fixed_limit[l][holders] = target_limit(pd0, observed, 1.0, p) * STARTING_LIMIT_SHARE
+            acc.pd[l][holders] = pd0
+        self.primary = np.full(cs.n, self.platform, dtype=np.int64)
+        self._choose_primary(np.arange(cs.n))
 
     def _build_lenders(self) -> None:
         """Starting equity near the steady state: a capital ratio of 1.3 times the target on
         the receivables the lender expects (typical utilisation of the starting limits)."""
-        expected = self.accounts.fixed_limit.sum(axis=1) * 0.15
+        expected = self.accounts.fixed_limit.sum(axis=1) * STARTING_UTILISATION
         capital = 1.3 * np.array([p.capital_target for p in self.lender_params]) * expected
         self.lenders = LenderState.create(self.lender_params, capital)
 
@@ -237,6 +240,9 @@ class CreditModel(mesa.Model):
             check_invariants(self, raise_on_breach=True)
         if self.t >= 0:
             self.recorder.record_day()
+        if self.calendar.month_end[self.pos]:
+            self.consumers.month_spending[:] = 0.0
+            self.accounts.month_credit[:] = 0.0
         self.t += 1
         if self.t >= self.calendar.days:
             self.running = False
@@ -273,6 +279,18 @@ class CreditModel(mesa.Model):
                                         RISKY_SEPARATION_MULTIPLIER, draw)
         changed = np.concatenate([separated, hired])
         refresh_income(cs, changed, self.income_index[self.pos], cfg.labour.benefit_replacement)
+        p = cfg.consumers
+        # expense shocks (hardship) drain cash
+        hit_draw = self.streams.uniform("hardship", t, cs.n)
+        hit = np.flatnonzero(hit_draw < max(p.hardship_probability_risky, p.hardship_probability))
+        prob = np.where(cs.risk_prone[hit], p.hardship_probability_risky, p.hardship_probability)
+        hit, prob = hit[hit_draw[hit] < prob], prob[hit_draw[hit] < prob]
+        if hit.size:
+            frac = hit_draw[hit] / prob
+            size = (p.hardship_min + (p.hardship_max - p.hardship_min) * frac) * cs.base_income[hit]
+            spend = np.minimum(cs.cash[hit], size)
+            cs.cash[hit] -= spend
+            self.outside.cash += spend.sum()
         if self.dom > BILLING_DAYS:
             return
         paid = self._group("payday", self.dom)
@@ -285,27 +303,14 @@ class CreditModel(mesa.Model):
         outside_pays = income.sum() - wages.sum()
         # off-platform consumption: essentials (on the pre-shock wage: they do not shrink with
         # income), then buffer-stock spending of a share of the cash above the buffer target
-        p = cfg.consumers
         essentials = np.minimum(cs.cash[paid], p.essential_share * cs.base_income[paid])
         cs.cash[paid] -= essentials
         # cash set aside for the bills the consumer knows of is not spent
-        owed = (self.accounts.unbilled[:, paid] + self.accounts.billed[:, paid] +
-                self.accounts.overdue[:, paid]).sum(axis=0)
+        owed = self._bills_known(paid)
         buffer = cs.buffer_months[paid] * cs.income[paid] + owed
         excess = np.maximum(cs.cash[paid] - buffer, 0.0) * (1.0 - (1.0 - p.absorb_rate) ** DAYS_PER_MONTH)
         cs.cash[paid] -= excess
         self.outside.cash += essentials.sum() + excess.sum() - outside_pays
-        # expense shocks (hardship) drain cash
-        hit_draw = self.streams.uniform("hardship", t, cs.n)
-        hit = np.flatnonzero(hit_draw < max(p.hardship_probability_risky, p.hardship_probability))
-        prob = np.where(cs.risk_prone[hit], p.hardship_probability_risky, p.hardship_probability)
-        hit, prob = hit[hit_draw[hit] < prob], prob[hit_draw[hit] < prob]
-        if hit.size:
-            frac = hit_draw[hit] / prob
-            size = (p.hardship_min + (p.hardship_max - p.hardship_min) * frac) * cs.base_income[hit]
-            spend = np.minimum(cs.cash[hit], size)
-            cs.cash[hit] -= spend
-            self.outside.cash += spend.sum()
 
     # 3 ------------------------------------------------------------------
     def shop(self) -> None:
@@ -323,10 +328,9 @@ class CreditModel(mesa.Model):
         limit = np.empty((L, who.size))
         balance = np.empty((L, who.size))
         avail = np.empty((L, who.size))
-        owed = np.zeros(who.size)
         for l in range(L):
             limit[l], balance[l], avail[l] = acc.line(l, who)
-            owed += balance[l] - acc.instalment_principal[l][who]  # bills known (instalments aside)
+        owed = self._bills_known(who, balance)
         desired = desired_spending(cs, p, who, self.calendar.season[self.pos], self.confidence[self.pos],
                                    shop_draw[who], big_draw[who], avail.sum(axis=0))
         # retrenchment after a cut or at high utilisation of the primary line
@@ -355,7 +359,7 @@ class CreditModel(mesa.Model):
         affordable = cash_part + credit
         constrained = desired - affordable > 1e-9
         # retailer and stock-outs
-        retailer = choose_retailer(cs, who, self.streams.uniform_at("retailer", t, who))
+        retailer = choose_retailer(cs, who, self.streams.uniform("retailer", t, cs.n)[who])
         ms = self.merchants
         demand = np.bincount(retailer, affordable, minlength=ms.m)
         fill = fill_rates(ms, demand)[retailer]
@@ -413,18 +417,18 @@ class CreditModel(mesa.Model):
                 np.minimum((u[take] / max(cp.instalment_probability, 1e-12) * len(cp.instalment_months))
                            .astype(int), len(cp.instalment_months) - 1)]
             ii = idx[inst]
-            acc.instalment_principal[l, ii] += amt[inst]
-            acc.instalment_fee_base[l, ii] += amt[inst]
-            acc.instalment_months[l, ii] = np.maximum(acc.instalment_months[l, ii], months)
+            acc.instalment_principal[l][ii] += amt[inst]
+            acc.instalment_fee_base[l][ii] += amt[inst]
+            acc.instalment_months[l][ii] = np.maximum(acc.instalment_months[l][ii], months)
         acc.unbilled[l, idx[~inst]] += amt[~inst]
-        acc.balance[l, idx] += amt
-        acc.month_credit[l, idx] += amt
+        acc.balance[l][idx] += amt
+        acc.month_credit[l][idx] += amt
         total = float(amt.sum())
         self.lenders.receivables[l] += total
         fee = total * p.merchant_discount
         slot = (t + p.settlement_lag) % self.merchants.settlement_due.shape[1]
         net = np.bincount(ret, amt * (1 - p.merchant_discount), minlength=self.merchants.m)
-        self.merchants.settlement_due[l, slot] += net
+        self.merchants.settlement_due[l][slot] += net
         self.merchants.month_profit -= np.bincount(ret, amt * p.merchant_discount, minlength=self.merchants.m)
         self.lenders.settlement_payable[l] += total - fee
         self.lenders.fee_income[l] += fee
@@ -436,10 +440,10 @@ class CreditModel(mesa.Model):
         u = self.streams.uniform_at("second_account", t, who)
         applicants = who[u < self.cfg.consumers.open_second_probability]
         for l in range(len(self.lender_names)):
-            cand = applicants[~acc.open[l, applicants]]
-            self._consider_applications(l, cand, "second_account")
+            cand = applicants[~acc.open[l][applicants]]
+            self._consider_applications(l, cand)
 
-    def _consider_applications(self, l: int, idx: np.ndarray, stream: str) -> None:
+    def _consider_applications(self, l: int, idx: np.ndarray) -> None:
         """Underwrite applications at lender ``l``: approve when PD is below the cut-off."""
         acc, p, t = self.accounts, self.lender_params[l], self.t
         if idx.size == 0:
@@ -447,7 +451,7 @@ class CreditModel(mesa.Model):
         # a charge-off at any lender in the last two years shows at the bureau: declined
         recent_default = (acc.charged_off[:, idx] &
                           (t - acc.closed_day[:, idx] <= REAPPLY_AFTER_CHARGE_OFF_DAYS)).any(axis=0)
-        idx = idx[~recent_default & ~acc.open[l, idx]]
+        idx = idx[~recent_default & ~acc.open[l][idx]]
         if idx.size == 0:
             return
         observed = self._observed_income(l, idx)
@@ -459,21 +463,22 @@ class CreditModel(mesa.Model):
         new = idx[approve]
         limit = target_limit(pd[approve], observed[approve], self.lenders.appetite[l], p) * \
             SECOND_ACCOUNT_LIMIT_SHARE
-        acc.open[l, new] = True
-        acc.charged_off[l, new] = False
-        acc.frozen[l, new] = False
-        acc.fixed_limit[l, new] = limit
-        acc.temp_limit[l, new] = 0.0
-        acc.open_day[l, new] = t
-        acc.pd[l, new] = pd[approve]
-        acc.closed_day[l, new] = NEVER
-        acc.late_score[l, new] = 0.0
-        acc.anomaly_score[l, new] = 0.0
-        acc.spend_mean[l, new] = 0.0
-        acc.spend_var[l, new] = 0.0
-        acc.spend_obs[l, new] = 0
-        acc.treated[l, new] = -1
+        acc.open[l][new] = True
+        acc.charged_off[l][new] = False
+        acc.frozen[l][new] = False
+        acc.fixed_limit[l][new] = limit
+        acc.temp_limit[l][new] = 0.0
+        acc.open_day[l][new] = t
+        acc.pd[l][new] = pd[approve]
+        acc.closed_day[l][new] = NEVER
+        acc.late_score[l][new] = 0.0
+        acc.anomaly_score[l][new] = 0.0
+        acc.spend_mean[l][new] = 0.0
+        acc.spend_var[l][new] = 0.0
+        acc.spend_obs[l][new] = 0
+        acc.treated[l][new] = -1
         self.today.accounts_opened[l] += new.size
+        self._choose_primary(new)
 
     # 4 ------------------------------------------------------------------
     def monitor(self) -> None:
@@ -486,24 +491,24 @@ class CreditModel(mesa.Model):
                 idx, x = who[buy], credit[l][buy]
                 if idx.size == 0:
                     continue
-                mean, var = acc.spend_mean[l, idx], acc.spend_var[l, idx]
+                mean, var = acc.spend_mean[l][idx], acc.spend_var[l][idx]
                 z = p.anomaly_z * self.strictness[l, self.pos]
                 if p.promotion_aware:
                     z *= self.calendar.season[self.pos]
                 limit = acc.fixed_limit[l][idx] + acc.temp_limit[l][idx]
-                flag = ((acc.spend_obs[l, idx] >= 5) & (x > p.anomaly_floor) &
-                        (x > mean + z * np.sqrt(var)) & (x > p.anomaly_limit_share * limit) & acc.open[l, idx])
+                flag = ((acc.spend_obs[l][idx] >= 5) & (x > p.anomaly_floor) &
+                        (x > mean + z * np.sqrt(var)) & (x > p.anomaly_limit_share * limit) & acc.open[l][idx])
                 alpha = 1.0 - 0.5 ** (1.0 / p.anomaly_halflife_days)
                 diff = x - mean
-                acc.spend_mean[l, idx] = mean + alpha * diff
-                acc.spend_var[l, idx] = (1 - alpha) * (var + alpha * diff * diff)
-                acc.spend_obs[l, idx] = np.minimum(acc.spend_obs[l, idx] + 1, 1000)
+                acc.spend_mean[l][idx] = mean + alpha * diff
+                acc.spend_var[l][idx] = (1 - alpha) * (var + alpha * diff * diff)
+                acc.spend_obs[l][idx] = np.minimum(acc.spend_obs[l][idx] + 1, 1000)
                 flagged = idx[flag]
                 if flagged.size:
-                    acc.anomaly_score[l, flagged] = acc.anomaly_score[l, flagged] * np.exp(
-                        -(t - acc.anomaly_day[l, flagged]) / 90.0) + 1.0
-                    acc.anomaly_day[l, flagged] = t
-                    self._set_limit(l, flagged, acc.fixed_limit[l, flagged] * (1 - p.anomaly_cut), "anomaly")
+                    acc.anomaly_score[l][flagged] = acc.anomaly_score[l][flagged] * np.exp(
+                        -(t - acc.anomaly_day[l][flagged]) / ANOMALY_DECAY_DAYS) + 1.0
+                    acc.anomaly_day[l][flagged] = t
+                    self._set_limit(l, flagged, acc.fixed_limit[l][flagged] * (1 - p.anomaly_cut), "anomaly")
                     self.today.anomaly_flags[l] += flagged.size
         self._promotions()
 
@@ -513,21 +518,21 @@ class CreditModel(mesa.Model):
             for l, p in enumerate(self.lender_params):
                 eligible = np.flatnonzero(acc.open[l] & ~acc.frozen[l] & (acc.dpd[l] == 0) &
                                           (acc.pd[l] < p.approval_pd))
-                acc.temp_limit[l, eligible] = p.temp_limit_share * acc.fixed_limit[l, eligible]
-                acc.temp_expiry[l, eligible] = w.end + p.promo_grace_days
+                acc.temp_limit[l][eligible] = p.temp_limit_share * acc.fixed_limit[l][eligible]
+                acc.temp_expiry[l][eligible] = w.end + p.promo_grace_days
         for l, p in enumerate(self.lender_params):
             if t not in self._expiry_days(l):
                 continue
             expiring = np.flatnonzero((acc.temp_expiry[l] == t) & acc.open[l])
             if expiring.size == 0:
                 continue
-            fixed = acc.fixed_limit[l, expiring]
-            self.log.add(t, l, expiring, fixed + acc.temp_limit[l, expiring], fixed, "promo_expiry", acc)
-            acc.temp_limit[l, expiring] = 0.0
-            util = acc.balance[l, expiring] / np.maximum(fixed, 1.0)
+            fixed = acc.fixed_limit[l][expiring]
+            self.log.add(t, l, expiring, fixed + acc.temp_limit[l][expiring], fixed, "promo_expiry", acc)
+            acc.temp_limit[l][expiring] = 0.0
+            util = acc.balance[l][expiring] / np.maximum(fixed, 1.0)
             revert = expiring[(util > p.promo_reversion_utilisation) & (fixed > 0)]
             if revert.size:
-                self._set_limit(l, revert, acc.fixed_limit[l, revert] * (1 - p.promo_reversion_cut),
+                self._set_limit(l, revert, acc.fixed_limit[l][revert] * (1 - p.promo_reversion_cut),
                                 "promo_reversion")
 
     def _expiry_days(self, l: int) -> set:
@@ -542,12 +547,12 @@ class CreditModel(mesa.Model):
         credit-line experiment keep their limits, except for freezes and charge-offs."""
         acc = self.accounts
         if self.experiments and not (isinstance(cause, str) and cause in EXPERIMENT_OVERRIDES):
-            keep = acc.protected_until[l, idx] <= self.t
+            keep = acc.protected_until[l][idx] <= self.t
             idx, new = idx[keep], new[keep]
             cause = cause if isinstance(cause, str) else cause[keep]
-        old = acc.fixed_limit[l, idx].copy()
+        old = acc.fixed_limit[l][idx].copy()
         self.log.add(self.t, l, idx, old, new, cause, acc)
-        acc.fixed_limit[l, idx] = new
+        acc.fixed_limit[l][idx] = new
         cut = idx[new < old]
         self.consumers.last_cut_day[cut] = self.t
 
@@ -621,15 +626,15 @@ class CreditModel(mesa.Model):
                 self._cut_statements(l)
                 self._collect_due(l)
             # DPD > 0 only on accounts that were overdue this morning: count delinquency there
-            dpd = acc.dpd[l, overdue]
+            dpd = acc.dpd[l][overdue]
             self.today.dpd30_count[l] = np.count_nonzero(dpd >= 30)
             self.today.dpd90_count[l] = np.count_nonzero(dpd >= 90)
         self._fund_lenders()
 
     def _pay(self, l: int, idx: np.ndarray, amount: np.ndarray, field: str) -> None:
         acc, cs = self.accounts, self.consumers
-        getattr(acc, field)[l, idx] -= amount
-        acc.balance[l, idx] -= amount
+        getattr(acc, field)[l][idx] -= amount
+        acc.balance[l][idx] -= amount
         cs.cash[idx] -= amount
         total = float(amount.sum())
         self.lenders.cash[l] += total
@@ -642,26 +647,26 @@ class CreditModel(mesa.Model):
         idx = np.flatnonzero(acc.overdue[l] > 0)
         if idx.size == 0:
             return idx
-        acc.dpd[l, idx] += 1
-        add_debt(acc, self.lenders, l, idx, acc.overdue[l, idx] * p.late_fee_daily, "overdue")
+        acc.dpd[l][idx] += 1
+        add_debt(acc, self.lenders, l, idx, acc.overdue[l][idx] * p.late_fee_daily, "overdue")
         able = np.maximum(cs.cash[idx] - self.cfg.consumers.reserve_months * cs.income[idx], 0.0)
-        forgot = acc.forgot[l, idx]
+        forgot = acc.forgot[l][idx]
         notice = self.streams.uniform_at(f"notice.{self.lender_names[l]}", t, idx) < \
             self.cfg.consumers.notice_probability
         pays = ~forgot | notice
-        amount = np.where(pays, np.minimum(acc.overdue[l, idx], able), 0.0)
+        amount = np.where(pays, np.minimum(acc.overdue[l][idx], able), 0.0)
         self._pay(l, idx, amount, "overdue")
-        acc.forgot[l, idx] &= ~notice
-        cleared = idx[acc.overdue[l, idx] <= 1e-9]
-        acc.overdue[l, cleared] = 0.0
-        acc.dpd[l, cleared] = 0
-        acc.forgot[l, cleared] = False
-        hit30 = idx[acc.dpd[l, idx] == 30]
-        acc.last_30dpd_day[l, hit30] = t
-        freeze = idx[(acc.dpd[l, idx] == p.freeze_dpd) & ~acc.frozen[l, idx]]
+        acc.forgot[l][idx] &= ~notice
+        cleared = idx[acc.overdue[l][idx] <= 1e-9]
+        acc.overdue[l][cleared] = 0.0
+        acc.dpd[l][cleared] = 0
+        acc.forgot[l][cleared] = False
+        hit30 = idx[acc.dpd[l][idx] == 30]
+        acc.last_30dpd_day[l][hit30] = t
+        freeze = idx[(acc.dpd[l][idx] == p.freeze_dpd) & ~acc.frozen[l][idx]]
         if freeze.size:
-            acc.frozen[l, freeze] = True
-            acc.temp_limit[l, freeze] = 0.0
+            acc.frozen[l][freeze] = True
+            acc.temp_limit[l][freeze] = 0.0
             self._set_limit(l, freeze, np.zeros(freeze.size), "freeze")
         return idx
 
@@ -669,62 +674,70 @@ class CreditModel(mesa.Model):
         """Close accounts: closed accounts carry no limit, no DPD and no score, so that
         totals over all rows equal totals over open accounts."""
         acc = self.accounts
-        acc.open[l, idx] = False
-        acc.closed_day[l, idx] = self.t
+        acc.open[l][idx] = False
+        acc.closed_day[l][idx] = self.t
         for name in ("fixed_limit", "temp_limit", "pd"):
-            getattr(acc, name)[l, idx] = 0.0
-        acc.frozen[l, idx] = False
-        acc.dpd[l, idx] = 0
+            getattr(acc, name)[l][idx] = 0.0
+        acc.frozen[l][idx] = False
+        acc.dpd[l][idx] = 0
+        self._choose_primary(idx)
+
+    def _choose_primary(self, idx: np.ndarray) -> None:
+        """Each consumer's first-choice line: the platform's if open, else the first open one."""
+        acc = self.accounts
+        has_platform = acc.open[self.platform][idx]
+        first_open = np.argmax(acc.open[:, idx], axis=0)
+        self.primary[idx] = np.where(has_platform | ~acc.open[:, idx].any(axis=0), self.platform, first_open)
 
     def _cut_statements(self, l: int) -> None:
         """Statement day: unbilled purchases and this month's instalment become the bill;
         accounts at or beyond the charge-off DPD are charged off on their statement day."""
         acc, p, t = self.accounts, self.lender_params[l], self.t
         idx = self._group("statement_day", self.dom)
-        idx = idx[acc.open[l, idx]]
+        idx = idx[acc.open[l][idx]]
         if idx.size == 0:
             return
-        off = idx[acc.dpd[l, idx] >= p.charge_off_dpd]
+        off = idx[acc.dpd[l][idx] >= p.charge_off_dpd]
         if off.size:
             self._set_limit(l, off, np.zeros(off.size), "charge_off")
             amount = write_off(acc, self.lenders, l, off)
             self._close(l, off)
-            acc.charged_off[l, off] = True
+            acc.charged_off[l][off] = True
             self.today.charge_offs[l] += off.size
             self.today.charge_off_amount[l] += amount
-            idx = idx[acc.open[l, idx]]
-        months = acc.instalment_months[l, idx]
+            idx = idx[acc.open[l][idx]]
+        months = acc.instalment_months[l][idx]
         on_plan = months > 0
-        principal = np.where(on_plan, acc.instalment_principal[l, idx] / np.maximum(months, 1), 0.0)
-        fee = np.where(on_plan, acc.instalment_fee_base[l, idx] * p.instalment_fee_monthly, 0.0)
+        principal = np.where(on_plan, acc.instalment_principal[l][idx] / np.maximum(months, 1), 0.0)
+        fee = np.where(on_plan, acc.instalment_fee_base[l][idx] * p.instalment_fee_monthly, 0.0)
         add_debt(acc, self.lenders, l, idx, fee, "billed")
-        acc.instalment_principal[l, idx] -= principal
-        acc.instalment_months[l, idx] = np.maximum(months - 1, 0)
-        done = idx[acc.instalment_months[l, idx] == 0]
-        acc.instalment_fee_base[l, done] = 0.0
-        acc.billed[l, idx] += acc.unbilled[l, idx] + principal
-        acc.unbilled[l, idx] = 0.0
+        acc.instalment_principal[l][idx] -= principal
+        acc.instalment_months[l][idx] = np.maximum(months - 1, 0)
+        done = idx[acc.instalment_months[l][idx] == 0]
+        acc.instalment_fee_base[l][done] = 0.0
+        acc.billed[l][idx] += acc.unbilled[l][idx] + principal
+        acc.unbilled[l][idx] = 0.0
 
     def _collect_due(self, l: int) -> None:
         acc, cs, p, t = self.accounts, self.consumers, self.lender_params[l], self.t
         due_dom = (self.dom - 1 - p.statement_grace_days) % BILLING_DAYS + 1
         idx = self._group("statement_day", due_dom)
-        idx = idx[acc.open[l, idx] & (acc.billed[l, idx] > 0)]
+        idx = idx[acc.open[l][idx] & (acc.billed[l][idx] > 0)]
         if idx.size == 0:
             return
         able = np.maximum(cs.cash[idx] - self.cfg.consumers.reserve_months * cs.income[idx], 0.0)
-        bill = acc.billed[l, idx]
+        bill = acc.billed[l][idx]
         forgets = self.streams.uniform_at(f"forget.{self.lender_names[l]}", t, idx) < cs.forgetfulness[idx]
         forgets &= able >= bill
         amount = np.where(forgets, 0.0, np.minimum(bill, able))
         self._pay(l, idx, amount, "billed")
-        late = idx[acc.billed[l, idx] > 1e-9]
-        acc.overdue[l, late] += acc.billed[l, late]
-        acc.billed[l, idx] = 0.0
-        acc.forgot[l, late] = False
+        late = idx[acc.billed[l][idx] > 1e-9]
+        acc.overdue[l][late] += acc.billed[l][late]
+        acc.billed[l][idx] = 0.0
+        acc.forgot[l][late] = False
         acc.forgot[l, idx[forgets]] = True
-        acc.late_score[l, late] = acc.late_score[l, late] * np.exp(-(t - acc.late_day[l, late]) / 365.0) + 1
-        acc.late_day[l, late] = t
+        acc.late_score[l][late] = acc.late_score[l][late] * np.exp(-(t - acc.late_day[l][late]) / 365.0) + 1
+        acc.late_day[l][late] = t
         self.today.missed_payments[l] += late.size
 
     # 9 ------------------------------------------------------------------
@@ -757,7 +770,6 @@ class CreditModel(mesa.Model):
             target = min(max(target, p.appetite_min), p.appetite_max)
             alpha = 1.0 - 0.5 ** (1.0 / p.appetite_halflife_days)
             lenders.appetite[l] += alpha * (target - lenders.appetite[l])
-            self.today.delinquent_30[l] = delinquent
 
     def _maybe_reestimate(self, l: int) -> None:
         """Cause 1: refit the score on recent 30+ DPD outcomes, then take a new snapshot."""
@@ -769,16 +781,17 @@ class CreditModel(mesa.Model):
         snap = self.snapshots.get(l)
         if snap is not None:
             day, idx, X = snap
-            y = (self.accounts.last_30dpd_day[l, idx] >= day).astype(float)
+            y = (self.accounts.last_30dpd_day[l][idx] >= day).astype(float)
             lenders.weights[l] = fit_logistic(X, y, lenders.prior_weights[l], p.reestimate_ridge)
             lenders.last_reestimate[l] = t
             self.today.reestimated[l] = True
         acc = self.accounts
         open_idx = np.flatnonzero(acc.open[l])
-        if open_idx.size == 0:
-            return
         g = self.streams.generator(f"reestimate.{self.lender_names[l]}", t)
-        sample = np.sort(g.choice(open_idx, size=min(p.reestimate_sample, open_idx.size), replace=False))
+        performing = open_idx[acc.dpd[l][open_idx] < 30]  # the score predicts entry into 30+ DPD
+        if performing.size == 0:
+            return
+        sample = np.sort(g.choice(performing, size=min(p.reestimate_sample, performing.size), replace=False))
         observed = self._observed_income(l, sample)
         X = features(acc, l, sample, t, observed, self.cfg.consumers.income_median)
         self.snapshots[l] = (t, sample, X)
@@ -790,7 +803,7 @@ class CreditModel(mesa.Model):
         group = self._group("statement_day", review_dom)
         name = self.lender_names[l]
         # applications from consumers without an account here; voluntary attrition
-        absent = group[~acc.open[l, group]]
+        absent = group[~acc.open[l][group]]
         if absent.size:
             # acquisition: the flow that keeps account_share steady against attrition, stepped
             # up when the customer base is below its target share and down when above it
@@ -799,41 +812,41 @@ class CreditModel(mesa.Model):
             apply_p = ACCOUNT_ATTRITION_MONTHLY * p.account_share / max(1 - p.account_share, 1e-9) * \
                 min(max(1.0 + ACQUISITION_RESPONSE * gap, 0.0), 3.0)
             u = self.streams.uniform_at(f"apply.{name}", t, absent)
-            self._consider_applications(l, absent[u < apply_p], f"apply.{name}")
-        idx = group[acc.open[l, group]]
+            self._consider_applications(l, absent[u < apply_p])
+        idx = group[acc.open[l][group]]
         if idx.size == 0:
             return
         # voluntary closure of paid-up accounts, at a rate that closes ACCOUNT_ATTRITION_MONTHLY
         # of all open accounts a month
-        paid_up = acc.balance[l, idx] <= 0
+        paid_up = acc.balance[l][idx] <= 0
         rate = min(1.0, ACCOUNT_ATTRITION_MONTHLY / max(paid_up.mean(), 0.05))
         quit_ = idx[paid_up & (self.streams.uniform_at(f"attrition.{name}", t, idx) < rate)]
         # accounts opened today are not closed; closures keep their history for a re-application
-        quit_ = quit_[acc.open_day[l, quit_] < t]
+        quit_ = quit_[acc.open_day[l][quit_] < t]
         self._close(l, quit_)
-        idx = idx[acc.open[l, idx]]
+        idx = idx[acc.open[l][idx]]
         observed = self._observed_income(l, idx)
         X = features(acc, l, idx, t, observed, self.cfg.consumers.income_median)
         pd = sigmoid(X @ self.lenders.weights[l])
-        acc.pd[l, idx] = pd
+        acc.pd[l][idx] = pd
         appetite = self.lenders.appetite[l]
         target = target_limit(pd, observed, appetite, p)
-        fixed = acc.fixed_limit[l, idx]
-        frozen = acc.frozen[l, idx]
-        dpd = acc.dpd[l, idx]
+        fixed = acc.fixed_limit[l][idx]
+        frozen = acc.frozen[l][idx]
+        dpd = acc.dpd[l][idx]
         # frozen accounts stay frozen while past due; once current they are unfrozen at limit 0
         unfreeze = frozen & (dpd == 0)
         acc.frozen[l, idx[unfreeze]] = False
-        protected = acc.protected_until[l, idx] > t
+        protected = acc.protected_until[l][idx] > t
         active = ~frozen & ~protected & (dpd < p.freeze_dpd)
         clean = (X[:, 1] < CLEAN_LATE_SCORE) & (dpd == 0)
         cut = active & (target < fixed * (1 - p.cut_hysteresis))
         if p.differentiated_policy:
-            tenure = t - acc.open_day[l, idx]
+            tenure = t - acc.open_day[l][idx]
             cut &= ~(clean & (tenure >= p.differentiated_tenure_days))
         raise_ = ((active | unfreeze) & ~protected & clean & (target > np.maximum(fixed, 1.0) *
                                                              (1 + p.raise_hysteresis))
-                  & (t - acc.open_day[l, idx] >= p.raise_min_tenure_days))
+                  & (t - acc.open_day[l][idx] >= p.raise_min_tenure_days))
         if cut.any():
             normal_target = target_limit(pd[cut], observed[cut], 1.0, p)
             macro = normal_target >= fixed[cut] * (1 - p.cut_hysteresis)
@@ -851,10 +864,10 @@ class CreditModel(mesa.Model):
         idx = np.flatnonzero(acc.open[l] & ~acc.frozen[l])
         u = self.streams.uniform_at(f"experiment.{s.lender}.{s.start}", self.t, idx)
         treated = idx[u < s.share]
-        acc.treated[l, idx] = 0
-        acc.treated[l, treated] = 1
-        acc.protected_until[l, idx] = s.end
-        self._set_limit(l, treated, acc.fixed_limit[l, treated] * (1 + s.size), "experiment")
+        acc.treated[l][idx] = 0
+        acc.treated[l][treated] = 1
+        acc.protected_until[l][idx] = s.end
+        self._set_limit(l, treated, acc.fixed_limit[l][treated] * (1 + s.size), "experiment")
 
     # 10, 11 ----------------------------------------------------------------
     def defaults(self) -> None:
@@ -864,6 +877,15 @@ class CreditModel(mesa.Model):
         """Entry of new merchants into failed slots: part of the supply-chain stage."""
 
     # ------------------------------------------------------------------ helpers
+
+    def _bills_known(self, idx: np.ndarray, balance: np.ndarray | None = None) -> np.ndarray:
+        """What consumers ``idx`` owe on all lines outside instalment plans (unbilled, billed,
+        overdue): cash they keep for bills."""
+        acc = self.accounts
+        owed = np.zeros(idx.size)
+        for l in range(acc.open.shape[0]):
+            owed += (acc.balance[l][idx] if balance is None else balance[l]) - acc.instalment_principal[l][idx]
+        return owed
 
     def _observed_income(self, l: int, idx: np.ndarray) -> np.ndarray:
         """Income as lender ``l`` sees it: true income times a persistent per-account error
@@ -909,7 +931,6 @@ class _DayFlows:
     missed_payments: np.ndarray
     anomaly_flags: np.ndarray
     accounts_opened: np.ndarray
-    delinquent_30: np.ndarray
     dpd30_count: np.ndarray
     dpd90_count: np.ndarray
     reestimated: np.ndarray
@@ -918,4 +939,4 @@ class _DayFlows:
     @classmethod
     def zero(cls, L: int) -> "_DayFlows":
         z = lambda dtype=float: np.zeros(L, dtype=dtype)  # noqa: E731
-        return cls(0.0, 0.0, z(), 0.0, 0.0, 0.0, 0, 0, z(), z(int), z(), z(int), z(int), z(int), z(), z(int), z(int), z(bool), None)
+        return cls(0.0, 0.0, z(), 0.0, 0.0, 0.0, 0, 0, z(), z(int), z(), z(int), z(int), z(int), z(int), z(int), z(bool), None)

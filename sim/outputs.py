@@ -68,7 +68,9 @@ COLUMNS = {
     "repayments": "platform repayments received (flow, yuan)",
 }
 for _cause in CAUSES:
-    if _cause != "raise":
+    # raises are counted in limit_raises; an expiring temporary limit and a charge-off (the
+    # limit is already zero from the freeze at 30 DPD) never cut a fixed limit
+    if _cause not in ("raise", "promo_expiry", "charge_off"):
         COLUMNS[f"limit_cuts_{_cause}"] = f"platform cuts with cause {_cause} (flow, count)"
 LENDER_COLUMNS = ("credit_outstanding", "fixed_limit_total", "temp_limit_total", "limit_cuts",
                   "limit_cut_amount", "limit_raises", "delinq_30_rate", "delinq_90_rate", "charge_offs",
@@ -133,7 +135,7 @@ class Recorder:
         n_open = max(np.count_nonzero(acc.open[p]), 1)
         c["pd_mean"][i] = acc.pd[p].sum() / n_open  # closed accounts carry pd 0
         for k, cause in enumerate(CAUSES):
-            if cause != "raise":
+            if f"limit_cuts_{cause}" in c:
                 c[f"limit_cuts_{cause}"][i] = log.cuts_by_cause[p, k]
         for l, name in enumerate(m.lender_names):
             sfx = "" if l == p else f"_{name}"
@@ -164,9 +166,6 @@ class Recorder:
         self.n = i + 1
         if self.panel and m.calendar.month_end[m.pos]:
             self._panel_rows()
-        if m.calendar.month_end[m.pos]:
-            m.consumers.month_spending[:] = 0.0
-            acc.month_credit[:] = 0.0
 
     def _panel_rows(self) -> None:
         m, acc, cs = self.model, self.model.accounts, self.model.consumers

@@ -20,7 +20,7 @@ KINDS = {
     "funding_rate": "wholesale funding rate shifted by size (+0.02 = 200 basis points)",
     "model_update": "the scoring model is re-estimated on start (size unused); optional lender",
     "anomaly_strictness": "anomaly z threshold multiplied by 1 + size (-0.3 = 30% stricter); optional lender",
-    "promotion": "an extra promotion window: demand +size, temporary limits for the platform",
+    "promotion": "an extra promotion window: demand +size, temporary limits at every lender",
     "credit_limit_experiment": "on start, a random share of lender's open accounts get fixed limit "
                                "times 1 + size; treated and control limits then stay until end",
     "supplier_failure": "needs the supply chain (not built yet)",
@@ -126,6 +126,8 @@ def parse_shocks(items, cfg=None) -> list[Shock]:
             lender = lender or cfg.run.platform
         elif share is not None:
             raise _err(where, f"share is not used by kind {kind!r}")
+        if table.get("target") is not None:
+            raise _err(where, f"target is not used by kind {kind!r}")
         out.append(Shock(kind, (s - start).days, (e - start).days, float(size), lender,
                          table.get("target"), share, where))
     return out

@@ -1,0 +1,43 @@
+"""Refill the generated blocks of docs/model.md (columns, shock kinds, parameters)
+from the code: ``python docs/fill_tables.py`` (or ``make docs``). A test checks the
+committed file is in step."""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from sim.outputs import COLUMNS, LENDER_COLUMNS
+from sim.shocks import KINDS, NOT_YET
+
+doc = ROOT / "docs" / "model.md"
+text = doc.read_text()
+
+rows = ["| Column | Meaning |", "|---|---|"]
+for name, meaning in COLUMNS.items():
+    rows.append(f"| `{name}` | {meaning} |")
+columns = "\n".join(rows)
+lender_cols = ", ".join(f"`{c}`" for c in LENDER_COLUMNS)
+krows = ["| Kind | Meaning of `size` and keys | Built |", "|---|---|---|"]
+for k, v in KINDS.items():
+    krows.append(f"| `{k}` | {v} | {'no' if k in NOT_YET else 'yes'} |")
+kinds = "\n".join(krows)
+params = subprocess.run([sys.executable, "-m", "sim", "params"], capture_output=True, text=True, check=True).stdout.strip()
+
+def put(text, tag, body, inline=False):
+    pat = re.compile(r"(<!-- BEGIN " + re.escape(tag) + r"[^>]*-->)(.*?)(<!-- END " + re.escape(tag) + r" -->)", re.S)
+    assert pat.search(text), tag
+    sep = "" if inline else "\n"
+    return pat.sub(lambda m: m.group(1) + sep + body + sep + m.group(3), text)
+
+def render(text: str) -> str:
+    text = put(text, "columns", columns)
+    text = put(text, "lender-columns", lender_cols, inline=True)
+    text = put(text, "kinds", kinds)
+    return put(text, "params", params)
+
+
+if __name__ == "__main__":
+    doc.write_text(render(text))
+    print("ok", len(COLUMNS), "columns,", params.count("\n") - 1, "params")
