@@ -17,7 +17,7 @@ from sim.rng import Streams
 
 OUTSIDE = -1  # employer code of the outside sector
 
-DAYS_PER_MONTH = 30.0
+DAYS_PER_MONTH = 30.0  # converts monthly amounts and rates to daily ones
 BILLING_DAYS = 28  # pay days, statement days and review days fall on days 1..28
 
 

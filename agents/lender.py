@@ -15,7 +15,7 @@ import numpy as np
 from agents.base import ViewAgent
 from sim.config import LenderParams
 
-NEVER = -10**9
+NEVER = -10**9  # a day that never was: 'never happened' for day fields
 
 CAUSES = ("review", "anomaly", "macro", "promo_expiry", "promo_reversion", "freeze", "raise",
           "experiment", "charge_off")
@@ -24,8 +24,9 @@ CAUSE_CODE = {c: i for i, c in enumerate(CAUSES)}
 FEATURES = ("intercept", "late_12m", "dpd_30", "utilisation", "log_income", "other_accounts",
             "tenure_years", "spend_volatility", "anomaly_flags")
 
-LATE_DECAY_DAYS = 365.0     # a late payment's weight falls by e in a year ("late payments in 12 months")
-ANOMALY_DECAY_DAYS = 90.0   # "recent anomaly flags"
+LATE_DECAY_DAYS = 365.0     # a late payment's weight falls by e in a year ("late in 12 months")
+ANOMALY_DECAY_DAYS = 90.0   # an anomaly flag's weight falls by e in 90 days ("recent flags")
+INTERCEPT_RIDGE = 0.1      # ridge on the intercept in the re-estimation
 BUREAU_LAG_DAYS = 30        # a new account shows at the credit bureau after this lag
 
 
@@ -198,7 +199,12 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def decayed(score: np.ndarray, since: np.ndarray, today: int, scale: float) -> np.ndarray:
-    return score * np.exp(-np.maximum(today - since, 0) / scale)
+    """A count that decays with time constant ``scale`` days, as of ``today`` (computed only
+    where it is non-zero: most accounts have no late payments or flags)."""
+    out = np.zeros(score.shape)
+    live = np.flatnonzero(score)
+    out[live] = score[live] * np.exp(-np.maximum(today - since[live], 0) / scale)
+    return out
 
 
 def features(acc: Accounts, l: int, idx: np.ndarray, today: int, observed_income: np.ndarray,
@@ -230,7 +236,7 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, prior: np.ndarray, ridge: float,
     on every weight but the intercept."""
     w = prior.copy()
     penalty = np.full(w.size, ridge)
-    penalty[0] = 1e-6
+    penalty[0] = INTERCEPT_RIDGE  # weak: keeps the intercept finite when a sample has no events
 
     def objective(v):
         z = X @ v

@@ -25,6 +25,16 @@ for k, v in KINDS.items():
 kinds = "\n".join(krows)
 params = subprocess.run([sys.executable, "-m", "sim", "params"], capture_output=True, text=True, check=True).stdout.strip()
 
+CONSTANT = re.compile(r"^([A-Z][A-Z_0-9]+) = (.+?)\s+# (.+)$")
+crows = ["| Constant | Module | Value | Meaning |", "|---|---|---|---|"]
+for module in ("sim/model.py", "agents/lender.py", "agents/consumer.py"):
+    for line in (ROOT / module).read_text().splitlines():
+        m = CONSTANT.match(line)
+        if m:
+            crows.append(f"| `{m.group(1)}` | `{module}` | `{m.group(2)}` | {m.group(3)} |")
+constants = "\n".join(crows)
+
+
 def put(text, tag, body, inline=False):
     pat = re.compile(r"(<!-- BEGIN " + re.escape(tag) + r"[^>]*-->)(.*?)(<!-- END " + re.escape(tag) + r" -->)", re.S)
     assert pat.search(text), tag
@@ -35,6 +45,7 @@ def render(text: str) -> str:
     text = put(text, "columns", columns)
     text = put(text, "lender-columns", lender_cols, inline=True)
     text = put(text, "kinds", kinds)
+    text = put(text, "constants", constants)
     return put(text, "params", params)
 
 

@@ -159,6 +159,7 @@ class LenderParams:
     cut_hysteresis: float = param(0.20, "cut only when the target is this far below the limit", lo=0, hi=1)
     raise_hysteresis: float = param(0.15, "raise only when the target is this far above the limit", lo=0)
     raise_speed: float = param(0.5, "share of the gap closed by one raise", lo=0, hi=1)
+    raise_cooldown_days: int = param(180, "no raise within this many days of a cut", unit="days", lo=0)
     raise_min_tenure_days: int = param(180, "tenure required for a raise", unit="days", lo=0)
     approval_pd: float = param(0.08, "largest PD at which a new account is approved", lo=0, hi=1)
     income_noise: float = param(0.25, "log-sd of the lender's income observation", lo=0, hi=3)
@@ -398,7 +399,9 @@ def parse_override(text: str) -> tuple[str, Any]:
     try:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
     except tomllib.TOMLDecodeError:
-        value = raw.strip()  # bare strings such as dates
+        value = raw.strip()  # bare words
+    if isinstance(value, (dt.date, dt.datetime)):
+        value = value.isoformat()  # a bare date is a date string (run.start_date=2026-03-10)
     return key, value
 
 

@@ -43,10 +43,10 @@ from sim.shocks import shock_level
 RISKY_SEPARATION_MULTIPLIER = 3.0   # risk-prone consumers lose jobs three times as often
 REAPPLY_AFTER_CHARGE_OFF_DAYS = 730  # a charged-off consumer is not accepted again for two years
 SECOND_ACCOUNT_LIMIT_SHARE = 0.5    # a new account starts at half its target limit
-ACCOUNT_ATTRITION_MONTHLY = 0.01    # zero-balance accounts closed voluntarily per month
-TYPICAL_UTILISATION = 0.2          # starting limits assume this utilisation in the score ...
-STARTING_UTILISATION = 0.15        # ... and starting lender capital this share of limits drawn
-TYPICAL_SPEND_VOLATILITY = 0.7     # ... and this spending volatility feature
+ACCOUNT_ATTRITION_MONTHLY = 0.01    # share of open accounts closed voluntarily a month (paid-up ones)
+TYPICAL_UTILISATION = 0.2          # utilisation assumed in the score of starting limits
+STARTING_UTILISATION = 0.15        # share of starting limits drawn, for starting lender capital
+TYPICAL_SPEND_VOLATILITY = 0.7     # spending-volatility feature assumed for starting limits
 ACQUISITION_RESPONSE = 10.0        # acquisition effort per unit of relative shortfall of accounts
 STARTING_LIMIT_SHARE = 0.85        # starting limits sit this far into the cut/raise band
 EXPERIMENT_OVERRIDES = ("freeze", "charge_off", "experiment")  # changes experiments allow
@@ -341,8 +341,7 @@ class CreditModel(mesa.Model):
         desired *= np.where(cut_recent, p.retrench_after_cut, 1.0) * \
             np.where(util_high & (limit[prim, rows] > 0), p.retrench_high_utilisation, 1.0)
         # lines in order of preference: primary lender first, then the others
-        order = (prim[None, :] + np.arange(L)[:, None]) % L
-        avail = np.take_along_axis(avail, order, axis=0)
+        avail = _in_preference_order(avail, prim)
         credit_total = avail.sum(axis=0)
         income = cs.income[who]
         cash = cs.cash[who]
@@ -371,8 +370,7 @@ class CreditModel(mesa.Model):
         for j in range(L):
             credit_by_line[j] = np.minimum(left, avail[j])
             left -= credit_by_line[j]
-        credit_by_lender = np.empty_like(credit_by_line)
-        np.put_along_axis(credit_by_lender, order, credit_by_line, axis=0)
+        credit_by_lender = _in_lender_order(credit_by_line, prim)
         spent = cash_part + credit
         # money moves: cash sales to retailers now; credit sales settled later
         cs.cash[who] -= cash_part
@@ -846,7 +844,8 @@ class CreditModel(mesa.Model):
             cut &= ~(clean & (tenure >= p.differentiated_tenure_days))
         raise_ = ((active | unfreeze) & ~protected & clean & (target > np.maximum(fixed, 1.0) *
                                                              (1 + p.raise_hysteresis))
-                  & (t - acc.open_day[l][idx] >= p.raise_min_tenure_days))
+                  & (t - acc.open_day[l][idx] >= p.raise_min_tenure_days)
+                  & (t - cs.last_cut_day[idx] >= p.raise_cooldown_days))
         if cut.any():
             normal_target = target_limit(pd[cut], observed[cut], 1.0, p)
             macro = normal_target >= fixed[cut] * (1 - p.cut_hysteresis)
@@ -911,6 +910,27 @@ class CreditModel(mesa.Model):
     def results(self):
         """The recorded outputs as pandas DataFrames (see :mod:`sim.outputs`)."""
         return self.recorder.results()
+
+
+def _in_preference_order(by_lender: np.ndarray, primary: np.ndarray) -> np.ndarray:
+    """Rows of ``by_lender`` (L, s) reordered per column: primary lender first, then the rest
+    in rotation. :func:`_in_lender_order` undoes it."""
+    L = by_lender.shape[0]
+    if L == 2:  # the common case, without the index arithmetic
+        first = primary == 0
+        return np.stack([np.where(first, by_lender[0], by_lender[1]), np.where(first, by_lender[1], by_lender[0])])
+    order = (primary[None, :] + np.arange(L)[:, None]) % L
+    return np.take_along_axis(by_lender, order, axis=0)
+
+
+def _in_lender_order(by_preference: np.ndarray, primary: np.ndarray) -> np.ndarray:
+    L = by_preference.shape[0]
+    if L == 2:  # with two lenders the rotation is its own inverse
+        return _in_preference_order(by_preference, primary)
+    out = np.empty_like(by_preference)
+    order = (primary[None, :] + np.arange(L)[:, None]) % L
+    np.put_along_axis(out, order, by_preference, axis=0)
+    return out
 
 
 @dataclass(slots=True)
