@@ -98,7 +98,10 @@ def tightening_block(base, tight) -> list[str]:
          f"{b.loc[window, 'consumption'].mean():,.0f}"),
         ("unmet demand, mean Mar–Aug", f"{a.loc[window, 'unmet_demand'].mean():,.0f}",
          f"{b.loc[window, 'unmet_demand'].mean():,.0f}"),
-        ("30+ DPD rate, max", pct(a["delinq_30_rate"].max()), pct(b["delinq_30_rate"].max())),
+        ("30+ DPD rate, mean Mar–Dec", pct(a.loc[a["date"] >= "2026-03-01", "delinq_30_rate"].mean()),
+         pct(b.loc[b["date"] >= "2026-03-01", "delinq_30_rate"].mean())),
+        ("unemployment rate, mean Mar–Aug", pct(a.loc[window, "unemployment_rate"].mean()),
+         pct(b.loc[window, "unemployment_rate"].mean())),
     ]
     out = ["Tightening scenario against the baseline (same seed, one recorded year):", "",
            "| Figure | Baseline | Tightening |", "|---|---|---|"]
