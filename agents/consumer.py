@@ -37,7 +37,7 @@ class ConsumerState:
     credit_first: np.ndarray      # bool: pays with credit before cash
     liquidity_propensity: np.ndarray  # monthly spending out of available credit (MPB)
     retailers: np.ndarray         # int (n, k): preferred retailers
-    retailer_cumweight: np.ndarray  # float32 (n, k - 1): cumulative choice weights (the last, 1, is implied)
+    retailer_cumweight: np.ndarray  # float32 (k - 1, n): cumulative choice weights (the last, 1, is implied)
     payday: np.ndarray            # int: day of month (1..28) income arrives
     statement_day: np.ndarray     # int: day of month (1..28) statements are cut
     last_cut_day: np.ndarray      # int: last day any limit of the consumer was cut (-10**9: never)
@@ -76,7 +76,7 @@ class ConsumerState:
             propensity=propensity, buffer_months=buffer_months, risk_prone=risk_prone,
             forgetfulness=forgetfulness, credit_first=credit_first,
             liquidity_propensity=p.liquidity_propensity * np.where(risk_prone, p.liquidity_risky_multiplier, 1.0),
-            retailers=retailers, retailer_cumweight=cum[:, :-1].astype(np.float32),
+            retailers=retailers, retailer_cumweight=np.ascontiguousarray(cum[:, :-1].T, dtype=np.float32),
             payday=g.integers(1, BILLING_DAYS + 1, n), statement_day=g.integers(1, BILLING_DAYS + 1, n),
             last_cut_day=np.full(n, -10**9, dtype=np.int64), month_spending=np.zeros(n),
         )
@@ -200,5 +200,7 @@ def desired_spending(cs: ConsumerState, p: ConsumerParams, who: np.ndarray, seas
 def choose_retailer(cs: ConsumerState, who: np.ndarray, draw: np.ndarray) -> np.ndarray:
     """One of each shopper's preferred retailers, by preference weight."""
     k = cs.retailers.shape[1]
-    j = (draw[:, None] >= cs.retailer_cumweight[who]).sum(axis=1)
-    return cs.retailers.ravel()[who * k + j]
+    j = who * k
+    for cum in cs.retailer_cumweight:  # one row per cut point: row gathers are cheap
+        j += draw >= cum[who]
+    return cs.retailers.ravel()[j]

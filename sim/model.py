@@ -139,7 +139,7 @@ class CreditModel(mesa.Model):
         refresh_income(cs, slice(None), self.income_index[0], cfg.labour.benefit_replacement)
         # retailers' expected revenue from their customers' desired spending
         ms = self.merchants
-        share = np.diff(np.c_[np.zeros(cs.n), cs.retailer_cumweight, np.ones(cs.n)], axis=1)
+        share = np.diff(np.c_[np.zeros(cs.n), cs.retailer_cumweight.T, np.ones(cs.n)], axis=1)
         daily = cs.propensity * cs.income / DAYS_PER_MONTH
         big = cfg.consumers.big_ticket_probability * 0.5 * (cfg.consumers.big_ticket_min +
                                                             cfg.consumers.big_ticket_max) * cs.income
@@ -337,7 +337,8 @@ class CreditModel(mesa.Model):
         prim = self.primary[who]
         rows = np.arange(who.size)
         util_high = balance[prim, rows] > p.high_utilisation * limit[prim, rows]
-        cut_recent = (t - cs.last_cut_day[who]) < p.retrench_days
+        since_cut = t - cs.last_cut_day[who]
+        cut_recent = since_cut < p.retrench_days
         desired *= np.where(cut_recent, p.retrench_after_cut, 1.0) * \
             np.where(util_high & (limit[prim, rows] > 0), p.retrench_high_utilisation, 1.0)
         # lines in order of preference: primary lender first, then the others
@@ -374,7 +375,8 @@ class CreditModel(mesa.Model):
         spent = cash_part + credit
         # money moves: cash sales to retailers now; credit sales settled later
         cs.cash[who] -= cash_part
-        cs.month_spending[who] += spent
+        if self.recorder.panel:  # monthly totals are only needed for the panel
+            cs.month_spending[who] += spent
         cash_sales = np.bincount(retailer, cash_part, minlength=ms.m)
         sales = np.bincount(retailer, spent, minlength=ms.m)
         ms.cash += cash_sales
@@ -392,7 +394,7 @@ class CreditModel(mesa.Model):
         d.consumption_credit_by_lender += credit_by_lender.sum(axis=1)
         d.unmet_demand += (desired - affordable).sum()
         d.stockout_loss += (affordable * (1 - fill)).sum()
-        cut30 = (t - cs.last_cut_day[who]) < 30
+        cut30 = since_cut < 30
         d.unmet_demand_cut += (desired - affordable)[cut30].sum()
         d.credit_purchases = (who, credit_by_lender)
 
@@ -418,9 +420,10 @@ class CreditModel(mesa.Model):
             acc.instalment_principal[l][ii] += amt[inst]
             acc.instalment_fee_base[l][ii] += amt[inst]
             acc.instalment_months[l][ii] = np.maximum(acc.instalment_months[l][ii], months)
-        acc.unbilled[l, idx[~inst]] += amt[~inst]
+        acc.unbilled[l][idx] += np.where(inst, 0.0, amt)
         acc.balance[l][idx] += amt
-        acc.month_credit[l][idx] += amt
+        if self.recorder.panel:
+            acc.month_credit[l][idx] += amt
         total = float(amt.sum())
         self.lenders.receivables[l] += total
         fee = total * p.merchant_discount
@@ -495,7 +498,7 @@ class CreditModel(mesa.Model):
                     z *= self.calendar.season[self.pos]
                 limit = acc.fixed_limit[l][idx] + acc.temp_limit[l][idx]
                 flag = ((acc.spend_obs[l][idx] >= 5) & (x > p.anomaly_floor) &
-                        (x > mean + z * np.sqrt(var)) & (x > p.anomaly_limit_share * limit) & acc.open[l][idx])
+                        (x > mean + z * np.sqrt(var)) & (x > p.anomaly_limit_share * limit))
                 alpha = 1.0 - 0.5 ** (1.0 / p.anomaly_halflife_days)
                 diff = x - mean
                 acc.spend_mean[l][idx] = mean + alpha * diff

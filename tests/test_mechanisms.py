@@ -632,7 +632,7 @@ def test_instalments_are_billed_monthly_with_the_monthly_fee():
 
 
 def test_credit_first_habit_pays_with_credit_even_when_cash_is_plentiful():
-    model = make_model(consumers=600, merchants=6, days=30, check=True)
+    model = make_model(consumers=600, merchants=6, days=30, check=True, panel="monthly")  # monthly totals
     acc, cs = model.accounts, model.consumers
     rich = np.flatnonzero(acc.open[BAITIAO] & cs.employed)[:300]
     set_cash(model, rich, cs.buffer_months[rich] * cs.income[rich] + 20 * cs.income[rich])
@@ -691,7 +691,7 @@ def test_retrenchment_after_a_cut_lowers_spending_for_retrench_days():
     cp = load_config("baseline").consumers
 
     def run(cut: bool):
-        model = make_model(consumers=1000, merchants=6, days=100, check=True)
+        model = make_model(consumers=1000, merchants=6, days=100, check=True, panel="monthly")
         acc, cs = model.accounts, model.consumers
         group = np.flatnonzero(acc.open[BAITIAO])[::2]
         if cut:   # a 1% cut: the credit constraint barely moves, the behaviour does
