@@ -15,31 +15,44 @@ CAUSE_COLOURS = {"review": "#1f77b4", "macro": "#d62728", "anomaly": "#ff7f0e", 
                  "promo_expiry": "#e377c2"}
 
 
+# line panels: (row, column, title, [(series, label, scale, 7-day mean)])
+LINE_PANELS = [
+    (0, 0, "Platform spending (million yuan/day, 7-day mean)",
+     [("consumption", "consumption", 1e-6, True), ("consumption_credit", "of which credit", 1e-6, True),
+      ("unmet_demand", "unmet demand", 1e-6, True)]),
+    (0, 1, "Platform credit (million yuan)",
+     [("credit_outstanding", "credit outstanding", 1e-6, False), ("fixed_limit_total", "fixed limits", 1e-6, False),
+      ("temp_limit_total", "temporary limits", 1e-6, False)]),
+    (0, 2, "Platform delinquency (% of open accounts)",
+     [("delinq_30_rate", "30+ DPD", 100, False), ("delinq_90_rate", "90+ DPD", 100, False)]),
+    (1, 1, "Lender: risk appetite", [("risk_appetite", "risk appetite", 1, False)]),
+    (1, 2, "Unemployment (%)",
+     [("unemployment_rate", "unemployment", 100, False), ("target_unemployment", "target", 100, False)]),
+    (2, 0, "Retailers (million yuan/day, 7-day mean)",
+     [("retail_sales", "retail sales", 1e-6, True), ("stockout_loss", "stock-out loss", 1e-6, True)]),
+    (2, 1, "Merchant liquidity (million yuan)",
+     [("merchant_cash", "merchant cash", 1e-6, False), ("merchant_inventory", "inventory", 1e-6, False)]),
+]
+
+
 def plot_dashboard(ts: pd.DataFrame, changes: pd.DataFrame, info: dict, path: str | Path) -> None:
     fig, axes = plt.subplots(3, 3, figsize=(16, 11), constrained_layout=True)
     date = ts["date"]
-    week = lambda s: s.rolling(7, min_periods=1).mean()  # noqa: E731
-
-    ax = axes[0, 0]
-    ax.plot(date, week(ts["consumption"]) / 1e6, label="consumption")
-    ax.plot(date, week(ts["consumption_credit"]) / 1e6, label="of which credit")
-    ax.plot(date, week(ts["unmet_demand"]) / 1e6, label="unmet demand")
-    ax.set_title("Platform spending (million yuan/day, 7-day mean)")
-    ax.legend(fontsize=8)
-
-    ax = axes[0, 1]
-    ax.plot(date, ts["credit_outstanding"] / 1e6, label="credit outstanding")
-    ax.plot(date, ts["fixed_limit_total"] / 1e6, label="fixed limits")
-    ax.plot(date, ts["temp_limit_total"] / 1e6, label="temporary limits")
-    ax.set_title("Platform credit (million yuan)")
-    ax.legend(fontsize=8)
-
-    ax = axes[0, 2]
-    ax.plot(date, 100 * ts["delinq_30_rate"], label="30+ DPD")
-    ax.plot(date, 100 * ts["delinq_90_rate"], label="90+ DPD")
-    ax.axhspan(1.1, 1.6, color="grey", alpha=0.15, label="Huabei 30+ 2017-19")
-    ax.set_title("Platform delinquency (% of open accounts)")
-    ax.legend(fontsize=8)
+    for row, col, title, series in LINE_PANELS:
+        ax = axes[row, col]
+        for name, label, scale, smooth in series:
+            values = ts[name].rolling(7, min_periods=1).mean() if smooth else ts[name]
+            ax.plot(date, values * scale, label=label)
+        ax.set_title(title)
+        ax.legend(fontsize=8)
+    axes[0, 2].axhspan(1.1, 1.6, color="grey", alpha=0.15, label="Huabei 30+ 2017-19")
+    axes[0, 2].legend(fontsize=8)
+    ax2 = axes[2, 1].twinx()
+    ax2.plot(date, ts["merchants_distressed"], color="red", alpha=0.5)
+    ax2.set_ylabel("distressed merchants", color="red")
+    ax2b = axes[1, 1].twinx()
+    ax2b.plot(date, ts["pd_mean"], color="tab:orange", alpha=0.7)
+    ax2b.set_ylabel("mean PD of open accounts", color="tab:orange")
 
     ax = axes[1, 0]
     cuts = changes[(changes["new_limit"] < changes["old_limit"]) &
@@ -56,33 +69,6 @@ def plot_dashboard(ts: pd.DataFrame, changes: pd.DataFrame, info: dict, path: st
             bottom = monthly[cause] if bottom is None else bottom + monthly[cause]
         ax.legend(fontsize=8)
     ax.set_title("Platform limit cuts by cause (per month)")
-
-    ax = axes[1, 1]
-    ax.plot(date, ts["risk_appetite"], label="risk appetite")
-    ax.plot(date, ts["pd_mean"] / max(ts["pd_mean"].max(), 1e-9), label="mean PD (scaled)")
-    ax.set_title("Lender: risk appetite and scores")
-    ax.legend(fontsize=8)
-
-    ax = axes[1, 2]
-    ax.plot(date, 100 * ts["unemployment_rate"], label="unemployment")
-    ax.plot(date, 100 * ts["target_unemployment"], "--", label="target")
-    ax.set_title("Unemployment (%)")
-    ax.legend(fontsize=8)
-
-    ax = axes[2, 0]
-    ax.plot(date, week(ts["retail_sales"]) / 1e6, label="retail sales")
-    ax.plot(date, week(ts["stockout_loss"]) / 1e6, label="stock-out loss")
-    ax.set_title("Retailers (million yuan/day, 7-day mean)")
-    ax.legend(fontsize=8)
-
-    ax = axes[2, 1]
-    ax.plot(date, ts["merchant_cash"] / 1e6, label="merchant cash")
-    ax.plot(date, ts["merchant_inventory"] / 1e6, label="inventory")
-    ax.set_title("Merchant liquidity (million yuan)")
-    ax.legend(fontsize=8)
-    ax2 = ax.twinx()
-    ax2.plot(date, ts["merchants_distressed"], color="red", alpha=0.5, label="distressed")
-    ax2.set_ylabel("distressed merchants", color="red")
 
     ax = axes[2, 2]
     ax.axis("off")
