@@ -106,6 +106,8 @@ class LenderState:
     funding: np.ndarray         # wholesale funding owed to the outside sector, yuan
     receivables: np.ndarray     # consumer balances on the lender's book, yuan
     settlement_payable: np.ndarray  # credit sales owed to merchants, yuan
+    scf_loans: np.ndarray       # supply-chain-finance loans to merchants, yuan
+    scf_losses: np.ndarray      # cumulative SCF losses on failed merchants, yuan
     appetite: np.ndarray        # risk appetite (1 = normal)
     weights: np.ndarray         # (L, 9) score weights
     prior_weights: np.ndarray   # (L, 9) prior weights (ridge target)
@@ -117,7 +119,7 @@ class LenderState:
 
     @property
     def equity(self) -> np.ndarray:
-        return self.cash + self.receivables - self.funding - self.settlement_payable
+        return self.cash + self.receivables + self.scf_loans - self.funding - self.settlement_payable
 
     @classmethod
     def create(cls, params: list[LenderParams], initial_equity: np.ndarray) -> "LenderState":
@@ -125,7 +127,7 @@ class LenderState:
         w = np.array([p.initial_weights for p in params], dtype=float)
         z = np.zeros(L)
         return cls(cash=initial_equity.astype(float).copy(), funding=z.copy(), receivables=z.copy(),
-                   settlement_payable=z.copy(), appetite=np.ones(L), weights=w.copy(),
+                   settlement_payable=z.copy(), scf_loans=z.copy(), scf_losses=z.copy(), appetite=np.ones(L), weights=w.copy(),
                    prior_weights=w.copy(), last_reestimate=np.full(L, NEVER), fee_income=z.copy(),
                    interest_cost=z.copy(), charge_off_total=z.copy(), payouts=z.copy())
 

@@ -1,8 +1,11 @@
 """Merchants: state store, Mesa view agent and vectorised behaviour.
 
-At this stage every merchant is a retailer that restocks from the outside sector
-at cost and pays cash; the supply chain (distributors, manufacturers, trade
-credit, failures) comes on top of this store.
+Three tiers: retailers sell to consumers and buy from distributors; distributors
+buy from manufacturers; manufacturers produce from raw inputs bought from the
+outside sector, with labour, within capacity. Goods are valued at cost; a
+merchant sells at cost times its tier's markup. Trade credit between merchants
+lives in :class:`agents.trade.TradeBook`; the supply-chain phases of the day are
+in :mod:`sim.supply_chain`.
 """
 
 from __future__ import annotations
@@ -12,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from agents.base import Column, ViewAgent
-from sim.config import MerchantParams
 
+NEVER = -10**9
 RETAILER, DISTRIBUTOR, MANUFACTURER = 0, 1, 2
 TIER_NAMES = ("retailer", "distributor", "manufacturer")
 ACTIVE, DISTRESSED, FAILED = 0, 1, 2
@@ -24,17 +27,35 @@ class MerchantState:
     """Columnar state of all merchants (row = merchant id)."""
 
     tier: np.ndarray              # int: RETAILER, DISTRIBUTOR or MANUFACTURER
-    size: np.ndarray              # relative size (heavy-tailed), drives consumer links
-    cash: np.ndarray              # liquid balance, yuan (negative = overdraft at the outside bank)
+    size: np.ndarray              # relative size within the tier (heavy-tailed, mean 1)
+    cash: np.ndarray              # liquid balance, yuan
     inventory: np.ndarray         # goods at cost, yuan
     markup: np.ndarray            # price over cost
-    expected_sales: np.ndarray    # smoothed daily revenue, yuan/day
+    expected_sales: np.ndarray    # smoothed daily demand (revenue if nothing ran out), yuan/day
     settlement_due: np.ndarray    # (L, lag + 1, m) credit sales each lender will settle, ring buffer by day, yuan
+    trade_receivables: np.ndarray  # invoices owed by buyers (own book), yuan
+    trade_payables: np.ndarray    # invoices owed to suppliers (own book), yuan
+    bank_limit: np.ndarray        # bank credit line limit, yuan
+    bank_drawn: np.ndarray        # bank line drawn (owed to the outside sector), yuan
+    scf_enrolled: np.ndarray      # bool: in the platform's supply-chain-finance programme
+    scf_limit: np.ndarray         # supply-chain-finance line limit (advance rate x receivables), yuan
+    scf_drawn: np.ndarray         # supply-chain-finance loan (owed to the platform), yuan
+    capacity: np.ndarray          # manufacturers: largest daily output at cost, yuan/day
     wage_bill: np.ndarray         # monthly wages of current staff, yuan/month
+    wage: np.ndarray              # monthly wage the merchant pays a new hire, yuan/month
     staff: np.ndarray             # int: employees
     fixed_cost: np.ndarray        # daily fixed costs (rent, utilities), yuan/day
     status: np.ndarray            # int: ACTIVE, DISTRESSED or FAILED
+    failed_day: np.ndarray        # int: day of the last failure (NEVER if none)
+    loss_day: np.ndarray          # int: last day a failed counterparty imposed a loss (NEVER if none)
+    line_cut_day: np.ndarray      # int: last day a credit line was cut below its drawn amount
+    overdraft_day: np.ndarray     # int: day the bank line was first overdrawn beyond its limit (NEVER if not)
+    generation: np.ndarray        # int: cascade generation of the last failure (-1 if none)
+    cascade: np.ndarray           # int: cascade id of the last failure (-1 if none)
+    normal_sales: np.ndarray      # expected daily revenue at start (entrants start from half of it)
+    normal_staff: np.ndarray      # int: staff at start
     sales_today: np.ndarray       # revenue booked today, yuan
+    demand_today: np.ndarray      # orders received today at selling prices, filled or not, yuan
     month_profit: np.ndarray      # profit since the last payout (for the record), yuan
     payouts: np.ndarray           # cumulative payouts to owners, yuan
 
@@ -43,20 +64,30 @@ class MerchantState:
         return self.cash.size
 
     @classmethod
-    def create(cls, m: int, p: MerchantParams, g: np.random.Generator, lag_slots: int,
+    def create(cls, tier: np.ndarray, size: np.ndarray, markup: np.ndarray, lag_slots: int,
                n_lenders: int) -> "MerchantState":
-        size = (1.0 + g.pareto(p.size_pareto_alpha, m))
-        z = np.zeros(m)
-        return cls(tier=np.zeros(m, dtype=np.int8), size=size, cash=z.copy(), inventory=z.copy(),
-                   markup=np.full(m, p.markup), expected_sales=z.copy(),
-                   settlement_due=np.zeros((n_lenders, lag_slots, m)), wage_bill=z.copy(),
-                   staff=np.zeros(m, dtype=np.int64), fixed_cost=z.copy(),
-                   status=np.zeros(m, dtype=np.int8), sales_today=z.copy(), month_profit=z.copy(),
-                   payouts=z.copy())
+        m = tier.size
+        z = lambda: np.zeros(m)  # noqa: E731
+        never = lambda: np.full(m, NEVER, dtype=np.int64)  # noqa: E731
+        return cls(tier=tier.astype(np.int8), size=size.astype(float), cash=z(), inventory=z(),
+                   markup=markup.astype(float), expected_sales=z(),
+                   settlement_due=np.zeros((n_lenders, lag_slots, m)), trade_receivables=z(),
+                   trade_payables=z(), bank_limit=z(), bank_drawn=z(), scf_enrolled=np.zeros(m, bool),
+                   scf_limit=z(), scf_drawn=z(), capacity=z(), wage_bill=z(), wage=z(),
+                   staff=np.zeros(m, dtype=np.int64), fixed_cost=z(), status=np.zeros(m, dtype=np.int8),
+                   failed_day=never(), loss_day=never(), line_cut_day=never(), overdraft_day=never(),
+                   generation=np.full(m, -1, dtype=np.int64), cascade=np.full(m, -1, dtype=np.int64),
+                   normal_sales=z(), normal_staff=np.zeros(m, dtype=np.int64), sales_today=z(), demand_today=z(),
+                   month_profit=z(), payouts=z())
 
     def settlement_receivable(self) -> np.ndarray:
         """Credit sales not yet settled, per merchant, all lenders (yuan)."""
         return self.settlement_due.sum(axis=(0, 1))
+
+    def net_worth(self) -> np.ndarray:
+        """Assets less liabilities, from the merchant's own books (yuan)."""
+        return (self.cash + self.inventory + self.settlement_receivable() + self.trade_receivables
+                - self.trade_payables - self.bank_drawn - self.scf_drawn)
 
 
 class Merchant(ViewAgent):
@@ -68,6 +99,8 @@ class Merchant(ViewAgent):
     expected_sales = Column("merchants", "smoothed daily revenue, yuan/day")
     staff = Column("merchants", "employees")
     status = Column("merchants", "0 active, 1 distressed, 2 failed")
+    bank_drawn = Column("merchants", "bank line drawn, yuan")
+    trade_payables = Column("merchants", "invoices owed to suppliers, yuan")
 
     @property
     def tier(self) -> str:
@@ -83,19 +116,13 @@ def fill_rates(ms: MerchantState, demand: np.ndarray) -> np.ndarray:
     return np.where(demand > stock_value, stock_value / np.maximum(demand, 1e-12), 1.0)
 
 
-def restock(ms: MerchantState, p: MerchantParams, season_ahead: float) -> np.ndarray:
-    """Orders toward target cover, paid in cash (what cash allows). Returns the order at cost."""
-    expected_cogs = ms.expected_sales / ms.markup
-    target = p.cover_days * expected_cogs * season_ahead
-    want = np.maximum(target - ms.inventory, 0.0) * p.restock_speed
-    order = np.minimum(want, np.maximum(ms.cash, 0.0))
-    order[ms.status == FAILED] = 0.0
-    return order
-
-
-def payout(ms: MerchantState, p: MerchantParams) -> np.ndarray:
-    """Cash above the reserve target (months of costs) paid to owners."""
+def payout(ms: MerchantState, reserve_months: float) -> np.ndarray:
+    """Profits above the reserve target paid to owners: the net liquid position (cash and
+    receivables less payables and credit lines) above ``reserve_months`` of costs, paid from
+    cash. A merchant keeps the cash for the invoices it knows will fall due."""
     monthly_costs = 30.0 * (ms.expected_sales / ms.markup + ms.fixed_cost) + ms.wage_bill
-    excess = np.maximum(ms.cash - p.reserve_months * monthly_costs, 0.0)
+    liquid = (ms.cash + ms.trade_receivables + ms.settlement_receivable() - ms.trade_payables
+              - ms.bank_drawn - ms.scf_drawn)
+    excess = np.minimum(np.maximum(liquid - reserve_months * monthly_costs, 0.0), np.maximum(ms.cash, 0.0))
     excess[ms.status == FAILED] = 0.0
     return excess

@@ -9,12 +9,21 @@ The Python API::
 """
 
 from sim.config import Config, ConfigError, load_config
-from sim.model import CreditModel
+
+
+def __getattr__(name: str):
+    # the model imports the agents, which import the configuration: load it lazily so that
+    # ``import agents`` works first as well as second
+    if name == "CreditModel":
+        from sim.model import CreditModel
+        return CreditModel
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")
 
 
 def run(scenario: str = "baseline", overrides=(), *, check: bool = False, panel=None,
-        panel_sample: float = 1.0, progress: bool = False) -> CreditModel:
+        panel_sample: float = 1.0, progress: bool = False) -> "CreditModel":  # noqa: F821
     """Load a scenario, run it, return the finished model."""
+    from sim.model import CreditModel
     return CreditModel(load_config(scenario, list(overrides)), check=check, panel=panel,
                        panel_sample=panel_sample).run(progress=progress)
 

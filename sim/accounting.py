@@ -4,7 +4,11 @@
 - each loan is an asset of exactly one agent and a liability of another:
   lender receivables = consumer balances (and every balance = its parts),
   settlements the lenders owe = settlements the merchants are owed,
-  wholesale funding the lenders owe = funding the outside sector lent;
+  wholesale funding the lenders owe = funding the outside sector lent,
+  trade receivables (suppliers' and the outside sector's) = trade payables,
+  each merchant's trade books = the invoices on its trade relations,
+  bank lines drawn = bank credit of the outside sector,
+  SCF loans of the platform = SCF debt of the merchants;
 - total net worth equals total inventory.
 """
 
@@ -34,9 +38,9 @@ def balance_sheets(model) -> dict[str, float]:
     cs, acc, ms, lenders, out = model.consumers, model.accounts, model.merchants, model.lenders, model.outside
     return {
         "consumers": float(cs.cash.sum() - acc.balance.sum()),
-        "merchants": float(ms.cash.sum() + ms.inventory.sum() + ms.settlement_receivable().sum()),
+        "merchants": float(ms.net_worth().sum()),
         "lenders": float(lenders.equity.sum()),
-        "outside": float(out.cash + out.funding_lent.sum()),
+        "outside": float(out.cash + out.funding_lent.sum() + out.bank_lent + out.trade_receivables),
     }
 
 
@@ -44,7 +48,7 @@ def invariants(model) -> list[Breach]:
     """Every invariant that does not hold today (empty when the books balance)."""
     cs, acc, ms, lenders, out = model.consumers, model.accounts, model.merchants, model.lenders, model.outside
     scale = float(np.abs(cs.cash).sum() + np.abs(ms.cash).sum() + abs(out.cash) + acc.balance.sum()
-                  + ms.inventory.sum() + 1.0)
+                  + ms.inventory.sum() + ms.trade_payables.sum() + 1.0)
     tol = 1e-9 * scale + 1e-6
     breaches = []
 
@@ -63,6 +67,21 @@ def invariants(model) -> list[Breach]:
              lenders.settlement_payable[l], ms.settlement_due[l].sum())
         same(f"{name}: wholesale funding owed vs lent by the outside sector",
              lenders.funding[l], out.funding_lent[l])
+    book, m = model.supply.book, ms.m
+    payables, receivables = book.payables(m), book.receivables(m)
+    same("trade receivables (merchants + outside) vs trade payables",
+         ms.trade_receivables.sum() + out.trade_receivables, ms.trade_payables.sum())
+    same("largest gap between a merchant's trade payables and its invoices",
+         float(np.abs(payables - ms.trade_payables).max()), 0.0)
+    same("largest gap between a merchant's trade receivables and its invoices",
+         float(np.abs(receivables - ms.trade_receivables).max()), 0.0)
+    same("outside sector's trade receivables vs the invoices it owns", out.trade_receivables,
+         book.outside_receivable())
+    same("bank lines drawn vs bank credit of the outside sector", ms.bank_drawn.sum(), out.bank_lent)
+    same(f"{model.lender_names[model.platform]}: SCF loans vs merchants' SCF debt",
+         lenders.scf_loans.sum(), ms.scf_drawn.sum())
+    if (ms.cash < -1e-6).any():
+        breaches.append(Breach("negative merchant cash after the payment waterfall", float(ms.cash.min()), 0.0))
     if (acc.balance < -1e-6).any():
         breaches.append(Breach("negative account balance", float(acc.balance.min()), 0.0))
     net_worth = sum(balance_sheets(model).values())

@@ -58,7 +58,7 @@ class RunParams:
 class PopulationParams:
     consumers: int = param(5000, "number of consumers", lo=10, hi=50_000_000,
                            source="DESIGN 1: interactive 5,000; research 100,000")
-    merchants: int = param(200, "number of merchants (retailers at this stage)",
+    merchants: int = param(200, "number of merchants (all tiers; replaced by the network's size when loaded)",
                            lo=2, hi=1_000_000)
 
 
@@ -125,7 +125,6 @@ class LabourParams:
     adjustment_speed: float = param(0.5, "monthly speed of closing the gap to target unemployment",
                                     unit="1/month", lo=0, hi=30)
     benefit_replacement: float = param(0.4, "benefit income as share of previous wage", lo=0, hi=1)
-    merchant_wage_share: float = param(0.10, "merchant wage bill as share of expected revenue", lo=0, hi=1)
 
 
 @dataclass(frozen=True)
@@ -221,15 +220,72 @@ def _default_promotions() -> dict:
 
 
 @dataclass(frozen=True)
-class MerchantParams:
+class TierParams:
     markup: float = param(1.35, "price over cost", lo=1, hi=10)
-    cover_days: float = param(20.0, "target inventory, days of expected cost of goods", unit="days",
-                              lo=0, source="DESIGN 4")
+    wage_share: float = param(0.10, "wage bill as share of expected revenue", lo=0, hi=1)
+    fixed_cost_share: float = param(0.08, "fixed costs (rent, utilities) as share of expected revenue", lo=0, hi=1)
+    cover_days: float = param(20.0, "target inventory, days of expected cost of goods", unit="days", lo=0,
+                              source="DESIGN 4: about 20 days")
+
+
+def _default_tiers() -> dict:
+    return {"retailer": TierParams(),
+            "distributor": TierParams(markup=1.15, wage_share=0.05, fixed_cost_share=0.04, cover_days=25.0),
+            "manufacturer": TierParams(markup=1.30, wage_share=0.12, fixed_cost_share=0.06, cover_days=30.0)}
+
+
+@dataclass(frozen=True)
+class NetworkParams:
+    path: str = param("", "GraphML or edge-list CSV file of the supply network ('' = generate one)")
+    nodes_path: str = param("", "nodes CSV of an edge-list network ('' = <stem>.nodes.csv beside it)")
+    retailer_share: float = param(0.7, "share of merchants that are retailers", lo=0, hi=1)
+    distributor_share: float = param(0.2, "share of merchants that are distributors", lo=0, hi=1)
+    suppliers_per_retailer: int = param(2, "distributors each retailer buys from", lo=1, hi=50)
+    suppliers_per_distributor: int = param(2, "manufacturers each distributor buys from", lo=1, hi=50)
+    pareto_alpha: float = param(1.5, "tail index of merchant sizes (1 + Pareto)", lo=0.5, hi=10)
+    attachment: str = param("additive", "preferential attachment: 'additive' (size + buyers so far) or "
+                            "'multiplicative' (size x (1 + buyers); condenses onto one supplier)",
+                            choices=("additive", "multiplicative"),
+                            source="Barabasi & Albert 1999; sizes as fitness (Bianconi & Barabasi 2001)")
+    relink_delay_days: int = param(14, "days before buyers of a failed supplier find another",
+                                   unit="days", lo=0, hi=3650)
+
+
+@dataclass(frozen=True)
+class MerchantParams:
     restock_speed: float = param(0.3, "share of the inventory gap ordered per day", lo=0, hi=1)
-    fixed_cost_share: float = param(0.08, "fixed costs as share of expected revenue", lo=0, hi=1)
     reserve_months: float = param(1.0, "cash reserve target, months of costs", unit="months", lo=0)
-    size_pareto_alpha: float = param(1.5, "tail index of retailer sizes", lo=0.5, hi=10)
     sales_halflife_days: float = param(14.0, "half-life of expected sales smoothing", unit="days", lo=1)
+    trade_terms_days: int = param(60, "days from shipment to the invoice's due date", unit="days", lo=1,
+                                  hi=365, source="DESIGN 4: about 60 days")
+    capacity_margin: float = param(2.0, "manufacturers' capacity over their expected output (overtime, "
+                                   "temporary staff in peaks)", lo=1)
+    credit_stop_days: int = param(30, "suppliers stop shipping to a buyer whose arrears on the relation are "
+                                  "older than this", unit="days", lo=0)
+    bank_line_months: float = param(2.0, "bank credit line, months of expected revenue", unit="months", lo=0)
+    bank_rate: float = param(0.05, "interest on drawn bank lines", unit="1/year", lo=0, hi=1,
+                             source="China 1y LPR 3.1% + SME spread")
+    scf_share: float = param(0.0, "share of merchants enrolled in the platform's supply-chain finance",
+                             lo=0, hi=1)
+    scf_advance_rate: float = param(0.8, "SCF line, share of receivables (trade and settlements)", lo=0, hi=1)
+    scf_rate: float = param(0.06, "interest on SCF loans (income of the platform)", unit="1/year", lo=0, hi=1)
+    loss_shock_rate: float = param(0.10, "yearly chance of an operating loss (fraud, lawsuit, breakdown, bad "
+                                   "batch) hitting a merchant", unit="1/year", lo=0, hi=50)
+    loss_shock_min: float = param(1.0, "smallest operating loss, months of expected revenue", unit="months", lo=0)
+    loss_shock_max: float = param(4.0, "largest operating loss, months of expected revenue", unit="months", lo=0)
+    failure_arrears_days: int = param(90, "a merchant fails when its oldest arrears (to suppliers, or an "
+                                      "overdraft beyond its bank line) are this old",
+                                      unit="days", lo=1)
+    failure_arrears_months: float = param(1.0, "... or its trade arrears exceed this many months of revenue",
+                                          unit="months", lo=0)
+    fire_sale_haircut: float = param(0.5, "loss on a failed merchant's inventory sold off", lo=0, hi=1)
+    factoring_haircut: float = param(0.2, "discount on a failed merchant's receivables sold to the outside",
+                                     lo=0, hi=1)
+    entry_delay_days: int = param(90, "days before a failed merchant's slot is refilled", unit="days", lo=0)
+    staff_hysteresis: float = param(0.2, "staff change only when the target is this far off", lo=0)
+    contagion_window_days: int = param(30, "a failure within this many days of a counterparty loss or a "
+                                       "credit-line cut is contagion", unit="days", lo=0,
+                                       source="DESIGN 4")
 
 
 @dataclass(frozen=True)
@@ -244,6 +300,9 @@ class Config:
     promotions: dict = field(default_factory=_default_promotions,
                              metadata={"item": PromotionParams, "doc": "promotion windows by name"})
     merchants: MerchantParams = field(default_factory=MerchantParams)
+    tiers: dict = field(default_factory=_default_tiers,
+                        metadata={"item": TierParams, "doc": "merchant tiers by name", "fixed_keys": True})
+    network: NetworkParams = field(default_factory=NetworkParams)
     shocks: tuple = field(default=(), metadata={"doc": "scheduled shocks ([[shocks]] tables)"})
     name: str = "custom"
     description: str = ""
@@ -337,6 +396,8 @@ def _build(cls, data: dict, path: str, base):
                 raise ConfigError(f"{sub}: expected a table of named entries")
             merged = dict(current)
             for name, entry in value.items():
+                if f.metadata.get("fixed_keys") and name not in merged:
+                    raise ConfigError(f"{sub}.{name}: unknown name (known: {', '.join(merged)})")
                 item_base = merged.get(name, f.metadata["item"]())
                 merged[name] = _build(f.metadata["item"], entry, f"{sub}.{name}", item_base)
             changes[key] = merged
@@ -469,6 +530,11 @@ def _check_consistency(cfg: Config) -> None:
             raise ConfigError(f"lenders.{name}.initial_weights: expected 9 numbers, got {len(lp.initial_weights)}")
         if lp.limit_min > lp.limit_max:
             raise ConfigError(f"lenders.{name}.limit_min must not exceed limit_max")
+    n = cfg.network
+    if n.retailer_share + n.distributor_share >= 1:
+        raise ConfigError("network.retailer_share + network.distributor_share must leave room for manufacturers")
+    if cfg.population.merchants < 3 and not n.path:
+        raise ConfigError("population.merchants: a generated supply chain needs at least 3 merchants")
     for name, pp in cfg.promotions.items():
         for key in ("start", "peak", "end"):
             try:

@@ -10,12 +10,14 @@ is one calendar day and runs the phases of DESIGN section 3 in order:
 3. ``shop``             desired spending, payment choice, purchases at retailers
 4. ``monitor``          anomaly monitor on today's credit purchases; promotion limits open/expire
 5. ``book_sales``       retailers' cash sales; lender settlements after the lag, less the fee
-6. ``restock``          retailers restock toward target cover from the outside sector
-7. ``pay_costs``        fixed costs, funding interest, lender funding, month-end payouts
+6. ``orders``           restocking toward target cover; orders up the chain by purchase shares;
+                        manufacturers produce; suppliers ship (pro-rata rationing); invoices
+7. ``pay_costs``        merchants: fixed costs, interest, invoices due (cash, bank line, SCF line,
+                        arrears), payouts; lenders: funding interest, funding, payouts
 8. ``repay``            overdue accounts; statements; due dates; late fees; DPD; freezes; charge-offs
 9. ``review``           staggered monthly reviews; re-estimation; risk appetite; applications
-10. ``defaults``        merchant failures and contagion (the supply-chain stage; none yet)
-11. ``entry``           refilling failed merchants (the supply-chain stage; none yet)
+10. ``defaults``        merchant failures, creditors' losses, layoffs, re-linking, cascades
+11. ``entry``           buyers re-link to new suppliers; failed slots refilled with outside capital
 12. ``record``          the day's figures (recorded window only)
 """
 
@@ -31,7 +33,7 @@ from agents.consumer import (BILLING_DAYS, DAYS_PER_MONTH, OUTSIDE, Consumer, Co
                              shoppers)
 from agents.lender import (ANOMALY_DECAY_DAYS, CAUSE_CODE, NEVER, Accounts, Lender, LenderState, LimitLog,
                            add_debt, features, fit_logistic, sigmoid, target_limit, write_off)
-from agents.merchant import ACTIVE, DISTRESSED, FAILED, Merchant, MerchantState, fill_rates, payout, restock
+from agents.merchant import RETAILER, Merchant, fill_rates
 from sim.accounting import check_invariants
 from sim.calendar import Calendar
 from sim.config import Config, load_config
@@ -39,6 +41,7 @@ from sim.memory import tune_allocator
 from sim.outputs import Recorder
 from sim.rng import Streams
 from sim.shocks import shock_level
+from sim.supply_chain import SupplyChain, build_network, create_merchants
 
 RISKY_SEPARATION_MULTIPLIER = 3.0   # risk-prone consumers lose jobs three times as often
 REAPPLY_AFTER_CHARGE_OFF_DAYS = 730  # a charged-off consumer is not accepted again for two years
@@ -63,6 +66,8 @@ class Outside:
 
     cash: float = 0.0
     funding_lent: np.ndarray | None = None   # wholesale funding lent to each lender, yuan
+    bank_lent: float = 0.0                   # merchants' bank lines drawn, yuan
+    trade_receivables: float = 0.0           # invoices bought from failed suppliers, yuan
 
 
 class CreditModel(mesa.Model):
@@ -120,56 +125,35 @@ class CreditModel(mesa.Model):
         self.strictness = np.array([1.0 + level("anomaly_strictness", name) for name in self.lender_names])
         self.model_updates = {(s.start, s.lender) for s in cfg.shocks if s.kind == "model_update"}
         self.experiments = [s for s in cfg.shocks if s.kind == "credit_limit_experiment"]
+        self.supplier_failures = [s for s in cfg.shocks if s.kind == "supplier_failure"]
+        self.scf_frozen = level("scf_freeze") != 0
         # season looking ahead (retailers stock up before promotions)
         season = cal.season
         ahead = np.convolve(np.r_[season, np.ones(10)], np.ones(10) / 10, mode="full")[9:9 + cal.n]
         self.season_ahead = np.maximum(season, ahead)
 
     def _build_merchants(self) -> None:
-        cfg = self.cfg
-        g = self.streams.generator("population.merchants")
+        """The supply network (generated or loaded) and the merchants on it."""
+        self.network = build_network(self.cfg, self.streams)
         lag_slots = max(p.settlement_lag for p in self.lender_params) + 1
-        self.merchants = MerchantState.create(cfg.population.merchants, cfg.merchants, g, lag_slots,
-                                              len(self.lender_names))
+        self.merchants = create_merchants(self.cfg, self.network, lag_slots, len(self.lender_names))
 
     def _build_consumers(self) -> None:
         cfg = self.cfg
+        ms = self.merchants
+        retail_weight = np.where(ms.tier == RETAILER, ms.size, 0.0)
         self.consumers = cs = ConsumerState.create(cfg.population.consumers, cfg.consumers, cfg.labour,
-                                                   self.streams, self.merchants.size)
+                                                   self.streams, retail_weight)
         refresh_income(cs, slice(None), self.income_index[0], cfg.labour.benefit_replacement)
         # retailers' expected revenue from their customers' desired spending
-        ms = self.merchants
         share = np.diff(np.c_[np.zeros(cs.n), cs.retailer_cumweight.T, np.ones(cs.n)], axis=1)
         daily = cs.propensity * cs.income / DAYS_PER_MONTH
         big = cfg.consumers.big_ticket_probability * 0.5 * (cfg.consumers.big_ticket_min +
                                                             cfg.consumers.big_ticket_max) * cs.income
         spend = (daily + big)[:, None] * share
-        ms.expected_sales[:] = np.bincount(cs.retailers.ravel(), spend.ravel(), minlength=ms.m)
-        ms.inventory[:] = cfg.merchants.cover_days * ms.expected_sales / ms.markup
-        ms.fixed_cost[:] = cfg.merchants.fixed_cost_share * ms.expected_sales
-        self._hire_merchant_staff()
-        ms.cash[:] = cfg.merchants.reserve_months * (DAYS_PER_MONTH * (ms.expected_sales / ms.markup +
-                                                                       ms.fixed_cost) + ms.wage_bill)
-
-    def _hire_merchant_staff(self) -> None:
-        """Give each retailer staff whose wages are ``merchant_wage_share`` of its revenue:
-        ``max(1, round(bill / median wage))`` employees drawn from the employed, each paid an
-        equal share of the bill (their wage becomes their base income)."""
-        cs, ms = self.consumers, self.merchants
-        bill = self.cfg.labour.merchant_wage_share * ms.expected_sales * DAYS_PER_MONTH
-        staff = np.maximum(1, np.rint(bill / self.cfg.consumers.income_median)).astype(np.int64)
-        g = self.streams.generator("population.staff")
-        pool = g.permutation(np.flatnonzero(cs.employed))
-        if staff.sum() > pool.size:
-            raise ValueError(f"population.consumers: {cs.n} consumers cannot staff {ms.m} merchants "
-                             f"({staff.sum()} jobs); add consumers or reduce merchants")
-        hired = pool[:staff.sum()]
-        employer = np.repeat(np.arange(ms.m), staff)
-        cs.employer[hired] = employer
-        cs.base_income[hired] = (bill / staff)[employer]
-        refresh_income(cs, hired, self.income_index[0], self.cfg.labour.benefit_replacement)
-        ms.staff[:] = staff
-        ms.wage_bill[:] = bill
+        retail_sales = np.bincount(cs.retailers.ravel(), spend.ravel(), minlength=ms.m)
+        self.supply = SupplyChain(self, self.network)
+        self.supply.initialise(retail_sales)
 
     def _build_accounts(self) -> None:
         cs, cfg = self.consumers, self.cfg
@@ -230,7 +214,7 @@ class CreditModel(mesa.Model):
         self.shop()
         self.monitor()
         self.book_sales()
-        self.restock()
+        self.orders()
         self.pay_costs()
         self.repay()
         self.review()
@@ -383,6 +367,7 @@ class CreditModel(mesa.Model):
         cogs = sales / ms.markup
         ms.inventory -= cogs
         ms.sales_today[:] = sales
+        ms.demand_today[:] = demand  # what consumers could pay for, before stock-outs
         ms.month_profit += sales - cogs
         for l in range(L):
             self._book_credit_purchases(l, who, credit_by_lender[l], retailer)
@@ -559,7 +544,7 @@ class CreditModel(mesa.Model):
 
     # 5 ------------------------------------------------------------------
     def book_sales(self) -> None:
-        """Settlements due today move from the lenders to the merchants; expected sales update."""
+        """Settlements due today move from the lenders to the merchants."""
         ms, t = self.merchants, self.t
         slot = t % ms.settlement_due.shape[1]
         due = ms.settlement_due[:, slot, :]
@@ -568,44 +553,30 @@ class CreditModel(mesa.Model):
         self.lenders.cash -= per_lender
         self.lenders.settlement_payable -= per_lender
         ms.settlement_due[:, slot, :] = 0.0
-        alpha = 1.0 - 0.5 ** (1.0 / self.cfg.merchants.sales_halflife_days)
-        season = self.calendar.season[self.pos]
-        ms.expected_sales += alpha * (ms.sales_today / season - ms.expected_sales)
 
     # 6 ------------------------------------------------------------------
-    def restock(self) -> None:
-        ms = self.merchants
-        order = restock(ms, self.cfg.merchants, self.season_ahead[self.pos])
-        ms.inventory += order
-        ms.cash -= order
-        self.outside.cash += order.sum()
+    def orders(self) -> None:
+        self.supply.orders_and_production()
 
     # 7 ------------------------------------------------------------------
     def pay_costs(self) -> None:
-        """Merchants' fixed costs; lenders' funding interest, funding needs and payouts."""
-        ms, lenders, out = self.merchants, self.lenders, self.outside
-        fixed = np.where(ms.status != FAILED, ms.fixed_cost, 0.0)
-        ms.cash -= fixed
-        ms.month_profit -= fixed
-        out.cash += fixed.sum()
+        """Merchants' payments (see :meth:`SupplyChain.payments`); lenders' funding interest,
+        funding needs and month-end payouts."""
+        lenders, out = self.lenders, self.outside
+        self.supply.payments()
         interest = lenders.funding * self.funding_rate[self.pos] / 365.0
         lenders.cash -= interest
         lenders.interest_cost += interest
         out.cash += interest.sum()
         if self.calendar.month_end[self.pos]:
-            paid = payout(ms, self.cfg.merchants)
-            ms.cash -= paid
-            ms.payouts += paid
-            ms.month_profit[:] = 0.0
-            out.cash += paid.sum()
-            target = np.array([p.capital_target for p in self.lender_params]) * (lenders.receivables)
+            target = np.array([p.capital_target for p in self.lender_params]) * (lenders.receivables +
+                                                                                 lenders.scf_loans)
             share = np.array([p.payout_share for p in self.lender_params])
             dividend = np.maximum(lenders.equity - 1.2 * target, 0.0) * share
             lenders.cash -= dividend
             lenders.payouts += dividend
             out.cash += dividend.sum()
         self._fund_lenders()
-        ms.status[:] = np.where(ms.status == FAILED, FAILED, np.where(ms.cash < 0, DISTRESSED, ACTIVE))
 
     def _fund_lenders(self) -> None:
         """Lenders keep zero cash: they borrow shortfalls and repay surpluses with the outside."""
@@ -752,6 +723,7 @@ class CreditModel(mesa.Model):
         for s in self.experiments:
             if s.start == self.t:
                 self._start_experiment(s)
+        self.supply.review()
 
     def _update_appetite(self) -> None:
         lenders, acc = self.lenders, self.accounts
@@ -873,10 +845,19 @@ class CreditModel(mesa.Model):
 
     # 10, 11 ----------------------------------------------------------------
     def defaults(self) -> None:
-        """Merchant failures and contagion: part of the supply-chain stage."""
+        """Merchant failures, creditors' losses and contagion (:meth:`SupplyChain.defaults`)."""
+        for s in self.supplier_failures:
+            if s.start == self.t:
+                self.supply.force_failure(s.target)
+        self.supply.defaults()
 
     def entry(self) -> None:
-        """Entry of new merchants into failed slots: part of the supply-chain stage."""
+        """Re-linking and entry (:meth:`SupplyChain.entry`)."""
+        self.supply.entry()
+
+    @property
+    def failure_rows(self) -> list[dict]:
+        return self.supply.failure_rows
 
     # ------------------------------------------------------------------ helpers
 
@@ -948,6 +929,8 @@ class _DayFlows:
     unmet_demand_cut: float
     merchant_failures: int
     contagion_failures: int
+    layoffs: int
+    shortfall_upstream: float
     repayments: np.ndarray
     charge_offs: np.ndarray
     charge_off_amount: np.ndarray
@@ -962,4 +945,4 @@ class _DayFlows:
     @classmethod
     def zero(cls, L: int) -> "_DayFlows":
         z = lambda dtype=float: np.zeros(L, dtype=dtype)  # noqa: E731
-        return cls(0.0, 0.0, z(), 0.0, 0.0, 0.0, 0, 0, z(), z(int), z(), z(int), z(int), z(int), z(int), z(int), z(bool), None)
+        return cls(0.0, 0.0, z(), 0.0, 0.0, 0.0, 0, 0, 0, 0.0, z(), z(int), z(), z(int), z(int), z(int), z(int), z(int), z(bool), None)

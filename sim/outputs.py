@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from agents.lender import CAUSES
-from agents.merchant import ACTIVE, DISTRESSED, FAILED, TIER_NAMES
+from agents.merchant import DISTRESSED, FAILED, RETAILER
 
 # name -> meaning (the documented contract; docs/model.md lists these)
 COLUMNS = {
@@ -45,14 +45,19 @@ COLUMNS = {
     "unemployment_rate": "consumers without a job (rate)",
     "risk_appetite": "platform risk appetite (1 = normal)",
     "retail_sales": "retailers' revenue (flow, yuan)",
+    "wholesale_sales": "distributors' and manufacturers' revenue (flow, yuan)",
+    "supply_shortfall": "orders suppliers could not fill (rationing, dead relations) (flow, yuan)",
     "merchant_cash": "merchants' cash (stock, yuan)",
     "merchant_inventory": "merchants' inventory at cost (stock, yuan)",
-    "merchants_active": "merchants active (stock, count)",
-    "merchants_distressed": "merchants distressed: negative cash (stock, count)",
+    "merchants_active": "merchants not failed (stock, count)",
+    "merchants_distressed": "active merchants in trade arrears or drawing over 80% of their bank line (stock, count)",
     "merchant_failures": "merchant failures (flow, count)",
     "contagion_failures": "failures caused by a counterparty (flow, count)",
     "trade_arrears": "unpaid overdue trade payables (stock, yuan)",
+    "trade_payables": "merchants' trade payables, arrears included (stock, yuan)",
+    "bank_drawn": "merchants' bank lines drawn (stock, yuan)",
     "scf_drawn": "supply-chain-finance loans drawn (stock, yuan)",
+    "layoffs": "merchant staff laid off or losing their job in a failure (flow, count)",
     "lender_equity": "platform equity (stock, yuan)",
     "consumer_cash": "consumers' cash (stock, yuan)",
     "income_index": "income index (1 = normal)",
@@ -112,15 +117,21 @@ class Recorder:
         c["unmet_demand_cut"][i] = d.unmet_demand_cut
         c["stockout_loss"][i] = d.stockout_loss
         c["unemployment_rate"][i] = 1.0 - np.count_nonzero(m.consumers.employed) / m.consumers.n
-        c["retail_sales"][i] = ms.sales_today.sum()
+        retail = ms.tier == RETAILER
+        c["retail_sales"][i] = ms.sales_today[retail].sum()
+        c["wholesale_sales"][i] = ms.sales_today[~retail].sum()
+        c["supply_shortfall"][i] = d.shortfall_upstream
         c["merchant_cash"][i] = ms.cash.sum()
         c["merchant_inventory"][i] = ms.inventory.sum()
-        c["merchants_active"][i] = np.count_nonzero(ms.status == ACTIVE)
+        c["merchants_active"][i] = np.count_nonzero(ms.status != FAILED)
         c["merchants_distressed"][i] = np.count_nonzero(ms.status == DISTRESSED)
         c["merchant_failures"][i] = d.merchant_failures
         c["contagion_failures"][i] = d.contagion_failures
-        c["trade_arrears"][i] = 0.0
-        c["scf_drawn"][i] = 0.0
+        c["trade_arrears"][i] = m.supply.book.arrears[:m.supply.book.n].sum()
+        c["trade_payables"][i] = ms.trade_payables.sum()
+        c["bank_drawn"][i] = ms.bank_drawn.sum()
+        c["scf_drawn"][i] = ms.scf_drawn.sum()
+        c["layoffs"][i] = d.layoffs
         c["consumer_cash"][i] = m.consumers.cash.sum()
         c["income_index"][i] = m.income_index[m.pos]
         c["confidence"][i] = m.confidence[m.pos]
@@ -191,7 +202,7 @@ class Recorder:
         n = self.n
         df = pd.DataFrame({k: v[:n] for k, v in self.columns.items()})
         count_like = [c for c in df.columns if c.startswith(("limit_cuts", "limit_raises", "charge_offs",
-                                                               "merchants_", "merchant_failures",
+                                                               "merchants_", "merchant_failures", "layoffs",
                                                                "contagion_failures", "anomaly_flags",
                                                                "missed_payments", "accounts_"))]
         df[count_like] = df[count_like].astype(np.int64)
@@ -333,4 +344,3 @@ def failures_frame(model) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
-_ = (FAILED, TIER_NAMES)

@@ -23,10 +23,11 @@ KINDS = {
     "promotion": "an extra promotion window: demand +size, temporary limits at every lender",
     "credit_limit_experiment": "on start, a random share of lender's open accounts get fixed limit "
                                "times 1 + size; treated and control limits then stay until end",
-    "supplier_failure": "needs the supply chain (not built yet)",
-    "scf_freeze": "needs supply-chain finance (not built yet)",
+    "supplier_failure": "on start, merchant `target` fails (an id, or a tier name for its largest "
+                        "active merchant); size unused",
+    "scf_freeze": "the platform's supply-chain-finance lines are closed while the shock lasts; size unused",
 }
-NOT_YET = {"supplier_failure", "scf_freeze"}
+NOT_YET: set[str] = set()
 ALLOWED_KEYS = {"kind", "start", "end", "days", "size", "lender", "target", "share"}
 
 
@@ -37,7 +38,7 @@ class Shock:
     end: int            # day index, exclusive
     size: float
     lender: str | None = None
-    target: str | None = None
+    target: str | int | None = None
     share: float | None = None
     where: str = ""     # file and position, for messages
 
@@ -126,10 +127,16 @@ def parse_shocks(items, cfg=None) -> list[Shock]:
             lender = lender or cfg.run.platform
         elif share is not None:
             raise _err(where, f"share is not used by kind {kind!r}")
-        if table.get("target") is not None:
+        target = table.get("target")
+        if kind == "supplier_failure":
+            tiers = ("retailer", "distributor", "manufacturer")
+            if target is None or isinstance(target, bool) or not (
+                    (isinstance(target, int) and target >= 0) or target in tiers):
+                raise _err(where, f"target = {target!r}: expected a merchant id (>= 0) or one of {list(tiers)}")
+        elif target is not None:
             raise _err(where, f"target is not used by kind {kind!r}")
         out.append(Shock(kind, (s - start).days, (e - start).days, float(size), lender,
-                         table.get("target"), share, where))
+                         target, share, where))
     return out
 
 

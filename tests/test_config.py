@@ -68,10 +68,13 @@ def test_unknown_scenario_lists_the_known_ones():
 
 
 def test_scenario_file_errors_name_file_and_key(tmp_path):
-    bad = write(tmp_path, "bad", 'extends = "baseline"\n[merchants]\nmarkup = 0.5\n')
+    bad = write(tmp_path, "bad", 'extends = "baseline"\n[tiers.retailer]\nmarkup = 0.5\n')
     with pytest.raises(ConfigError) as err:
         load_config(bad)
-    assert str(bad) in str(err.value) and "merchants.markup" in str(err.value)
+    assert str(bad) in str(err.value) and "tiers.retailer.markup" in str(err.value)
+    wholesale = write(tmp_path, "wholesale", 'extends = "baseline"\n[tiers.wholesaler]\nmarkup = 1.2\n')
+    with pytest.raises(ConfigError, match="tiers.wholesaler: unknown name"):
+        load_config(wholesale)
     broken = write(tmp_path, "broken", "[run\n")
     with pytest.raises(ConfigError) as err:
         load_config(broken)

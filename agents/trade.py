@@ -1,0 +1,113 @@
+"""Trade credit along the supply chain: one row per supplier -> buyer relation (edge).
+
+Every invoice is a loan from a supplier to a buyer, due ``trade_terms_days``
+after the shipment. An edge holds what its buyer owes on it, by due day (a ring
+buffer) plus arrears (overdue and unpaid). When a supplier fails, the invoices
+its buyers still owe are sold to the outside sector (factoring): those edges
+become ``outside_owned`` and are paid to the outside sector from then on, and
+the buyer gets a new edge to a new supplier. Edges are never re-pointed, so an
+invoice always stays with the creditor it was written to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+NEVER = -10**9
+
+
+@dataclass(slots=True)
+class TradeBook:
+    """Columnar state of all trade relations (row = edge; capacity grows on demand)."""
+
+    supplier: np.ndarray        # int: supplying merchant
+    buyer: np.ndarray           # int: buying merchant
+    weight: np.ndarray          # buyer's purchase share from this supplier (0 on dead edges)
+    due: np.ndarray             # (slots, E) invoices due on each day of the ring, yuan
+    outstanding: np.ndarray     # invoices not yet due (the sum of ``due`` over the ring), yuan
+    arrears: np.ndarray         # overdue and unpaid, yuan
+    arrears_day: np.ndarray     # int: day the oldest unpaid arrears fell due (NEVER when none)
+    outside_owned: np.ndarray   # bool: invoices sold to the outside sector (supplier failed)
+    live: np.ndarray            # bool: goods flow on this edge (False after the supplier failed)
+    n: int                      # edges in use
+
+    @classmethod
+    def create(cls, supplier: np.ndarray, buyer: np.ndarray, weight: np.ndarray, slots: int) -> "TradeBook":
+        e = supplier.size
+        cap = max(16, 2 * e)
+        book = cls(supplier=np.zeros(cap, np.int64), buyer=np.zeros(cap, np.int64), weight=np.zeros(cap),
+                   due=np.zeros((slots, cap)), outstanding=np.zeros(cap), arrears=np.zeros(cap), arrears_day=np.full(cap, NEVER, np.int64),
+                   outside_owned=np.zeros(cap, bool), live=np.zeros(cap, bool), n=0)
+        book.add(supplier, buyer, weight)
+        return book
+
+    def add(self, supplier: np.ndarray, buyer: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """Append edges; returns their ids."""
+        k = np.asarray(supplier).size
+        if self.n + k > self.supplier.size:
+            self._grow(self.n + k)
+        ids = np.arange(self.n, self.n + k)
+        self.supplier[ids] = supplier
+        self.buyer[ids] = buyer
+        self.weight[ids] = weight
+        self.live[ids] = True
+        self.n += k
+        return ids
+
+    def _grow(self, need: int) -> None:
+        cap = max(need, 2 * self.supplier.size)
+        for f in fields(self):
+            if f.name == "n":
+                continue
+            old = getattr(self, f.name)
+            shape = (*old.shape[:-1], cap)
+            fill = NEVER if f.name == "arrears_day" else 0
+            new = np.full(shape, fill, dtype=old.dtype)
+            new[..., :old.shape[-1]] = old
+            setattr(self, f.name, new)
+
+    # views of the edges in use -------------------------------------------------
+    def owed(self) -> np.ndarray:
+        """Everything owed on each edge: invoices not yet due plus arrears (yuan)."""
+        n = self.n
+        return self.outstanding[:n] + self.arrears[:n]
+
+    def payables(self, m: int) -> np.ndarray:
+        """Trade payables of each merchant (as buyer), yuan."""
+        return np.bincount(self.buyer[:self.n], self.owed(), minlength=m)
+
+    def receivables(self, m: int) -> np.ndarray:
+        """Trade receivables of each merchant (as supplier; invoices sold to the outside excluded)."""
+        owed = np.where(self.outside_owned[:self.n], 0.0, self.owed())
+        return np.bincount(self.supplier[:self.n], owed, minlength=m)
+
+    def outside_receivable(self) -> float:
+        """Invoices owned by the outside sector (bought from failed suppliers), yuan."""
+        return float(self.owed()[self.outside_owned[:self.n]].sum())
+
+    def arrears_by_buyer(self, m: int) -> np.ndarray:
+        return np.bincount(self.buyer[:self.n], self.arrears[:self.n], minlength=m)
+
+    def oldest_arrears_day(self, m: int) -> np.ndarray:
+        """Per buyer, the day its oldest unpaid arrears fell due (NEVER when none)."""
+        out = np.full(m, -NEVER, dtype=np.int64)
+        has = self.arrears[:self.n] > 0
+        np.minimum.at(out, self.buyer[:self.n][has], self.arrears_day[:self.n][has])
+        out[out == -NEVER] = NEVER
+        return out
+
+
+def split_orders(book: TradeBook, order_by_buyer: np.ndarray, credit_stop: np.ndarray) -> np.ndarray:
+    """Each buyer's order (value at its cost) split over its live suppliers by purchase share.
+    No goods go where the buyer is in arrears on that edge (suppliers stop trade credit)."""
+    n = book.n
+    orders = order_by_buyer[book.buyer[:n]] * book.weight[:n]
+    orders[~book.live[:n] | credit_stop] = 0.0
+    return orders
+
+
+def ration(stock_value: np.ndarray, demand: np.ndarray) -> np.ndarray:
+    """Pro-rata rationing: the share of each supplier's orders its stock can fill."""
+    return np.where(demand > stock_value, stock_value / np.maximum(demand, 1e-12), 1.0)

@@ -1,0 +1,660 @@
+"""The supply chain: merchants' orders, production, trade credit, payments, credit
+lines, failures, contagion and entry (DESIGN sections 2-4).
+
+:class:`SupplyChain` owns the merchant phases of the day and is driven by
+:class:`sim.model.CreditModel`:
+
+- phase 6 :meth:`orders_and_production`: restocking toward target cover; orders
+  split over suppliers by purchase shares; manufacturers produce from raw inputs
+  (bought from the outside sector) within capacity; suppliers ship from stock
+  with pro-rata rationing; invoices fall due ``trade_terms_days`` later;
+- phase 7 :meth:`payments`: fixed costs and interest, then invoices due today by
+  the waterfall cash -> bank line -> supply-chain-finance line -> arrears; any
+  shortfall left is an emergency overdraft that fails the merchant;
+- phase 9 :meth:`review`: credit-line limits (monthly bank review, daily SCF
+  limits) and staff that follow sales (layoffs make consumers unemployed);
+- phase 10 :meth:`defaults`: the failure rule, recovery shared by creditors,
+  losses, layoffs, consumers and buyers re-linking, cascade bookkeeping;
+- phase 11 :meth:`entry`: buyers re-link to new suppliers; failed slots are
+  refilled with outside capital.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from agents.consumer import DAYS_PER_MONTH, OUTSIDE, refresh_income
+from agents.merchant import (ACTIVE, DISTRESSED, FAILED, MANUFACTURER, NEVER, RETAILER, TIER_NAMES,
+                             MerchantState, payout)
+from agents.trade import TradeBook, ration, split_orders
+from sim.network import SupplyNetwork, generate_network, load_network
+
+CAUSE_LIQUIDITY, CAUSE_COUNTERPARTY, CAUSE_CREDIT_LINE = "liquidity", "counterparty", "credit_line"
+WORKING_CASH_SHARE = 0.5   # lines are repaid from cash above this share of the reserve target
+DISTRESS_LINE_USE = 0.8    # a merchant drawing more than this share of its bank line is distressed
+MIN_WAGE_SHARE = 0.5       # staffing plans assume at least this share of the median income per employee
+
+
+def build_network(cfg, streams) -> SupplyNetwork:
+    """The supply network: loaded from ``network.path`` or generated (seeded)."""
+    n = cfg.network
+    if n.path:
+        return load_network(n.path, n.nodes_path or None)
+    return generate_network(cfg.population.merchants, retailer_share=n.retailer_share,
+                            distributor_share=n.distributor_share,
+                            suppliers_per_retailer=n.suppliers_per_retailer,
+                            suppliers_per_distributor=n.suppliers_per_distributor,
+                            pareto_alpha=n.pareto_alpha, attachment=n.attachment,
+                            rng=streams.generator("network"))
+
+
+def create_merchants(cfg, net: SupplyNetwork, lag_slots: int, n_lenders: int) -> MerchantState:
+    markup = np.array([cfg.tiers[name].markup for name in TIER_NAMES])[net.tier]
+    return MerchantState.create(net.tier, net.size, markup, lag_slots, n_lenders)
+
+
+class SupplyChain:
+    """The merchant side of the model (see the module docstring)."""
+
+    def __init__(self, model, net: SupplyNetwork):
+        self.model = model
+        self.net = net
+        cfg = model.cfg
+        self.p = cfg.merchants
+        tiers = [cfg.tiers[name] for name in TIER_NAMES]
+        self.cover = np.array([t.cover_days for t in tiers])
+        self.wage_share = np.array([t.wage_share for t in tiers])
+        self.fixed_share = np.array([t.fixed_cost_share for t in tiers])
+        self.slots = self.p.trade_terms_days + 1
+        self.book = TradeBook.create(net.supplier, net.buyer, net.weight, self.slots)
+        self.relink_day = np.full(self.book.supplier.size, NEVER, dtype=np.int64)
+        self.loss_sources: dict[int, dict[int, int]] = defaultdict(dict)  # merchant -> {failed creditor-debtor: day}
+        self.failure_rows: list[dict] = []
+        self.next_cascade = 0
+        self.bank_tightening = self._economy_tightening()
+
+    # ------------------------------------------------------------------ start
+
+    def _economy_tightening(self) -> np.ndarray:
+        """Daily level of credit-tightening shocks that name no lender: banks tighten too."""
+        from sim.shocks import shock_level
+        cal = self.model.calendar
+        level = np.zeros(cal.n)
+        for s in self.model.cfg.shocks:
+            if s.kind == "credit_tightening" and s.lender is None:
+                level += shock_level([s], "credit_tightening", cal.n, cal.first)
+        return level
+
+    def initialise(self, retail_sales: np.ndarray) -> None:
+        """Steady-state start: expected sales up the chain, stocks, staff, costs, lines, and a
+        full pipeline of trade invoices (``trade_terms_days`` of purchases outstanding)."""
+        model, ms, book = self.model, self.model.merchants, self.book
+        n = book.n
+        sales = retail_sales.copy()
+        for _ in range(50):  # revenue of suppliers = their buyers' purchases, by purchase share
+            purchases = sales / ms.markup
+            upstream = np.bincount(book.supplier[:n], book.weight[:n] * purchases[book.buyer[:n]], minlength=ms.m)
+            new = retail_sales + upstream
+            if np.allclose(new, sales, rtol=1e-12, atol=1e-9):
+                break
+            sales = new
+        ms.expected_sales[:] = sales
+        ms.normal_sales[:] = sales
+        cogs = sales / ms.markup
+        ms.inventory[:] = self.cover[ms.tier] * cogs
+        ms.fixed_cost[:] = self.fixed_share[ms.tier] * sales
+        ms.capacity[:] = np.where(ms.tier == MANUFACTURER, self.p.capacity_margin * cogs, 0.0)
+        ms.bank_limit[:] = self.p.bank_line_months * DAYS_PER_MONTH * sales
+        enrol = model.streams.uniform("population.scf", 0, ms.m) < self.p.scf_share
+        ms.scf_enrolled[:] = enrol
+        self._hire_initial_staff()
+        daily = book.weight[:n] * cogs[book.buyer[:n]]
+        today_slot = (model.t + self.p.trade_terms_days) % self.slots
+        for s in range(self.slots):
+            if s != today_slot:
+                book.due[s, :n] = daily
+        book.outstanding[:n] = daily * (self.slots - 1)
+        ms.trade_payables[:] = book.payables(ms.m)
+        ms.trade_receivables[:] = book.receivables(ms.m)
+        ms.cash[:] = self.p.reserve_months * self._monthly_costs()
+
+    def _hire_initial_staff(self) -> None:
+        model, cs, ms = self.model, self.model.consumers, self.model.merchants
+        bill = self.wage_share[ms.tier] * ms.expected_sales * DAYS_PER_MONTH
+        staff = np.maximum(1, np.rint(bill / model.cfg.consumers.income_median)).astype(np.int64)
+        pool = model.streams.generator("population.staff").permutation(np.flatnonzero(cs.employed))
+        if staff.sum() > pool.size:
+            raise ValueError(f"population.consumers: {cs.n} consumers cannot staff {ms.m} merchants "
+                             f"({staff.sum()} jobs); add consumers or reduce merchants")
+        hired = pool[:staff.sum()]
+        employer = np.repeat(np.arange(ms.m), staff)
+        ms.wage[:] = bill / staff
+        cs.employer[hired] = employer
+        cs.base_income[hired] = ms.wage[employer]
+        refresh_income(cs, hired, model.income_index[0], model.cfg.labour.benefit_replacement)
+        ms.staff[:] = staff
+        ms.normal_staff[:] = staff
+        ms.wage_bill[:] = bill
+
+    def _monthly_costs(self) -> np.ndarray:
+        ms = self.model.merchants
+        return DAYS_PER_MONTH * (ms.expected_sales / ms.markup + ms.fixed_cost) + ms.wage_bill
+
+    # ------------------------------------------------------------------ phase 6
+
+    def orders_and_production(self) -> None:
+        model, ms, book, t = self.model, self.model.merchants, self.book, self.model.t
+        n = book.n
+        active = ms.status != FAILED
+        # retailers stock up ahead of promotions; suppliers' expectations already carry the season
+        season = np.where(ms.tier == RETAILER, model.season_ahead[model.pos], 1.0)
+        target = self.cover[ms.tier] * ms.expected_sales / ms.markup * season
+        gap = np.where(active, np.maximum(target - ms.inventory, 0.0) * self.p.restock_speed, 0.0)
+        # manufacturers produce from raw inputs bought now from the outside sector
+        manufacturer = ms.tier == MANUFACTURER
+        # capacity follows expected output (staff and machines adjust with demand, with a margin
+        # for peaks)
+        ms.capacity[:] = np.where(manufacturer & active, self.p.capacity_margin * ms.expected_sales / ms.markup, 0.0)
+        output = np.where(manufacturer, np.minimum(gap, ms.capacity), 0.0)
+        output = np.minimum(output, self._headroom())
+        self._spend(output)
+        ms.inventory += output
+        model.outside.cash += output.sum()
+        # the others order from their suppliers, on trade credit
+        stop = (book.arrears[:n] > 0) & (t - book.arrears_day[:n] > self.p.credit_stop_days)
+        orders = split_orders(book, np.where(manufacturer, 0.0, gap), stop)
+        demand = np.bincount(book.supplier[:n], orders, minlength=ms.m)
+        fill = ration(np.maximum(ms.inventory, 0.0) * ms.markup, demand)
+        ship = orders * fill[book.supplier[:n]]
+        sold = np.bincount(book.supplier[:n], ship, minlength=ms.m)
+        bought = np.bincount(book.buyer[:n], ship, minlength=ms.m)
+        ms.inventory += bought - sold / ms.markup
+        ms.sales_today += sold
+        ms.demand_today += demand
+        ms.month_profit += sold - sold / ms.markup
+        ms.trade_receivables += sold
+        ms.trade_payables += bought
+        book.due[(t + self.p.trade_terms_days) % self.slots, :n] += ship
+        book.outstanding[:n] += ship
+        self._update_expectations()
+        model.today.shortfall_upstream += float((orders - ship).sum())
+
+    def _update_expectations(self) -> None:
+        """Retailers expect the consumer demand they see (before stock-outs, net of the season,
+        so that neither stock-outs nor promotions feed on themselves). Suppliers expect their
+        buyers' expected purchases, by purchase share: the demand signal travels up the chain
+        without the bullwhip of unfilled orders placed again day after day."""
+        model, ms, book = self.model, self.model.merchants, self.book
+        n = book.n
+        active = ms.status != FAILED
+        retail = (ms.tier == RETAILER) & active
+        alpha = 1.0 - 0.5 ** (1.0 / self.p.sales_halflife_days)
+        season = model.calendar.season[model.pos]
+        ms.expected_sales[retail] += alpha * (ms.demand_today[retail] / season - ms.expected_sales[retail])
+        # buyers' expected purchases, with retailers' stocking for the season ahead
+        season_ahead = np.where(ms.tier == RETAILER, model.season_ahead[model.pos], 1.0)
+        purchases = np.where(active, ms.expected_sales / ms.markup * season_ahead, 0.0)
+        upstream = np.bincount(book.supplier[:n], book.weight[:n] * purchases[book.buyer[:n]], minlength=ms.m)
+        supplier = ~retail & active
+        ms.expected_sales[supplier] += alpha * (upstream[supplier] - ms.expected_sales[supplier])
+
+    def _headroom(self) -> np.ndarray:
+        ms = self.model.merchants
+        return (np.maximum(ms.cash, 0.0) + np.maximum(ms.bank_limit - ms.bank_drawn, 0.0)
+                + np.maximum(ms.scf_limit - ms.scf_drawn, 0.0))
+
+    def _spend(self, amount: np.ndarray) -> None:
+        """Pay ``amount`` from cash; what cash cannot cover is drawn on the lines (bank, then
+        SCF); what they cannot cover is an emergency overdraft at the bank (fails the merchant)."""
+        ms = self.model.merchants
+        ms.cash -= amount
+        self._cover_negative_cash()
+
+    def _cover_negative_cash(self) -> None:
+        ms, model = self.model.merchants, self.model
+        short = np.maximum(-ms.cash, 0.0)
+        if not short.any():
+            return
+        bank = np.minimum(short, np.maximum(ms.bank_limit - ms.bank_drawn, 0.0))
+        short -= bank
+        scf = np.minimum(short, np.maximum(ms.scf_limit - ms.scf_drawn, 0.0))
+        short -= scf
+        over = short > 1e-9
+        ms.overdraft_day[over & (ms.overdraft_day == NEVER)] = model.t
+        bank += short  # an emergency overdraft beyond the limit: arrears to the bank
+        ms.bank_drawn += bank
+        ms.scf_drawn += scf
+        ms.cash += bank + scf
+        model.outside.cash -= bank.sum()
+        model.outside.bank_lent += bank.sum()
+        model.lenders.cash[model.platform] -= scf.sum()
+        model.lenders.scf_loans[model.platform] += scf.sum()
+
+    # ------------------------------------------------------------------ phase 7
+
+    def payments(self) -> None:
+        """Fixed costs, interest, invoices due (waterfall), line repayments, payouts."""
+        model, ms, book, t = self.model, self.model.merchants, self.book, self.model.t
+        out, plat = model.outside, model.platform
+        active = ms.status != FAILED
+        fixed = np.where(active, ms.fixed_cost, 0.0)
+        bank_interest = ms.bank_drawn * self.p.bank_rate / 365.0
+        scf_interest = ms.scf_drawn * self.p.scf_rate / 365.0
+        ms.cash -= fixed + bank_interest + scf_interest
+        ms.month_profit -= fixed + bank_interest + scf_interest
+        out.cash += fixed.sum() + bank_interest.sum()
+        model.lenders.cash[plat] += scf_interest.sum()
+        model.lenders.fee_income[plat] += scf_interest.sum()
+        self._operating_losses()
+        self._cover_negative_cash()
+        self._update_scf_limits()
+        # invoices due today, and arrears, paid pro rata to what cash and lines allow
+        n = book.n
+        slot = t % self.slots
+        due = book.due[slot, :n].copy()
+        book.due[slot, :n] = 0.0
+        book.outstanding[:n] -= due
+        payable = due + book.arrears[:n]
+        need = np.bincount(book.buyer[:n], payable, minlength=ms.m)
+        ratio = np.where(need > 0, np.minimum(1.0, self._headroom() / np.maximum(need, 1e-12)), 1.0)
+        ratio[~active] = 0.0  # a failed merchant's estate has already been settled
+        paid = payable * ratio[book.buyer[:n]]
+        by_buyer = np.bincount(book.buyer[:n], paid, minlength=ms.m)
+        self._spend(by_buyer)
+        ms.trade_payables -= by_buyer
+        outside_owned = book.outside_owned[:n]
+        to_suppliers = np.bincount(book.supplier[:n], np.where(outside_owned, 0.0, paid), minlength=ms.m)
+        ms.cash += to_suppliers
+        ms.trade_receivables -= to_suppliers
+        to_outside = float(paid[outside_owned].sum())
+        out.cash += to_outside
+        out.trade_receivables -= to_outside
+        left = payable - paid
+        left[left < 1e-9] = 0.0
+        had = book.arrears[:n] > 0
+        book.arrears[:n] = left
+        book.arrears_day[:n] = np.where(left > 0, np.where(had, book.arrears_day[:n], t), NEVER)
+        self._repay_lines()
+        if model.calendar.month_end[model.pos]:
+            dividend = payout(ms, self.p.reserve_months)
+            ms.cash -= dividend
+            ms.payouts += dividend
+            ms.month_profit[:] = 0.0
+            out.cash += dividend.sum()
+        distressed = active & ((book.arrears_by_buyer(ms.m) > 0) |
+                               (ms.bank_drawn > DISTRESS_LINE_USE * np.maximum(ms.bank_limit, 1e-9)))
+        ms.status[:] = np.where(active, np.where(distressed, DISTRESSED, ACTIVE), FAILED)
+
+    def _operating_losses(self) -> None:
+        """Idiosyncratic operating losses (fraud, lawsuits, breakdowns, a bad batch), paid to the
+        outside sector: the source of failures in a calm economy."""
+        model, ms, p = self.model, self.model.merchants, self.p
+        rate = p.loss_shock_rate / 365.0
+        draw = model.streams.uniform("merchant_loss", model.t, ms.m)
+        hit = np.flatnonzero((draw < rate) & (ms.status != FAILED))
+        if hit.size == 0:
+            return
+        months = p.loss_shock_min + (p.loss_shock_max - p.loss_shock_min) * draw[hit] / rate
+        loss = months * DAYS_PER_MONTH * ms.expected_sales[hit]
+        ms.cash[hit] -= loss
+        ms.month_profit[hit] -= loss
+        model.outside.cash += loss.sum()
+
+    def _repay_lines(self) -> None:
+        """Cash above working needs repays the SCF loan first, then the bank line."""
+        model, ms = self.model, self.model.merchants
+        spare = np.maximum(ms.cash - WORKING_CASH_SHARE * self.p.reserve_months * self._monthly_costs(), 0.0)
+        scf = np.minimum(spare, ms.scf_drawn)
+        bank = np.minimum(spare - scf, ms.bank_drawn)
+        ms.cash -= scf + bank
+        ms.scf_drawn -= scf
+        ms.bank_drawn -= bank
+        model.lenders.cash[model.platform] += scf.sum()
+        model.lenders.scf_loans[model.platform] -= scf.sum()
+        model.outside.cash += bank.sum()
+        model.outside.bank_lent -= bank.sum()
+        ms.overdraft_day[ms.bank_drawn <= ms.bank_limit + 1e-6] = NEVER
+
+    def _update_scf_limits(self) -> None:
+        """SCF line: the advance rate on receivables, scaled by the platform's risk appetite
+        (lines shrink in tightening; an ``scf_freeze`` shock closes them)."""
+        model, ms = self.model, self.model.merchants
+        appetite = min(model.lenders.appetite[model.platform], 1.0)
+        frozen = model.scf_frozen[model.pos]
+        base = ms.trade_receivables + ms.settlement_receivable()
+        limit = np.where(ms.scf_enrolled & (ms.status != FAILED) & ~frozen,
+                         self.p.scf_advance_rate * appetite * base, 0.0)
+        cut = (limit < ms.scf_limit) & (limit < ms.scf_drawn - 1e-9)
+        ms.line_cut_day[cut] = model.t
+        ms.scf_limit[:] = limit
+
+    # ------------------------------------------------------------------ phase 9
+
+    def review(self) -> None:
+        """Monthly (first of the month): bank-line limits follow revenue and tightening; staff
+        follow sales."""
+        model, ms = self.model, self.model.merchants
+        if model.calendar.day_of_month[model.pos] != 1:
+            return
+        active = ms.status != FAILED
+        squeeze = max(1.0 + self.bank_tightening[model.pos], 0.0)
+        limit = np.where(active, self.p.bank_line_months * DAYS_PER_MONTH * ms.expected_sales * squeeze, 0.0)
+        ms.line_cut_day[(limit < ms.bank_limit) & (limit < ms.bank_drawn - 1e-9)] = model.t
+        ms.bank_limit[:] = limit
+        self._staff_follow_sales()
+
+    def _staff_follow_sales(self) -> None:
+        model, cs, ms = self.model, self.model.consumers, self.model.merchants
+        p = self.p
+        active = ms.status != FAILED
+        wage = np.maximum(ms.wage, MIN_WAGE_SHARE * model.cfg.consumers.income_median)
+        target = np.where(active, np.maximum(1, np.rint(self.wage_share[ms.tier] * ms.expected_sales *
+                                                         DAYS_PER_MONTH / wage)), 0)
+        target = target.astype(np.int64)
+        cut = active & (ms.staff > np.ceil(target * (1 + p.staff_hysteresis)))
+        grow = active & (ms.staff < np.floor(target / (1 + p.staff_hysteresis)))
+        if cut.any():
+            self._lay_off(np.where(cut, target, ms.staff))
+        if grow.any():
+            self._hire(np.where(grow, target - ms.staff, 0))
+
+    def _lay_off(self, keep: np.ndarray) -> None:
+        """Each merchant keeps ``keep`` staff; the rest become unemployed consumers."""
+        model, cs, ms = self.model, self.model.consumers, self.model.merchants
+        staff = np.flatnonzero(cs.employed & (cs.employer != OUTSIDE))
+        order = np.argsort(cs.employer[staff], kind="stable")
+        staff = staff[order]
+        employer = cs.employer[staff]
+        first = np.searchsorted(employer, employer, side="left")
+        rank = np.arange(staff.size) - first
+        gone = staff[rank >= keep[employer]]
+        self._separate(gone)
+
+    def _separate(self, ids: np.ndarray) -> None:
+        model, cs, ms = self.model, self.model.consumers, self.model.merchants
+        if ids.size == 0:
+            return
+        employer = cs.employer[ids]
+        ms.staff -= np.bincount(employer, minlength=ms.m)
+        ms.wage_bill -= np.bincount(employer, cs.base_income[ids], minlength=ms.m)
+        cs.employed[ids] = False
+        cs.employer[ids] = OUTSIDE
+        refresh_income(cs, ids, model.income_index[model.pos], model.cfg.labour.benefit_replacement)
+        model.today.layoffs += ids.size
+
+    def _hire(self, wanted: np.ndarray) -> None:
+        """Hire ``wanted`` staff per merchant from the unemployed, at the merchant's wage."""
+        model, cs, ms = self.model, self.model.consumers, self.model.merchants
+        total = int(wanted.sum())
+        if total == 0:
+            return
+        pool = np.flatnonzero(~cs.employed)
+        if pool.size == 0:
+            return
+        draw = model.streams.uniform_at("merchant_hiring", model.t, pool)
+        pool = pool[np.argsort(draw, kind="stable")][:total]
+        employer = np.repeat(np.arange(ms.m), wanted)[:pool.size]
+        cs.employed[pool] = True
+        cs.employer[pool] = employer
+        cs.base_income[pool] = ms.wage[employer]
+        refresh_income(cs, pool, model.income_index[model.pos], model.cfg.labour.benefit_replacement)
+        ms.staff += np.bincount(employer, minlength=ms.m)
+        ms.wage_bill += np.bincount(employer, ms.wage[employer], minlength=ms.m)
+
+    # ------------------------------------------------------------------ phase 10
+
+    def defaults(self) -> None:
+        """Merchants past the failure rule fail; their estate is shared by their creditors."""
+        model, ms, book, t = self.model, self.model.merchants, self.book, self.model.t
+        active = ms.status != FAILED
+        # arrears to suppliers, and an overdraft beyond the bank line (arrears to the bank)
+        oldest = np.minimum(np.where(book.oldest_arrears_day(ms.m) == NEVER, -NEVER, book.oldest_arrears_day(ms.m)),
+                            np.where(ms.overdraft_day == NEVER, -NEVER, ms.overdraft_day))
+        too_old = (oldest != -NEVER) & (t - oldest >= self.p.failure_arrears_days)
+        arrears = book.arrears_by_buyer(ms.m) + np.maximum(ms.bank_drawn - ms.bank_limit, 0.0)
+        too_big = arrears > self.p.failure_arrears_months * DAYS_PER_MONTH * np.maximum(ms.expected_sales, 1e-9)
+        failing = np.flatnonzero(active & (too_old | too_big))
+        for f in failing:  # the day's failures are few: settle each estate in turn
+            self._fail(int(f), arrears=float(book.arrears_by_buyer(ms.m)[f]))
+
+    def _fail(self, f: int, arrears: float) -> None:
+        model, ms, book, t = self.model, self.model.merchants, self.book, self.model.t
+        out, plat, n = model.outside, model.platform, book.n
+        window = self.p.contagion_window_days
+        parents = sorted(p for p, day in self.loss_sources.get(f, {}).items() if t - day <= window)
+        if parents:
+            cause = CAUSE_COUNTERPARTY
+        elif t - ms.line_cut_day[f] <= window:
+            cause = CAUSE_CREDIT_LINE
+        else:
+            cause = CAUSE_LIQUIDITY
+        # the estate: settlements due from the lenders (paid now), inventory sold at a fire-sale
+        # discount, receivables sold to the outside sector at a factoring discount
+        settle = ms.settlement_due[:, :, f].sum(axis=1)
+        ms.settlement_due[:, :, f] = 0.0
+        model.lenders.cash -= settle
+        model.lenders.settlement_payable -= settle
+        ms.cash[f] += settle.sum()
+        fire_sale = ms.inventory[f] * (1 - self.p.fire_sale_haircut)
+        out.cash -= fire_sale
+        ms.cash[f] += fire_sale
+        ms.inventory[f] = 0.0
+        sells = np.flatnonzero((book.supplier[:n] == f) & ~book.outside_owned[:n])
+        face = float(book.owed()[sells].sum())
+        book.outside_owned[sells] = True
+        book.live[sells] = False
+        book.weight[sells] = 0.0
+        self.relink_day[sells] = t + model.cfg.network.relink_delay_days
+        ms.trade_receivables[f] -= face
+        out.trade_receivables += face
+        price = face * (1 - self.p.factoring_haircut)
+        out.cash -= price
+        ms.cash[f] += price
+        # creditors: suppliers (or the outside sector for invoices it owns), the bank, the platform
+        owes = np.flatnonzero((book.buyer[:n] == f))
+        owed = book.owed()[owes]
+        claims_trade = float(owed.sum())
+        claims = claims_trade + ms.bank_drawn[f] + ms.scf_drawn[f]
+        pool = max(ms.cash[f], 0.0)
+        share = min(1.0, pool / claims) if claims > 0 else 0.0
+        # trade creditors
+        received = owed * share
+        outside_edge = book.outside_owned[owes]
+        suppliers = book.supplier[owes]
+        to_suppliers = np.bincount(suppliers, np.where(outside_edge, 0.0, received), minlength=ms.m)
+        lost = np.bincount(suppliers, np.where(outside_edge, 0.0, owed - received), minlength=ms.m)
+        ms.cash += to_suppliers
+        ms.trade_receivables -= np.bincount(suppliers, np.where(outside_edge, 0.0, owed), minlength=ms.m)
+        out.cash += float(received[outside_edge].sum())
+        out.trade_receivables -= float(owed[outside_edge].sum())
+        book.due[:, owes] = 0.0
+        book.outstanding[owes] = 0.0
+        book.arrears[owes] = 0.0
+        book.arrears_day[owes] = NEVER
+        book.live[owes] = False
+        book.weight[owes] = 0.0
+        ms.trade_payables[f] = 0.0
+        for creditor in np.flatnonzero(lost > 1e-9):
+            self.loss_sources[int(creditor)][f] = t
+            ms.loss_day[creditor] = t
+        # the bank and the platform's SCF loan
+        bank_paid, scf_paid = ms.bank_drawn[f] * share, ms.scf_drawn[f] * share
+        out.cash += bank_paid
+        out.bank_lent -= ms.bank_drawn[f]
+        model.lenders.cash[plat] += scf_paid
+        model.lenders.scf_loans[plat] -= ms.scf_drawn[f]
+        model.lenders.scf_losses[plat] += ms.scf_drawn[f] - scf_paid
+        creditor_losses = float(lost.sum() + (ms.bank_drawn[f] - bank_paid) + (ms.scf_drawn[f] - scf_paid)
+                                + (owed[outside_edge] - received[outside_edge]).sum())
+        residual = pool - share * claims
+        ms.cash[f] -= pool  # the pool went to creditors; anything left goes to the owners
+        out.cash += residual
+        ms.bank_drawn[f] = ms.scf_drawn[f] = ms.bank_limit[f] = ms.scf_limit[f] = 0.0
+        ms.overdraft_day[f] = NEVER
+        # staff lose their jobs; customers go elsewhere
+        staff = np.flatnonzero(model.consumers.employed & (model.consumers.employer == f))
+        self._separate(staff)
+        if ms.tier[f] == RETAILER:
+            self._relink_consumers(f)
+        ms.status[f] = FAILED
+        ms.failed_day[f] = t
+        ms.expected_sales[f] = 0.0
+        # cascade bookkeeping
+        if parents:
+            generation = 1 + int(max(ms.generation[p] for p in parents))
+            cascade = int(min(ms.cascade[p] for p in parents))
+        else:
+            generation, cascade = 0, self.next_cascade
+            self.next_cascade += 1
+        ms.generation[f], ms.cascade[f] = generation, cascade
+        self.loss_sources.pop(f, None)
+        if t >= 0:  # burn-in is not recorded
+            self.failure_rows.append({
+                "date": np.datetime64(model.calendar.date(t)), "merchant_id": f, "tier": TIER_NAMES[ms.tier[f]],
+                "cause": cause, "parents": parents, "generation": generation, "cascade_id": cascade,
+                "arrears": arrears, "creditor_losses": creditor_losses})
+        model.today.merchant_failures += 1
+        model.today.contagion_failures += cause != CAUSE_LIQUIDITY
+
+    def force_failure(self, target) -> None:
+        """A ``supplier_failure`` shock: merchant ``target`` (an id, or a tier name for that
+        tier's largest active merchant) fails today, as a root failure."""
+        ms = self.model.merchants
+        if isinstance(target, str):
+            cand = np.flatnonzero((ms.tier == TIER_NAMES.index(target)) & (ms.status != FAILED))
+            if cand.size == 0:
+                return
+            target = int(cand[np.argmax(ms.expected_sales[cand])])
+        if not 0 <= target < ms.m:
+            raise ValueError(f"supplier_failure: target {target} is not a merchant id (0..{ms.m - 1})")
+        if ms.status[target] != FAILED:
+            self.loss_sources.pop(target, None)
+            ms.line_cut_day[target] = NEVER
+            self._fail(target, arrears=float(self.book.arrears_by_buyer(ms.m)[target]))
+
+    def _relink_consumers(self, f: int) -> None:
+        """Customers of a failed retailer move that link to another retailer (by size)."""
+        model, cs, ms = self.model, self.model.consumers, self.model.merchants
+        rows, cols = np.nonzero(cs.retailers == f)
+        if rows.size == 0:
+            return
+        open_ = np.flatnonzero((ms.tier == RETAILER) & (ms.status != FAILED))
+        if open_.size == 0:
+            return
+        cum = np.cumsum(ms.size[open_])
+        draw = model.streams.uniform_at(f"relink_consumer.{f}", model.t, rows)
+        cs.retailers[rows, cols] = open_[np.minimum(np.searchsorted(cum, draw * cum[-1], side="right"),
+                                                    open_.size - 1)]
+
+    # ------------------------------------------------------------------ phase 11
+
+    def entry(self) -> None:
+        """Buyers of failed suppliers find new ones after the delay; failed slots are refilled
+        with outside capital after ``entry_delay_days``."""
+        model, ms, book, t = self.model, self.model.merchants, self.book, self.model.t
+        n = book.n
+        due = np.flatnonzero(self.relink_day[:n] == t)
+        if due.size:
+            self._relink_buyers(due)
+        entrants = np.flatnonzero((ms.status == FAILED) & (ms.failed_day + self.p.entry_delay_days == t))
+        for e in entrants:
+            self._enter(int(e))
+
+    def _pick(self, tier: int, count: int, stream: str, exclude: int = -1) -> np.ndarray:
+        """``count`` active merchants of ``tier`` chosen by size (with replacement)."""
+        ms, model = self.model.merchants, self.model
+        cand = np.flatnonzero((ms.tier == tier) & (ms.status != FAILED) & (np.arange(ms.m) != exclude))
+        if cand.size == 0 or count == 0:
+            return np.zeros(0, dtype=np.int64)
+        cum = np.cumsum(ms.size[cand])
+        draw = model.streams.uniform_at(stream, model.t, np.arange(count))
+        return cand[np.minimum(np.searchsorted(cum, draw * cum[-1], side="right"), cand.size - 1)]
+
+    def _relink_buyers(self, dead: np.ndarray) -> None:
+        ms, book = self.model.merchants, self.book
+        self.relink_day[dead] = NEVER
+        buyers = book.buyer[dead]
+        alive = ms.status[buyers] != FAILED
+        dead, buyers = dead[alive], buyers[alive]
+        old = book.supplier[dead]
+        for tier in np.unique(ms.tier[old]):
+            which = ms.tier[old] == tier
+            new = self._pick(int(tier), int(which.sum()), f"relink_buyer.{tier}")
+            if new.size:
+                weight = self._weight_before_failure(dead[which], buyers[which])
+                ids = book.add(new, buyers[which][:new.size], weight[:new.size])
+                self.relink_day = _grow_like(self.relink_day, book.supplier.size, ids)
+
+    def _weight_before_failure(self, dead: np.ndarray, buyers: np.ndarray) -> np.ndarray:
+        """The purchase share a dead edge had: what the buyer's live shares miss from 1."""
+        book = self.book
+        n = book.n
+        live_share = np.bincount(book.buyer[:n], np.where(book.live[:n], book.weight[:n], 0.0),
+                                 minlength=self.model.merchants.m)
+        missing = np.maximum(1.0 - live_share[buyers], 0.0)
+        counts = np.bincount(buyers, minlength=self.model.merchants.m)[buyers]
+        return missing / np.maximum(counts, 1)
+
+    def _enter(self, e: int) -> None:
+        """A new merchant in slot ``e``: outside capital, half the old sales expectation, new
+        suppliers and buyers by size, staff hired from the unemployed."""
+        model, ms, book = self.model, self.model.merchants, self.book
+        t = model.t
+        ms.status[e] = ACTIVE
+        ms.expected_sales[e] = 0.5 * ms.normal_sales[e]
+        ms.inventory[e] = 0.0
+        ms.loss_day[e] = ms.line_cut_day[e] = NEVER
+        ms.bank_limit[e] = self.p.bank_line_months * DAYS_PER_MONTH * ms.expected_sales[e]
+        capital = self.p.reserve_months * self._monthly_costs()[e] + \
+            self.cover[ms.tier[e]] * ms.expected_sales[e] / ms.markup[e]
+        ms.cash[e] += capital
+        model.outside.cash -= capital
+        tier = int(ms.tier[e])
+        net = self.net
+        k_up = int(np.bincount(net.buyer, minlength=ms.m)[e])
+        if k_up:
+            suppliers = self._pick(tier + 1 if tier < MANUFACTURER else tier, k_up, f"entry_suppliers.{e}", e)
+            if suppliers.size:
+                book.add(suppliers, np.full(suppliers.size, e), np.full(suppliers.size, 1.0 / suppliers.size))
+        k_down = int(np.bincount(net.supplier, minlength=ms.m)[e])
+        if k_down and tier > RETAILER:
+            buyers = np.unique(self._pick(tier - 1, k_down, f"entry_buyers.{e}", e))
+            self._attach_buyers(e, buyers)
+        if tier == RETAILER:
+            self._attract_customers(e)
+        self.relink_day = _grow_like(self.relink_day, book.supplier.size, np.zeros(0, dtype=np.int64))
+        self._hire(np.bincount([e], [int(ms.normal_staff[e])], minlength=ms.m).astype(np.int64))
+        del t
+
+    def _attach_buyers(self, e: int, buyers: np.ndarray) -> None:
+        """Each buyer gives the entrant a share 1/(k+1) of its purchases, scaling down the rest."""
+        book = self.book
+        n = book.n
+        k = np.bincount(book.buyer[:n][book.live[:n]], minlength=self.model.merchants.m)[buyers]
+        scale = k / (k + 1.0)
+        factor = np.ones(self.model.merchants.m)
+        factor[buyers] = scale
+        book.weight[:n] *= factor[book.buyer[:n]]
+        book.add(np.full(buyers.size, e), buyers, 1.0 / (k + 1.0))
+
+    def _attract_customers(self, e: int) -> None:
+        """Consumers discover the new retailer: as many links as its size warrants move to it."""
+        model, cs, ms = self.model, self.model.consumers, self.model.merchants
+        retail = (ms.tier == RETAILER) & (ms.status != FAILED)
+        expected = cs.retailers.size * ms.size[e] / ms.size[retail].sum()
+        ids = np.arange(cs.n)
+        draw = model.streams.uniform_at(f"entry_customers.{e}", model.t, ids)
+        chosen = ids[draw < expected / cs.n]
+        cs.retailers[chosen, -1] = e
+
+
+def _grow_like(array: np.ndarray, size: int, ids: np.ndarray) -> np.ndarray:
+    """``array`` padded with NEVER to ``size`` (edge capacity grew)."""
+    if array.size >= size:
+        array[ids] = NEVER
+        return array
+    out = np.full(size, NEVER, dtype=array.dtype)
+    out[:array.size] = array
+    return out
