@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import ndtri
+from scipy.stats import beta as beta_dist
 
 from agents.base import Column, ViewAgent
 from sim.config import ConsumerParams, LabourParams
@@ -51,23 +53,31 @@ class ConsumerState:
     def create(cls, n: int, p: ConsumerParams, labour: LabourParams, streams: Streams,
                retailer_weight: np.ndarray) -> "ConsumerState":
         """A population of ``n`` consumers linked to retailers by ``retailer_weight``."""
-        g = streams.generator("population.consumers")
-        base_income = p.income_median * np.exp(p.income_sigma * g.standard_normal(n))
+        # one stream per attribute, and transforms of one uniform per consumer where the
+        # distribution allows: changing one parameter leaves every other attribute alone
+        def u(name: str) -> np.ndarray:
+            return streams.uniform(f"population.{name}", 0, n)
+
+        base_income = p.income_median * np.exp(p.income_sigma * ndtri(np.clip(u("income"), 1e-12, 1 - 1e-12)))
         a = p.propensity_mean * p.propensity_concentration
         b = (1 - p.propensity_mean) * p.propensity_concentration
-        propensity = g.beta(a, b, n) if 0 < p.propensity_mean < 1 else np.full(n, p.propensity_mean)
-        risk_prone = g.random(n) < p.risk_prone_share
+        propensity = beta_dist.ppf(u("propensity"), a, b) if 0 < p.propensity_mean < 1 else \
+            np.full(n, p.propensity_mean)
+        risk_prone = u("risk_type") < p.risk_prone_share
         # risk-prone consumers keep thinner buffers and forget more often
-        buffer_months = p.buffer_months * np.where(risk_prone, 0.3, 1.0) * g.uniform(0.5, 1.5, n)
-        forgetfulness = np.clip(p.forget_probability * g.exponential(1.0, n) *
+        buffer_months = p.buffer_months * np.where(risk_prone, 0.3, 1.0) * (0.5 + u("buffer"))
+        forgetfulness = np.clip(p.forget_probability * -np.log(np.maximum(u("forgetfulness"), 1e-300)) *
                                 np.where(risk_prone, 2.0, 1.0), 0, 1)
-        credit_first = g.random(n) < p.credit_first_share
-        employed = g.random(n) >= labour.unemployment_normal
+        credit_first = u("credit_first") < p.credit_first_share
+        employed = u("employment") >= labour.unemployment_normal
         k = min(p.retailer_links, retailer_weight.size)
+        g = streams.generator("population.retailers")
         retailers = _draw_retailers(g, n, k, retailer_weight)
         pref = g.gamma(2.0, 1.0, (n, k)) * retailer_weight[retailers]
         cum = np.cumsum(pref, axis=1)
         cum /= cum[:, -1:]
+        payday = 1 + (u("payday") * BILLING_DAYS).astype(np.int64)
+        statement_day = 1 + (u("statement_day") * BILLING_DAYS).astype(np.int64)
         income = np.where(employed, base_income, base_income * labour.benefit_replacement)
         return cls(
             base_income=base_income, income=income, employed=employed,
@@ -77,7 +87,7 @@ class ConsumerState:
             forgetfulness=forgetfulness, credit_first=credit_first,
             liquidity_propensity=p.liquidity_propensity * np.where(risk_prone, p.liquidity_risky_multiplier, 1.0),
             retailers=retailers, retailer_cumweight=np.ascontiguousarray(cum[:, :-1].T, dtype=np.float32),
-            payday=g.integers(1, BILLING_DAYS + 1, n), statement_day=g.integers(1, BILLING_DAYS + 1, n),
+            payday=payday, statement_day=statement_day,
             last_cut_day=np.full(n, -10**9, dtype=np.int64), month_spending=np.zeros(n),
         )
 
@@ -133,7 +143,12 @@ def labour_flows(cs: ConsumerState, u_target: float, p: LabourParams, risky_mult
     gap = u_target - u
     s = p.separation_rate / DAYS_PER_MONTH
     sep = s + max(gap, 0.0) * p.adjustment_speed / DAYS_PER_MONTH / max(1 - u, 1e-9)
-    hire_base = s * (1 - u_target) / max(u_target, 1e-9)
+    # steady state: hires balance the separations the employed actually face (risk-prone types
+    # separate more often; merchant staff leave only through layoffs)
+    outside = cs.employed & (cs.employer == OUTSIDE)
+    risky_outside = np.count_nonzero(outside & cs.risk_prone)
+    flows = s * (np.count_nonzero(outside) + (risky_multiplier - 1) * risky_outside)
+    hire_base = flows / max(u_target * n, 1e-9)
     hire = min(hire_base + max(-gap, 0.0) * p.adjustment_speed / DAYS_PER_MONTH / max(u, 1e-9), 1.0)
     # only the few consumers whose draw is below the largest probability can move
     cand = np.flatnonzero(draw < max(sep * risky_multiplier, hire))
@@ -152,20 +167,6 @@ def refresh_income(cs: ConsumerState, idx: np.ndarray | slice, income_index: flo
     """Current income of ``idx`` from employment status and the income index."""
     base = cs.base_income[idx]
     cs.income[idx] = np.where(cs.employed[idx], base, base * replacement) * income_index
-
-
-@dataclass(slots=True)
-class Shopping:
-    """Today's shopping of the consumers who shop (ids in ``who``)."""
-
-    who: np.ndarray          # consumer ids
-    desired: np.ndarray      # desired platform spending, yuan
-    affordable: np.ndarray   # spending that cash plus credit can pay for, yuan
-    cash: np.ndarray         # cash part of the purchase (after stock-outs), yuan
-    credit: np.ndarray       # (L, len(who)) credit part per lender (after stock-outs), yuan
-    retailer: np.ndarray     # chosen retailer
-    fill: np.ndarray         # share of the purchase the retailer could serve
-    constrained: np.ndarray  # bool: demand beyond cash plus credit
 
 
 def shoppers(p: ConsumerParams, shop_draw: np.ndarray, big_draw: np.ndarray) -> np.ndarray:

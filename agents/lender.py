@@ -43,7 +43,6 @@ class Accounts:
     overdue: np.ndarray         # past-due amount including late fees, yuan
     instalment_principal: np.ndarray  # 分期 principal outstanding on instalment plans, yuan
     instalment_months: np.ndarray     # int: months left on the (merged) instalment plan
-    instalment_fee_base: np.ndarray   # principal the monthly instalment fee is charged on, yuan
     balance: np.ndarray         # all the consumer owes: unbilled + billed + overdue + instalments, yuan
     dpd: np.ndarray             # int: days past due
     frozen: np.ndarray          # bool: frozen for delinquency
@@ -217,8 +216,9 @@ def features(acc: Accounts, l: int, idx: np.ndarray, today: int, observed_income
     X[:, 1] = decayed(acc.late_score[l][idx], acc.late_day[l][idx], today, LATE_DECAY_DAYS)
     X[:, 2] = np.minimum(acc.dpd[l][idx], 120) / 30.0
     limit = acc.fixed_limit[l][idx]
-    X[:, 3] = np.where(limit > 0, np.minimum(acc.balance[l][idx] / np.maximum(limit, 1.0), 3.0),
-                       np.where(acc.balance[l][idx] > 0, 3.0, 0.0))
+    balance = np.where(acc.balance[l][idx] < 0.005, 0.0, acc.balance[l][idx])  # rounding residue is 0
+    X[:, 3] = np.where(limit > 0, np.minimum(balance / np.maximum(limit, 1.0), 3.0),
+                       np.where(balance > 0, 3.0, 0.0))
     X[:, 4] = np.log(np.maximum(observed_income, 1.0) / income_median)
     others = np.zeros(idx.size)
     for k in range(acc.open.shape[0]):
@@ -288,8 +288,7 @@ def add_debt(acc: Accounts, lenders: LenderState, l: int, idx: np.ndarray, amoun
 def write_off(acc: Accounts, lenders: LenderState, l: int, idx: np.ndarray) -> float:
     """Charge off accounts ``idx``: the lender loses the whole balance."""
     amount = acc.balance[l][idx].copy()
-    for name in ("unbilled", "billed", "overdue", "instalment_principal", "instalment_fee_base",
-                 "balance", "temp_limit"):
+    for name in ("unbilled", "billed", "overdue", "instalment_principal", "balance", "temp_limit"):
         getattr(acc, name)[l][idx] = 0.0
     acc.instalment_months[l][idx] = 0
     total = float(amount.sum())

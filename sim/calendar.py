@@ -43,7 +43,6 @@ class Calendar:
         self.day_of_month = (self.dates - self.dates.astype("datetime64[M]")).astype(int) + 1
         next_months = (self.dates + np.timedelta64(1, "D")).astype("datetime64[M]").astype(int) % 12 + 1
         self.month_end = next_months != months
-        self.year_month = years * 100 + months
         self.windows: list[Window] = []
         for year in range(int(years.min()), int(years.max()) + 1):
             for name, p in cfg.promotions.items():

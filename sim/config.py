@@ -144,9 +144,12 @@ class LenderParams:
                                 lo=0, hi=30)
     late_fee_daily: float = param(0.0005, "late fee on the overdue amount", unit="1/day", lo=0, hi=0.01,
                                   source="DESIGN 4; Baitiao 0.05%/day")
-    instalment_fee_monthly: float = param(0.006, "instalment fee on the plan principal", unit="1/month",
-                                          lo=0, hi=0.05, source="DESIGN 4; Baitiao 0.5-0.8%/month")
-    statement_grace_days: int = param(10, "days from statement to due date", unit="days", lo=1, hi=28)
+    instalment_fee_monthly: float = param(0.011, "monthly fee on the outstanding instalment principal",
+                                          unit="1/month", lo=0, hi=0.05,
+                                          source="Baitiao 0.5-0.8% a month flat on the original principal; "
+                                          "a flat fee f over n equal instalments is about 2nf/(n+1) on the "
+                                          "declining balance")
+    statement_grace_days: int = param(10, "days from statement to due date", unit="days", lo=1, hi=27)
     charge_off_dpd: int = param(90, "days past due at which the account is charged off", unit="days",
                                 lo=30, hi=720)
     freeze_dpd: int = param(30, "days past due at which the account is frozen", unit="days", lo=1, hi=720)

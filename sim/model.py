@@ -53,6 +53,7 @@ TYPICAL_SPEND_VOLATILITY = 0.7     # spending-volatility feature assumed for sta
 ACQUISITION_RESPONSE = 10.0        # acquisition effort per unit of relative shortfall of accounts
 STARTING_LIMIT_SHARE = 0.85        # starting limits sit this far into the cut/raise band
 EXPERIMENT_OVERRIDES = ("freeze", "charge_off", "experiment")  # changes experiments allow
+BALANCE_EPSILON = 0.005            # balances below half a fen count as paid up (rounding residue)
 CLEAN_LATE_SCORE = 0.37             # decayed late count below this = no late payment in ~12 months
 
 
@@ -109,7 +110,7 @@ class CreditModel(mesa.Model):
         self.log = LimitLog(len(self.lender_names))
         self.recorder = Recorder(self, panel=panel, panel_sample=panel_sample)
         self.today = _DayFlows.zero(len(self.lender_names))
-        self.snapshots: dict[int, tuple] = {}
+        self.snapshots: dict[int, list] = {}
         self.running = True
 
     # ------------------------------------------------------------------ construction
@@ -158,12 +159,12 @@ class CreditModel(mesa.Model):
     def _build_accounts(self) -> None:
         cs, cfg = self.consumers, self.cfg
         self.accounts = acc = Accounts.empty(len(self.lender_names), cs.n)
-        g = self.streams.generator("population.accounts")
         for l, p in enumerate(self.lender_params):
-            holders = np.flatnonzero(g.random(cs.n) < p.account_share)
+            name = self.lender_names[l]
+            holders = np.flatnonzero(self.streams.uniform(f"population.account.{name}", 0, cs.n) < p.account_share)
+            tenure = self.streams.uniform(f"population.tenure.{name}", 0, cs.n)[holders]
             acc.open[l][holders] = True
-            acc.open_day[l][holders] = self.t - (g.random(holders.size) * p.initial_tenure_max_years
-                                                 * 365).astype(np.int64)
+            acc.open_day[l][holders] = self.t - (tenure * p.initial_tenure_max_years * 365).astype(np.int64)
         # starting limits near the policy's steady state: the prior score with typical usage
         for l, p in enumerate(self.lender_params):
             holders = np.flatnonzero(acc.open[l])
@@ -306,6 +307,8 @@ class CreditModel(mesa.Model):
         shop_draw = self.streams.uniform("shopping", t, cs.n)
         big_draw = self.streams.uniform("big_ticket", t, cs.n)
         who = shoppers(p, shop_draw, big_draw)
+        self.merchants.sales_today[:] = 0.0
+        self.merchants.demand_today[:] = 0.0
         if who.size == 0:
             return
         # each line's limit, balance and available credit (row-wise gathers: fast)
@@ -403,7 +406,6 @@ class CreditModel(mesa.Model):
                            .astype(int), len(cp.instalment_months) - 1)]
             ii = idx[inst]
             acc.instalment_principal[l][ii] += amt[inst]
-            acc.instalment_fee_base[l][ii] += amt[inst]
             acc.instalment_months[l][ii] = np.maximum(acc.instalment_months[l][ii], months)
         acc.unbilled[l][idx] += np.where(inst, 0.0, amt)
         acc.balance[l][idx] += amt
@@ -463,6 +465,9 @@ class CreditModel(mesa.Model):
         acc.spend_var[l][new] = 0.0
         acc.spend_obs[l][new] = 0
         acc.treated[l][new] = -1
+        acc.protected_until[l][new] = NEVER
+        acc.temp_expiry[l][new] = NEVER
+        acc.forgot[l][new] = False
         self.today.accounts_opened[l] += new.size
         self._choose_primary(new)
 
@@ -509,7 +514,7 @@ class CreditModel(mesa.Model):
         for l, p in enumerate(self.lender_params):
             if t not in self._expiry_days(l):
                 continue
-            expiring = np.flatnonzero((acc.temp_expiry[l] == t) & acc.open[l])
+            expiring = np.flatnonzero((acc.temp_expiry[l] == t) & acc.open[l] & (acc.temp_limit[l] > 0))
             if expiring.size == 0:
                 continue
             fixed = acc.fixed_limit[l][expiring]
@@ -681,12 +686,10 @@ class CreditModel(mesa.Model):
         months = acc.instalment_months[l][idx]
         on_plan = months > 0
         principal = np.where(on_plan, acc.instalment_principal[l][idx] / np.maximum(months, 1), 0.0)
-        fee = np.where(on_plan, acc.instalment_fee_base[l][idx] * p.instalment_fee_monthly, 0.0)
+        fee = np.where(on_plan, acc.instalment_principal[l][idx] * p.instalment_fee_monthly, 0.0)
         add_debt(acc, self.lenders, l, idx, fee, "billed")
         acc.instalment_principal[l][idx] -= principal
         acc.instalment_months[l][idx] = np.maximum(months - 1, 0)
-        done = idx[acc.instalment_months[l][idx] == 0]
-        acc.instalment_fee_base[l][done] = 0.0
         acc.billed[l][idx] += acc.unbilled[l][idx] + principal
         acc.unbilled[l][idx] = 0.0
 
@@ -751,23 +754,29 @@ class CreditModel(mesa.Model):
         due = (t - self.calendar.first) % p.reestimate_every_days == 0
         if not (due or forced):
             return
-        snap = self.snapshots.get(l)
-        if snap is not None:
-            day, idx, X = snap
-            y = (self.accounts.last_30dpd_day[l][idx] >= day).astype(float)
+        # fit on the newest snapshot that is at least one re-estimation period old, so the
+        # outcome window has a fixed length whenever the fit happens
+        snaps = self.snapshots.setdefault(l, [])
+        ready = [snap for snap in snaps if t - snap[0] >= p.reestimate_every_days]
+        if ready:
+            day, idx, X = ready[-1]
+            horizon = day + p.reestimate_every_days
+            reached = self.accounts.last_30dpd_day[l][idx]
+            y = ((reached >= day) & (reached < horizon)).astype(float)
             lenders.weights[l] = fit_logistic(X, y, lenders.prior_weights[l], p.reestimate_ridge)
-            lenders.last_reestimate[l] = t
-            self.today.reestimated[l] = True
+            snaps[:] = [snap for snap in snaps if snap[0] >= day]
         acc = self.accounts
         open_idx = np.flatnonzero(acc.open[l])
-        g = self.streams.generator(f"reestimate.{self.lender_names[l]}", t)
         performing = open_idx[acc.dpd[l][open_idx] < 30]  # the score predicts entry into 30+ DPD
         if performing.size == 0:
             return
-        sample = np.sort(g.choice(performing, size=min(p.reestimate_sample, performing.size), replace=False))
+        # the sample: the accounts with the smallest draws (each account keeps its own draw)
+        draw = self.streams.uniform_at(f"reestimate.{self.lender_names[l]}", t, performing)
+        take = min(p.reestimate_sample, performing.size)
+        sample = np.sort(performing[np.argpartition(draw, take - 1)[:take]])
         observed = self._observed_income(l, sample)
         X = features(acc, l, sample, t, observed, self.cfg.consumers.income_median)
-        self.snapshots[l] = (t, sample, X)
+        snaps.append((t, sample, X))
 
     def _review_accounts(self, l: int) -> None:
         """Monthly review (staggered by statement day): score, then the limit policy."""
@@ -791,7 +800,7 @@ class CreditModel(mesa.Model):
             return
         # voluntary closure of paid-up accounts, at a rate that closes ACCOUNT_ATTRITION_MONTHLY
         # of all open accounts a month
-        paid_up = acc.balance[l][idx] <= 0
+        paid_up = acc.balance[l][idx] < BALANCE_EPSILON
         rate = min(1.0, ACCOUNT_ATTRITION_MONTHLY / max(paid_up.mean(), 0.05))
         quit_ = idx[paid_up & (self.streams.uniform_at(f"attrition.{name}", t, idx) < rate)]
         # accounts opened today are not closed; closures keep their history for a re-application
@@ -835,7 +844,7 @@ class CreditModel(mesa.Model):
         ``size``; treated and control keep their limits until the shock ends."""
         l = self.lender_index[s.lender]
         acc = self.accounts
-        idx = np.flatnonzero(acc.open[l] & ~acc.frozen[l])
+        idx = np.flatnonzero(acc.open[l] & ~acc.frozen[l] & (acc.fixed_limit[l] > 0) & (acc.dpd[l] == 0))
         u = self.streams.uniform_at(f"experiment.{s.lender}.{s.start}", self.t, idx)
         treated = idx[u < s.share]
         acc.treated[l][idx] = 0

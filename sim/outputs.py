@@ -298,6 +298,10 @@ def summary(model, frames: dict[str, pd.DataFrame]) -> dict:
         "retail_sales_total": float(ts["retail_sales"].sum()),
         "merchant_failures": int(ts["merchant_failures"].sum()),
     }
+    from sim.contagion import cascade_statistics
+    headline["cascades"] = cascade_statistics(failures_frame(model))
+    headline["merchant_failure_rate_annual"] = float(ts["merchant_failures"].sum() / max(model.merchants.m, 1)
+                                                     / years)
     return {
         "scenario": model.cfg.name,
         "description": model.cfg.description,

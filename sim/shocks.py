@@ -42,10 +42,6 @@ class Shock:
     share: float | None = None
     where: str = ""     # file and position, for messages
 
-    @property
-    def active_days(self) -> slice:
-        return slice(self.start, self.end)
-
 
 def _date(value, where: str, key: str) -> dt.date:
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):

@@ -118,7 +118,10 @@ class SupplyChain:
         book.outstanding[:n] = daily * (self.slots - 1)
         ms.trade_payables[:] = book.payables(ms.m)
         ms.trade_receivables[:] = book.receivables(ms.m)
-        ms.cash[:] = self.p.reserve_months * self._monthly_costs()
+        # the payout rule's steady state: a net liquid position (cash and receivables less
+        # payables) of the reserve target, but never less cash than half the reserve
+        reserve = self.p.reserve_months * self._monthly_costs()
+        ms.cash[:] = np.maximum(reserve + ms.trade_payables - ms.trade_receivables, WORKING_CASH_SHARE * reserve)
 
     def _hire_initial_staff(self) -> None:
         model, cs, ms = self.model, self.model.consumers, self.model.merchants
@@ -141,6 +144,24 @@ class SupplyChain:
     def _monthly_costs(self) -> np.ndarray:
         ms = self.model.merchants
         return DAYS_PER_MONTH * (ms.expected_sales / ms.markup + ms.fixed_cost) + ms.wage_bill
+
+    # ------------------------------------------------------------------ analytics
+
+    def trade_exposures(self):
+        """Who is owed what by whom along the chain today: a sparse (m, m) matrix with
+        [i, j] = trade receivables of supplier i from buyer j (invoices sold to the outside
+        sector excluded)."""
+        from sim.contagion import exposure_matrix
+        book, n = self.book, self.book.n
+        mine = ~book.outside_owned[:n]
+        return exposure_matrix(book.supplier[:n][mine], book.buyer[:n][mine], book.owed()[mine],
+                               self.model.merchants.m)
+
+    def systemic_importance(self) -> np.ndarray:
+        """DebtRank of each merchant's default on today's trade-credit exposures, with the
+        merchants' net worth as their capital buffers (Battiston et al. 2012)."""
+        from sim.contagion import systemic_importance
+        return systemic_importance(self.trade_exposures(), self.model.merchants.net_worth())
 
     # ------------------------------------------------------------------ phase 6
 

@@ -31,9 +31,11 @@ def test_treated_get_the_change_and_keep_their_limits(experiment):
     assert np.median(ratio) == pytest.approx(1.5, rel=1e-6)
     # during the experiment only freezes (to zero) change a limit in either arm
     changes = experiment.results()["limit_changes"]
+    # (accounts that stayed in the experiment all along: a closed and reopened account leaves it)
+    months = plat[plat["month"].between("2026-03", "2026-08")]
+    stayed = months.groupby("consumer_id")["treated"].apply(lambda s: s.notna().all() and len(s) == 6)
     during = changes[(changes["date"] > "2026-03-01") & (changes["date"] < "2026-09-01") &
-                     (changes["lender"] == "baitiao") &
-                     changes["consumer_id"].isin(mar.index[mar["treated"].notna()])]
+                     (changes["lender"] == "baitiao") & changes["consumer_id"].isin(stayed.index[stayed])]
     assert set(during["cause"].unique()) <= {"freeze", "charge_off", "promo_expiry"}
     assert (panel.loc[panel["lender"] == "huabei", "treated"].isna()).all()
 

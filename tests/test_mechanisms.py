@@ -391,7 +391,7 @@ def test_fit_logistic_recovers_known_weights():
     assert sigmoid(X @ w_ridge).mean() == pytest.approx(y.mean(), rel=1e-3)
 
 
-REESTIMATE = ["lenders.baitiao.reestimate_every_days=1000",   # only the day-0 snapshot ...
+REESTIMATE = ["lenders.baitiao.reestimate_every_days=35",     # the day-0 snapshot, refit on 2026-02-05 ...
               "lenders.baitiao.appetite_delinquency=0",       # ... no macro channel ...
               shock("model_update", "2026-02-05", "2026-02-06", lender="baitiao")]  # ... one refit
 
@@ -402,7 +402,7 @@ def reestimation_run(wave: bool):
     model = make_model(consumers=400, merchants=6, days=75, sets=REESTIMATE, check=True)
     acc = model.accounts
     model.step()  # day 0: the snapshot the refit will use
-    assert model.snapshots[BAITIAO][0] == 0
+    assert model.snapshots[BAITIAO][-1][0] == 0
     opened = np.flatnonzero(acc.open[BAITIAO])
     wave_ids = np.sort(np.random.default_rng(1).choice(opened, size=opened.size // 4, replace=False))
     if wave:
@@ -467,7 +467,7 @@ def test_reestimation_learns_from_performing_accounts_so_delinquency_stays_risky
     add_debt(model, BAITIAO, new_bad, 1000.0, "overdue")
     refit = model.calendar.index("2026-02-05")
     advance_to(model, refit)
-    day, sample, X = model.snapshots[BAITIAO]
+    day, sample, X = model.snapshots[BAITIAO][-1]
     assert day == 0
     assert not np.isin(old_bad, sample).any() and np.isin(new_bad, sample).all()
     model.step()
@@ -588,7 +588,6 @@ def test_large_credit_purchases_become_instalment_plans():
         assert big.size > 0 and small.size > 0
         amount = np.array([bought[i] for i in big])
         assert np.allclose(acc.instalment_principal[l, big], amount)
-        assert np.allclose(acc.instalment_fee_base[l, big], amount)
         assert np.all(acc.instalment_months[l, big] == 6) and np.all(acc.unbilled[l, big] == 0)
         assert np.allclose(acc.unbilled[l, small], [bought[i] for i in small])
         assert np.all(acc.instalment_principal[l, small] == 0)
@@ -605,7 +604,6 @@ def test_instalments_are_billed_monthly_with_the_monthly_fee():
     months = 3
     principal = 0.9 * cs.income[i]   # 30% of a month's income a month: affordable from pay
     add_debt(model, BAITIAO, i, principal, "instalment_principal")
-    acc.instalment_fee_base[BAITIAO, i] = principal
     acc.instalment_months[BAITIAO, i] = months
     fees0 = lenders.fee_income[BAITIAO]
     bills = []
@@ -615,17 +613,19 @@ def test_instalments_are_billed_monthly_with_the_monthly_fee():
             bills.append((acc.billed[BAITIAO, i], acc.instalment_principal[BAITIAO, i],
                           acc.instalment_months[BAITIAO, i]))
     books_balance(model)
-    fee = principal * p.instalment_fee_monthly   # 0.6% a month of the plan principal
+    rate = p.instalment_fee_monthly   # a month, on the principal still outstanding
     assert len(bills) >= months + 1
+    fees = []
     for k in range(months):
         billed, left, months_left = bills[k]
+        fee = rate * principal * (months - k) / months
+        fees.append(fee)
         assert billed == pytest.approx(principal / months + fee)
         assert left == pytest.approx(principal * (months - k - 1) / months)
         assert months_left == months - k - 1
     assert bills[months][0] == 0  # the plan is over: nothing more to bill
     assert acc.balance[BAITIAO, i] == pytest.approx(0.0, abs=1e-6)
-    assert acc.instalment_fee_base[BAITIAO, i] == 0
-    assert lenders.fee_income[BAITIAO] - fees0 == pytest.approx(months * fee)
+    assert lenders.fee_income[BAITIAO] - fees0 == pytest.approx(sum(fees))
     assert acc.dpd[BAITIAO, i] == 0 and acc.late_score[BAITIAO, i] == 0   # paid on time
     # the quiet economy: with the plan paid off the lender's book is empty
     assert lenders.receivables[BAITIAO] == pytest.approx(0.0, abs=1e-6)
