@@ -116,13 +116,25 @@ def fill_rates(ms: MerchantState, demand: np.ndarray) -> np.ndarray:
     return np.where(demand > stock_value, stock_value / np.maximum(demand, 1e-12), 1.0)
 
 
-def payout(ms: MerchantState, reserve_months: float) -> np.ndarray:
-    """Profits above the reserve target paid to owners: the net liquid position (cash and
-    receivables less payables and credit lines) above ``reserve_months`` of costs, paid from
-    cash. A merchant keeps the cash for the invoices it knows will fall due."""
-    monthly_costs = 30.0 * (ms.expected_sales / ms.markup + ms.fixed_cost) + ms.wage_bill
-    liquid = (ms.cash + ms.trade_receivables + ms.settlement_receivable() - ms.trade_payables
-              - ms.bank_drawn - ms.scf_drawn)
-    excess = np.minimum(np.maximum(liquid - reserve_months * monthly_costs, 0.0), np.maximum(ms.cash, 0.0))
-    excess[ms.status == FAILED] = 0.0
-    return excess
+def liquid_position(ms: MerchantState) -> np.ndarray:
+    """Cash and receivables less payables and credit lines (yuan)."""
+    return (ms.cash + ms.trade_receivables + ms.settlement_receivable() - ms.trade_payables
+            - ms.bank_drawn - ms.scf_drawn)
+
+
+def monthly_costs(ms: MerchantState) -> np.ndarray:
+    """Cost of goods, fixed costs and wages of a month at expected sales (yuan)."""
+    return 30.0 * (ms.expected_sales / ms.markup + ms.fixed_cost) + ms.wage_bill
+
+
+def payout(ms: MerchantState, reserve_months: float, topup_share: float) -> np.ndarray:
+    """Owners' monthly cash flow with the merchant (positive: paid out; negative: put in).
+
+    Profits above the reserve target are paid out: the net liquid position above
+    ``reserve_months`` of costs, paid from cash (a merchant keeps the cash for the invoices it
+    knows will fall due). Below the target, owners put back ``topup_share`` of the shortfall,
+    so that a merchant hit by a loss rebuilds in months rather than at its profit margin."""
+    gap = liquid_position(ms) - reserve_months * monthly_costs(ms)
+    flow = np.where(gap > 0, np.minimum(gap, np.maximum(ms.cash, 0.0)), topup_share * gap)
+    flow[ms.status == FAILED] = 0.0
+    return flow

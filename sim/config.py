@@ -272,10 +272,12 @@ class MerchantParams:
                              lo=0, hi=1)
     scf_advance_rate: float = param(0.8, "SCF line, share of receivables (trade and settlements)", lo=0, hi=1)
     scf_rate: float = param(0.06, "interest on SCF loans (income of the platform)", unit="1/year", lo=0, hi=1)
+    owner_topup_share: float = param(0.2, "share of a liquidity shortfall below the reserve target that "
+                                     "owners put back in each month", unit="1/month", lo=0, hi=1)
     loss_shock_rate: float = param(0.10, "yearly chance of an operating loss (fraud, lawsuit, breakdown, bad "
                                    "batch) hitting a merchant", unit="1/year", lo=0, hi=50)
     loss_shock_min: float = param(1.0, "smallest operating loss, months of expected revenue", unit="months", lo=0)
-    loss_shock_max: float = param(4.0, "largest operating loss, months of expected revenue", unit="months", lo=0)
+    loss_shock_max: float = param(6.0, "largest operating loss, months of expected revenue", unit="months", lo=0)
     failure_arrears_days: int = param(90, "a merchant fails when its oldest arrears (to suppliers, or an "
                                       "overdraft beyond its bank line) are this old",
                                       unit="days", lo=1)

@@ -299,7 +299,7 @@ class SupplyChain:
         book.arrears_day[:n] = np.where(left > 0, np.where(had, book.arrears_day[:n], t), NEVER)
         self._repay_lines()
         if model.calendar.month_end[model.pos]:
-            dividend = payout(ms, self.p.reserve_months)
+            dividend = payout(ms, self.p.reserve_months, self.p.owner_topup_share)
             ms.cash -= dividend
             ms.payouts += dividend
             ms.month_profit[:] = 0.0

@@ -536,11 +536,14 @@ def test_credit_tightening_raises_cuts_recorded_as_macro():
 
 
 def test_consumer_cut_below_balance_stops_using_the_line_and_repays_it():
-    model = make_model(consumers=200, merchants=4, days=80, check=True)
+    model = make_model(consumers=200, merchants=4, days=80, check=True,
+                       sets=["consumers.hardship_probability=0", "labour.separation_rate=0",
+                             "merchants.loss_shock_rate=0"])  # a quiet supply chain
     acc, cs = model.accounts, model.consumers
-    # statement on the 20th or later: the old balance stays for 30+ days before it is due
+    # statement on the 20th or later: the old balance stays for 30+ days before it is due;
+    # an outside job (no merchant layoffs) and no expense shocks keep the consumer able to pay
     pool = np.flatnonzero(acc.open[BAITIAO] & ~acc.open[HUABEI] & cs.employed & ~cs.risk_prone &
-                          (cs.statement_day >= 20))
+                          (cs.statement_day >= 20) & (cs.employer == -1))
     i = int(pool[0])
     acc.open_day[BAITIAO, i] = model.t - 60   # a recent customer: no raise can undo the cut here
     cs.credit_first[i] = True      # left to itself it would pay with credit
