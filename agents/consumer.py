@@ -30,7 +30,7 @@ class ConsumerState:
     base_income: np.ndarray       # monthly wage when employed, yuan/month
     income: np.ndarray            # current monthly income (wage or benefit) x income index, yuan/month
     employed: np.ndarray          # bool: has a job
-    employer: np.ndarray          # int: merchant index, or OUTSIDE (-1); kept while unemployed for the record
+    employer: np.ndarray          # int: merchant index, or OUTSIDE (-1, also after a layoff)
     cash: np.ndarray              # liquid balance, yuan
     propensity: np.ndarray        # share of income spent on the platform
     buffer_months: np.ndarray     # cash buffer target, months of income

@@ -110,7 +110,6 @@ class LenderState:
     appetite: np.ndarray        # risk appetite (1 = normal)
     weights: np.ndarray         # (L, 9) score weights
     prior_weights: np.ndarray   # (L, 9) prior weights (ridge target)
-    last_reestimate: np.ndarray  # int: day of the last re-estimation
     fee_income: np.ndarray      # cumulative fee income, yuan
     interest_cost: np.ndarray   # cumulative funding cost, yuan
     charge_off_total: np.ndarray  # cumulative charge-offs, yuan
@@ -127,7 +126,7 @@ class LenderState:
         z = np.zeros(L)
         return cls(cash=initial_equity.astype(float).copy(), funding=z.copy(), receivables=z.copy(),
                    settlement_payable=z.copy(), scf_loans=z.copy(), scf_losses=z.copy(), appetite=np.ones(L), weights=w.copy(),
-                   prior_weights=w.copy(), last_reestimate=np.full(L, NEVER), fee_income=z.copy(),
+                   prior_weights=w.copy(), fee_income=z.copy(),
                    interest_cost=z.copy(), charge_off_total=z.copy(), payouts=z.copy())
 
 

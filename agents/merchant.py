@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mesa.discrete_space.cell_agent import FixedCell
+
 from agents.base import Column, ViewAgent
 
 NEVER = -10**9
@@ -90,8 +92,9 @@ class MerchantState:
                 - self.trade_payables - self.bank_drawn - self.scf_drawn)
 
 
-class Merchant(ViewAgent):
-    """A merchant (a view of row ``index`` of ``model.merchants``)."""
+class Merchant(ViewAgent, FixedCell):
+    """A merchant (a view of row ``index`` of ``model.merchants``), fixed to its node of the
+    supply network's Mesa space (``agent.cell``; neighbours are its buyers)."""
 
     cash = Column("merchants", "liquid balance, yuan")
     inventory = Column("merchants", "goods at cost, yuan")

@@ -281,7 +281,7 @@ class MerchantParams:
     failure_arrears_days: int = param(90, "a merchant fails when its oldest arrears (to suppliers, or an "
                                       "overdraft beyond its bank line) are this old",
                                       unit="days", lo=1)
-    failure_arrears_months: float = param(1.0, "... or its trade arrears exceed this many months of revenue",
+    failure_arrears_months: float = param(1.0, "... or its arrears (trade, and overdraft beyond its bank line) exceed this many months of revenue",
                                           unit="months", lo=0)
     fire_sale_haircut: float = param(0.5, "loss on a failed merchant's inventory sold off", lo=0, hi=1)
     factoring_haircut: float = param(0.2, "discount on a failed merchant's receivables sold to the outside",

@@ -426,8 +426,8 @@ def cascade_statistics(failures: pd.DataFrame) -> dict:
     signs of a tipping point (Q5).
 
     Returns a JSON-ready dict (plain ints and floats):
-    ``n_failures``, ``n_cascades``, ``n_contagion`` (failures with generation
-    > 0), ``contagion_share`` (``n_contagion / n_failures``),
+    ``n_failures``, ``n_cascades``, ``n_contagion`` (failures caused by a
+    counterparty's loss or a cut credit line), ``contagion_share`` (``n_contagion / n_failures``),
     ``size_distribution`` (size -> number of cascades), ``mean_cascade_size``,
     ``max_cascade_size``, ``depth_distribution`` (depth -> number of cascades),
     ``max_depth``, ``by_cause`` (each of ``liquidity``, ``counterparty``,
@@ -452,7 +452,8 @@ def cascade_statistics(failures: pd.DataFrame) -> dict:
     per_cascade = failures.groupby("cascade_id")["generation"]
     sizes = per_cascade.size()
     depths = per_cascade.max() + 1
-    n_contagion = int(np.count_nonzero(generation > 0))
+    # contagion as DESIGN defines it: a loss from a failed counterparty or a cut credit line
+    n_contagion = int(np.count_nonzero(failures["cause"].isin(["counterparty", "credit_line"]).to_numpy()))
     for cause, count in failures["cause"].value_counts(sort=False).items():
         by_cause[str(cause)] = int(count)
     stats.update(

@@ -40,7 +40,7 @@ from sim.config import Config, load_config
 from sim.memory import tune_allocator
 from sim.outputs import Recorder
 from sim.rng import Streams
-from sim.shocks import shock_level
+from sim.shocks import shock_active, shock_level
 from sim.supply_chain import SupplyChain, build_network, create_merchants
 
 RISKY_SEPARATION_MULTIPLIER = 3.0   # risk-prone consumers lose jobs three times as often
@@ -127,7 +127,7 @@ class CreditModel(mesa.Model):
         self.model_updates = {(s.start, s.lender) for s in cfg.shocks if s.kind == "model_update"}
         self.experiments = [s for s in cfg.shocks if s.kind == "credit_limit_experiment"]
         self.supplier_failures = [s for s in cfg.shocks if s.kind == "supplier_failure"]
-        self.scf_frozen = level("scf_freeze") != 0
+        self.scf_frozen = shock_active(cfg.shocks, "scf_freeze", cal.n, cal.first)
         # season looking ahead (retailers stock up before promotions)
         season = cal.season
         ahead = np.convolve(np.r_[season, np.ones(10)], np.ones(10) / 10, mode="full")[9:9 + cal.n]
@@ -191,8 +191,11 @@ class CreditModel(mesa.Model):
         self.initial_total_cash = 0.0
 
     def _build_agents(self) -> None:
+        # merchants sit on a Mesa network space built from the supply network (no layout)
+        self.space = self.network.mesa_space(self.random)
+        cells = {cell.coordinate: cell for cell in self.space.all_cells}
         for i in range(self.merchants.m):
-            Merchant(self, i)
+            Merchant(self, i).cell = cells[i]
         for i, name in enumerate(self.lender_names):
             Lender(self, i, name)
         for i in range(self.consumers.n):
@@ -736,7 +739,7 @@ class CreditModel(mesa.Model):
         for l, p in enumerate(self.lender_params):
             open_ = np.count_nonzero(acc.open[l])
             delinquent = self.today.dpd30_count[l] / max(open_, 1)
-            loans = lenders.receivables[l]
+            loans = lenders.receivables[l] + lenders.scf_loans[l]
             capital = lenders.equity[l] / loans if loans > 0 else p.capital_target
             target = (1.0 - p.appetite_unemployment * max(u - u_normal, 0.0)
                       - p.appetite_delinquency * max(delinquent - p.delinquency_normal, 0.0)
@@ -948,10 +951,9 @@ class _DayFlows:
     accounts_opened: np.ndarray
     dpd30_count: np.ndarray
     dpd90_count: np.ndarray
-    reestimated: np.ndarray
     credit_purchases: tuple | None
 
     @classmethod
     def zero(cls, L: int) -> "_DayFlows":
         z = lambda dtype=float: np.zeros(L, dtype=dtype)  # noqa: E731
-        return cls(0.0, 0.0, z(), 0.0, 0.0, 0.0, 0, 0, 0, 0.0, z(), z(int), z(), z(int), z(int), z(int), z(int), z(int), z(bool), None)
+        return cls(0.0, 0.0, z(), 0.0, 0.0, 0.0, 0, 0, 0, 0.0, z(), z(int), z(), z(int), z(int), z(int), z(int), z(int), None)

@@ -235,7 +235,7 @@ def _normalise_sizes(size: np.ndarray, tier: np.ndarray, tier_count: int = len(T
 
 def generate_network(m: int, *, retailer_share: float = 0.7, distributor_share: float = 0.2,
                      suppliers_per_retailer: int = 2, suppliers_per_distributor: int = 2,
-                     pareto_alpha: float = 1.5, attachment: str = "multiplicative",
+                     pareto_alpha: float = 1.5, attachment: str = "additive",
                      rng: np.random.Generator) -> SupplyNetwork:
     """A random three-tier supply network of ``m`` merchants.
 

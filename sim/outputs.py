@@ -46,7 +46,7 @@ COLUMNS = {
     "risk_appetite": "platform risk appetite (1 = normal)",
     "retail_sales": "retailers' revenue (flow, yuan)",
     "wholesale_sales": "distributors' and manufacturers' revenue (flow, yuan)",
-    "supply_shortfall": "orders suppliers could not fill (rationing, dead relations) (flow, yuan)",
+    "supply_shortfall": "orders suppliers could not fill from stock (rationing) (flow, yuan)",
     "merchant_cash": "merchants' cash (stock, yuan)",
     "merchant_inventory": "merchants' inventory at cost (stock, yuan)",
     "merchants_active": "merchants not failed (stock, count)",

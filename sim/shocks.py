@@ -145,3 +145,12 @@ def shock_level(shocks, kind: str, n_days: int, first_day: int, lender: str | No
         lo, hi = s.start - first_day, min(s.end - first_day, n_days)
         level[lo:hi] += s.size
     return level
+
+
+def shock_active(shocks, kind: str, n_days: int, first_day: int) -> np.ndarray:
+    """Daily flag: is any ``kind`` shock running (by position)?"""
+    active = np.zeros(n_days, dtype=bool)
+    for s in shocks:
+        if s.kind == kind:
+            active[s.start - first_day:min(s.end - first_day, n_days)] = True
+    return active

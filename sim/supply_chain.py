@@ -200,7 +200,7 @@ class SupplyChain:
         book.due[(t + self.p.trade_terms_days) % self.slots, :n] += ship
         book.outstanding[:n] += ship
         self._update_expectations()
-        model.today.shortfall_upstream += float((orders - ship).sum())
+        model.today.shortfall_upstream += float((orders - ship).sum())  # rationed orders
 
     def _update_expectations(self) -> None:
         """Retailers expect the consumer demand they see (before stock-outs, net of the season,
@@ -347,7 +347,8 @@ class SupplyChain:
         base = ms.trade_receivables + ms.settlement_receivable()
         limit = np.where(ms.scf_enrolled & (ms.status != FAILED) & ~frozen,
                          self.p.scf_advance_rate * appetite * base, 0.0)
-        cut = (limit < ms.scf_limit) & (limit < ms.scf_drawn - 1e-9)
+        # a cut is the lender's decision (lower appetite, a freeze), not receivables shrinking
+        cut = (limit < ms.scf_limit) & (limit < ms.scf_drawn - 1e-9) & (frozen | (appetite < 1.0))
         ms.line_cut_day[cut] = model.t
         ms.scf_limit[:] = limit
 
@@ -515,11 +516,11 @@ class SupplyChain:
         ms.bank_drawn[f] = ms.scf_drawn[f] = ms.bank_limit[f] = ms.scf_limit[f] = 0.0
         ms.overdraft_day[f] = NEVER
         # staff lose their jobs; customers go elsewhere
+        ms.status[f] = FAILED
         staff = np.flatnonzero(model.consumers.employed & (model.consumers.employer == f))
         self._separate(staff)
         if ms.tier[f] == RETAILER:
             self._relink_consumers(f)
-        ms.status[f] = FAILED
         ms.failed_day[f] = t
         ms.expected_sales[f] = 0.0
         # cascade bookkeeping

@@ -117,7 +117,7 @@ def test_preferential_attachment_gives_heavy_tailed_supplier_degrees(attachment)
 
 def test_multiplicative_attachment_condenses_where_additive_does_not():
     """Documented behaviour: size * (1 + buyers) lets the biggest supplier take most buyers."""
-    multiplicative = network(20_000, seed=1)
+    multiplicative = network(20_000, seed=1, attachment="multiplicative")
     additive = network(20_000, seed=1, attachment="additive")
     retailers = 14_000
     largest_share = {name: supplier_degrees(net)[net.tier == DISTRIBUTOR].max() / retailers
