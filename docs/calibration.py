@@ -58,6 +58,13 @@ def baseline_block(model) -> list[str]:
         ("cuts by cause, share of accounts a year", "—", causes),
         ("multi-borrower share of platform accounts", "—", pct(ts["multi_borrower_share"].mean())),
         ("risk appetite (mean, min)", "≈ 1", f"{ts['risk_appetite'].mean():.3f}, {ts['risk_appetite'].min():.3f}"),
+        ("merchant failures, share of merchants a year", "2–6%",
+         pct(ts["merchant_failures"].sum() / model.merchants.m / years)),
+        ("of which contagion (counterparty, credit line)", "—",
+         pct(ts["contagion_failures"].sum() / max(ts["merchant_failures"].sum(), 1))),
+        ("merchants in distress (mean)", "—", pct(ts["merchants_distressed"].mean() / model.merchants.m)),
+        ("stock-outs, share of affordable retail demand", "—",
+         pct(ts["stockout_loss"].sum() / (ts["retail_sales"].sum() + ts["stockout_loss"].sum()))),
     ]
     out = ["| Figure | Target | Measured |", "|---|---|---|"]
     out += [f"| {a} | {b} | {c} |" for a, b, c in rows]
@@ -65,7 +72,7 @@ def baseline_block(model) -> list[str]:
     out += ["", "Stationarity (three recorded years after burn-in; change from year 1 to year 3):", "",
             "| Series | Year 1 | Year 3 | Change |", "|---|---|---|---|"]
     for col in ("consumption", "credit_outstanding", "fixed_limit_total", "consumer_cash", "merchant_cash",
-                "lender_equity", "delinq_30_rate", "unemployment_rate"):
+                "trade_payables", "bank_drawn", "lender_equity", "delinq_30_rate", "unemployment_rate"):
         y = ts.groupby("year")[col].mean()
         fmt = (lambda v: pct(v)) if col.endswith("rate") else (lambda v: f"{v:,.0f}")
         change = (f"{100 * (y.iloc[-1] - y.iloc[0]):+.2f} points" if col.endswith("rate")
@@ -102,6 +109,15 @@ def tightening_block(base, tight) -> list[str]:
          pct(b.loc[b["date"] >= "2026-03-01", "delinq_30_rate"].mean())),
         ("unemployment rate, mean Mar–Aug", pct(a.loc[window, "unemployment_rate"].mean()),
          pct(b.loc[window, "unemployment_rate"].mean())),
+        ("retail sales, mean Mar–Dec", f"{a.loc[a['date'] >= '2026-03-01', 'retail_sales'].mean():,.0f}",
+         f"{b.loc[b['date'] >= '2026-03-01', 'retail_sales'].mean():,.0f}"),
+        ("merchant failures Mar–Dec (of which contagion)",
+         f"{int(a.loc[a['date'] >= '2026-03-01', 'merchant_failures'].sum())} "
+         f"({int(a.loc[a['date'] >= '2026-03-01', 'contagion_failures'].sum())})",
+         f"{int(b.loc[b['date'] >= '2026-03-01', 'merchant_failures'].sum())} "
+         f"({int(b.loc[b['date'] >= '2026-03-01', 'contagion_failures'].sum())})"),
+        ("merchant layoffs Mar–Dec", f"{int(a.loc[a['date'] >= '2026-03-01', 'layoffs'].sum())}",
+         f"{int(b.loc[b['date'] >= '2026-03-01', 'layoffs'].sum())}"),
     ]
     out = ["Tightening scenario against the baseline (same seed, one recorded year):", "",
            "| Figure | Baseline | Tightening |", "|---|---|---|"]
