@@ -48,7 +48,7 @@ if str(ROOT) not in sys.path:          # runnable as `python benchmarks/bench_st
 DEFAULT_OUT = ROOT / "benchmarks" / "out" / "bench_step.json"
 TARGET_CONSUMER_DAYS_PER_S = 10_000_000   # the issue: >= 1e7 consumer-days/s at 1,000,000 consumers, one core
 TARGET_SIZE = 1_000_000
-PHASES = ("macro", "labour_and_income", "shop", "monitor", "book_sales", "restock", "pay_costs",
+PHASES = ("macro", "labour_and_income", "shop", "monitor", "book_sales", "orders", "pay_costs",
           "repay", "review", "defaults", "entry")
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
                "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")

@@ -72,6 +72,7 @@ class SupplyChain:
         self.relink_day = np.full(self.book.supplier.size, NEVER, dtype=np.int64)
         self.loss_sources: dict[int, dict[int, int]] = defaultdict(dict)  # merchant -> {failed creditor-debtor: day}
         self.failure_rows: list[dict] = []
+        self.closed_retailers: list[int] = []   # retailers failed today, their customers to re-link
         self.next_cascade = 0
         self.bank_tightening = self._economy_tightening()
 
@@ -432,14 +433,18 @@ class SupplyChain:
         model, ms, book, t = self.model, self.model.merchants, self.book, self.model.t
         active = ms.status != FAILED
         # arrears to suppliers, and an overdraft beyond the bank line (arrears to the bank)
-        oldest = np.minimum(np.where(book.oldest_arrears_day(ms.m) == NEVER, -NEVER, book.oldest_arrears_day(ms.m)),
-                            np.where(ms.overdraft_day == NEVER, -NEVER, ms.overdraft_day))
+        trade_arrears = book.arrears_by_buyer(ms.m)
+        oldest = np.where(ms.overdraft_day == NEVER, -NEVER, ms.overdraft_day)
+        if trade_arrears.any():
+            trade_oldest = book.oldest_arrears_day(ms.m)
+            oldest = np.minimum(oldest, np.where(trade_oldest == NEVER, -NEVER, trade_oldest))
         too_old = (oldest != -NEVER) & (t - oldest >= self.p.failure_arrears_days)
-        arrears = book.arrears_by_buyer(ms.m) + np.maximum(ms.bank_drawn - ms.bank_limit, 0.0)
+        arrears = trade_arrears + np.maximum(ms.bank_drawn - ms.bank_limit, 0.0)
         too_big = arrears > self.p.failure_arrears_months * DAYS_PER_MONTH * np.maximum(ms.expected_sales, 1e-9)
         failing = np.flatnonzero(active & (too_old | too_big))
         for f in failing:  # the day's failures are few: settle each estate in turn
-            self._fail(int(f), arrears=float(book.arrears_by_buyer(ms.m)[f]))
+            self._fail(int(f), arrears=float(trade_arrears[f]))
+        self._relink_consumers()
 
     def _fail(self, f: int, arrears: float) -> None:
         model, ms, book, t = self.model, self.model.merchants, self.book, self.model.t
@@ -520,7 +525,7 @@ class SupplyChain:
         staff = np.flatnonzero(model.consumers.employed & (model.consumers.employer == f))
         self._separate(staff)
         if ms.tier[f] == RETAILER:
-            self._relink_consumers(f)
+            self.closed_retailers.append(f)
         ms.failed_day[f] = t
         ms.expected_sales[f] = 0.0
         # cascade bookkeeping
@@ -555,18 +560,22 @@ class SupplyChain:
             self.loss_sources.pop(target, None)
             ms.line_cut_day[target] = NEVER
             self._fail(target, arrears=float(self.book.arrears_by_buyer(ms.m)[target]))
+            self._relink_consumers()
 
-    def _relink_consumers(self, f: int) -> None:
-        """Customers of a failed retailer move that link to another retailer (by size)."""
-        model, cs, ms = self.model, self.model.consumers, self.model.merchants
-        rows, cols = np.nonzero(cs.retailers == f)
-        if rows.size == 0:
+    def _relink_consumers(self) -> None:
+        """Customers of the retailers that failed today move those links to other retailers
+        (chosen by size; one scan of the links for all of the day's failures)."""
+        if not self.closed_retailers:
             return
+        model, cs, ms = self.model, self.model.consumers, self.model.merchants
+        closed = np.array(self.closed_retailers)
+        self.closed_retailers.clear()
+        rows, cols = np.nonzero(np.isin(cs.retailers, closed))
         open_ = np.flatnonzero((ms.tier == RETAILER) & (ms.status != FAILED))
-        if open_.size == 0:
+        if rows.size == 0 or open_.size == 0:
             return
         cum = np.cumsum(ms.size[open_])
-        draw = model.streams.uniform_at(f"relink_consumer.{f}", model.t, rows)
+        draw = model.streams.uniform_at("relink_consumer", model.t, rows * cs.retailers.shape[1] + cols)
         cs.retailers[rows, cols] = open_[np.minimum(np.searchsorted(cum, draw * cum[-1], side="right"),
                                                     open_.size - 1)]
 
