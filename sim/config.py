@@ -277,12 +277,14 @@ class MerchantParams:
     loss_shock_rate: float = param(0.10, "yearly chance of an operating loss (fraud, lawsuit, breakdown, bad "
                                    "batch) hitting a merchant", unit="1/year", lo=0, hi=50)
     loss_shock_min: float = param(1.0, "smallest operating loss, months of expected revenue", unit="months", lo=0)
-    loss_shock_max: float = param(6.0, "largest operating loss, months of expected revenue", unit="months", lo=0)
+    loss_shock_max: float = param(4.0, "largest operating loss, months of expected revenue", unit="months", lo=0)
     failure_arrears_days: int = param(90, "a merchant fails when its oldest arrears (to suppliers, or an "
                                       "overdraft beyond its bank line) are this old",
                                       unit="days", lo=1)
     failure_arrears_months: float = param(1.0, "... or its arrears (trade, and overdraft beyond its bank line) exceed this many months of revenue",
                                           unit="months", lo=0)
+    failure_net_worth_months: float = param(2.0, "... or its net worth falls below minus this many months of "
+                                            "revenue (insolvency)", unit="months", lo=0)
     fire_sale_haircut: float = param(0.5, "loss on a failed merchant's inventory sold off", lo=0, hi=1)
     factoring_haircut: float = param(0.2, "discount on a failed merchant's receivables sold to the outside",
                                      lo=0, hi=1)

@@ -23,6 +23,7 @@ is one calendar day and runs the phases of DESIGN section 3 in order:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import mesa
@@ -136,6 +137,9 @@ class CreditModel(mesa.Model):
     def _build_merchants(self) -> None:
         """The supply network (generated or loaded) and the merchants on it."""
         self.network = build_network(self.cfg, self.streams)
+        if self.network.m != self.cfg.population.merchants:  # a loaded network sets the count
+            self.cfg = dataclasses.replace(self.cfg, population=dataclasses.replace(
+                self.cfg.population, merchants=self.network.m))
         lag_slots = max(p.settlement_lag for p in self.lender_params) + 1
         self.merchants = create_merchants(self.cfg, self.network, lag_slots, len(self.lender_names))
 

@@ -440,8 +440,10 @@ class SupplyChain:
             oldest = np.minimum(oldest, np.where(trade_oldest == NEVER, -NEVER, trade_oldest))
         too_old = (oldest != -NEVER) & (t - oldest >= self.p.failure_arrears_days)
         arrears = trade_arrears + np.maximum(ms.bank_drawn - ms.bank_limit, 0.0)
-        too_big = arrears > self.p.failure_arrears_months * DAYS_PER_MONTH * np.maximum(ms.expected_sales, 1e-9)
-        failing = np.flatnonzero(active & (too_old | too_big))
+        monthly_revenue = DAYS_PER_MONTH * np.maximum(ms.expected_sales, 1e-9)
+        too_big = arrears > self.p.failure_arrears_months * monthly_revenue
+        insolvent = ms.net_worth() < -self.p.failure_net_worth_months * monthly_revenue
+        failing = np.flatnonzero(active & (too_old | too_big | insolvent))
         for f in failing:  # the day's failures are few: settle each estate in turn
             self._fail(int(f), arrears=float(trade_arrears[f]))
         self._relink_consumers()

@@ -1,0 +1,582 @@
+"""Behaviour tests of the supply chain (DESIGN sections 2-5): trade credit, the payment
+waterfall, rationing, supply-chain finance, failures and contagion, layoffs, re-linking and
+entry, and a heavy credit crunch travelling up the chain.
+
+The pattern follows ``test_mechanisms.py``: small economies on hand-built supply networks
+(written to ``tmp_path`` and loaded with ``network.path``), state set by hand at a chosen
+moment, then the model's own phases, and assertions on the economics. Operating-loss shocks
+are switched off (``merchants.loss_shock_rate=0``) so that only the test's events fail
+merchants. Hand-made state keeps the books balanced: cash taken from a merchant goes to the
+outside sector, a bank line drawn is also bank credit of the outside sector, an invoice is a
+receivable of its supplier and a payable of its buyer. Every model is built with
+``check=True`` (the invariants of DESIGN 5 are checked at the end of every day) and checked
+once more at the end.
+
+Node ids are the order of the node list of each network (the model numbers merchants in
+the order of the file's node table).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import make_model
+
+import sim.supply_chain as supply_chain
+from agents.merchant import ACTIVE, DISTRIBUTOR, FAILED, MANUFACTURER, NEVER, RETAILER
+from sim.accounting import check_invariants
+from sim.config import ConfigError
+from sim.network import SupplyNetwork, save_network
+from sim.outputs import failures_frame, summary
+
+DATA = Path(__file__).parent / "data"
+CALM = ["merchants.loss_shock_rate=0"]   # no random operating losses: only the test fails merchants
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def write_network(path: Path, nodes: list[tuple[str, str, float]],
+                  edges: list[tuple[str, str, float]]) -> str:
+    """Write a hand-built network (``nodes``: name, tier, size; ``edges``: supplier, buyer,
+    weight) as GraphML or CSV (by the suffix of ``path``); returns the path to load."""
+    index = {name: i for i, (name, _, _) in enumerate(nodes)}
+    tier = [{"retailer": RETAILER, "distributor": DISTRIBUTOR, "manufacturer": MANUFACTURER}[t]
+            for _, t, _ in nodes]
+    net = SupplyNetwork(tier=tier, size=[s for _, _, s in nodes], names=[n for n, _, _ in nodes],
+                        supplier=[index[s] for s, _, _ in edges], buyer=[index[b] for _, b, _ in edges],
+                        weight=[w for _, _, w in edges])
+    save_network(net, path)
+    return str(path)
+
+
+def chain_model(tmp_path, nodes, edges, consumers=1000, days=60, sets=(), name="chain.graphml"):
+    path = write_network(tmp_path / name, nodes, edges)
+    return make_model(consumers=consumers, days=days, sets=[f"network.path={path}", *CALM, *sets],
+                      check=True)
+
+
+def supplier_failure(*targets: int, start: str) -> str:
+    """``shocks=[...]``: merchants ``targets`` fail on ``start`` (a ``supplier_failure`` shock each)."""
+    tables = ", ".join(f'{{kind="supplier_failure", start="{start}", days=1, target={t}}}' for t in targets)
+    return f"shocks=[{tables}]"
+
+
+def set_merchant_cash(model, i: int, value: float) -> None:
+    """Set a merchant's cash; the difference goes to (or comes from) the outside sector."""
+    ms = model.merchants
+    model.outside.cash += float(ms.cash[i] - value)
+    ms.cash[i] = value
+
+
+def exhaust_bank_line(model, i: int) -> None:
+    """The merchant's bank line is fully drawn and the money gone (an earlier loss paid to the
+    outside sector): the bank's claim grows with the draw, the merchant's cash does not."""
+    ms = model.merchants
+    extra = max(float(ms.bank_limit[i] - ms.bank_drawn[i]), 0.0)
+    ms.bank_drawn[i] += extra
+    model.outside.bank_lent += extra
+
+
+def drain(model, i: int) -> None:
+    """No cash and no bank line left: the merchant's buffers are gone."""
+    set_merchant_cash(model, i, 0.0)
+    exhaust_bank_line(model, i)
+
+
+def edges_between(model, supplier: int, buyer: int) -> np.ndarray:
+    book = model.supply.book
+    n = book.n
+    return np.flatnonzero((book.supplier[:n] == supplier) & (book.buyer[:n] == buyer))
+
+
+def live_edges(model, supplier: int | None = None, buyer: int | None = None) -> np.ndarray:
+    book = model.supply.book
+    n = book.n
+    keep = book.live[:n].copy()
+    if supplier is not None:
+        keep &= book.supplier[:n] == supplier
+    if buyer is not None:
+        keep &= book.buyer[:n] == buyer
+    return np.flatnonzero(keep)
+
+
+def rows_of(model, merchant: int) -> list[dict]:
+    return [r for r in model.failure_rows if r["merchant_id"] == merchant]
+
+
+def on_day(model, day: int, before=None, after=None):
+    """Wrap ``SupplyChain.payments`` so that ``before()`` runs at the start of day ``day``'s
+    payments (phase 7) and ``after()`` right after them."""
+    original = model.supply.payments
+
+    def payments():
+        if model.t == day and before is not None:
+            before()
+        original()
+        if model.t == day and after is not None:
+            after()
+
+    model.supply.payments = payments
+
+
+def books_balance(model) -> None:
+    assert check_invariants(model, raise_on_breach=False) == []
+
+
+def run_to_end(model) -> None:
+    while model.running:
+        model.step()
+
+
+# --------------------------------------------------------------------------- networks
+
+# manufacturer -> distributor -> two retailers; R1 is three quarters of D's business
+CHAIN_NODES = [("M", "manufacturer", 1.0), ("D", "distributor", 1.0), ("R1", "retailer", 3.0),
+               ("R2", "retailer", 1.0)]
+CHAIN_EDGES = [("M", "D", 1.0), ("D", "R1", 1.0), ("D", "R2", 1.0)]
+M, D, R1, R2 = 0, 1, 2, 3
+
+# the chain plus a second distributor D2 with a big retailer R3: when R1 fails, most of its
+# customers move to R3, so D loses R1's business as well as R1's debt
+CASCADE_NODES = CHAIN_NODES + [("D2", "distributor", 1.0), ("R3", "retailer", 8.0)]
+CASCADE_EDGES = CHAIN_EDGES + [("M", "D2", 1.0), ("D2", "R3", 1.0)]
+
+# two manufacturers (creditors of D in shares 0.6 / 0.4) -> D -> two retailers of unequal size
+FAN_NODES = [("M1", "manufacturer", 1.0), ("M2", "manufacturer", 1.0), ("D", "distributor", 1.0),
+             ("R1", "retailer", 2.0), ("R2", "retailer", 1.0)]
+FAN_EDGES = [("M1", "D", 0.6), ("M2", "D", 0.4), ("D", "R1", 1.0), ("D", "R2", 1.0)]
+FM1, FM2, FD, FR1, FR2 = 0, 1, 2, 3, 4
+
+
+# --------------------------------------------------------------------------- 1. contagion
+
+
+def retailer_failure_run(tmp_path, fail: bool, drain_distributor: bool, seed: int = 1):
+    """The cascade network; on day 10 (2026-01-11) R1 is insolvent (no cash, its bank line
+    drawn and lost) and, if ``fail``, a ``supplier_failure`` shock fails it.
+    ``drain_distributor``: D has no buffers left either (no cash, no bank line). Returns the
+    model after 90 days and what D was owed by R1 and held just before and after R1's estate
+    was settled."""
+    sets = [f"run.seed={seed}"] + ([supplier_failure(R1, start="2026-01-11")] if fail else [])
+    model = chain_model(tmp_path, CASCADE_NODES, CASCADE_EDGES, days=90, sets=sets)
+    while model.t < 10:
+        model.step()
+    if fail:  # (drained, R1 would also fail on its own: it is insolvent)
+        drain(model, R1)
+    if drain_distributor:
+        drain(model, D)
+    seen = {}
+    original = model.supply._fail
+
+    def fail_spy(f, arrears):
+        if f == R1:
+            book, ms = model.supply.book, model.merchants
+            seen.update(owed=float(book.owed()[edges_between(model, D, R1)].sum()),
+                        receivables=float(ms.trade_receivables[D]), cash=float(ms.cash[D]))
+        original(f, arrears)
+        if f == R1:
+            seen.update(receivables_after=float(model.merchants.trade_receivables[D]),
+                        cash_after=float(model.merchants.cash[D]))
+
+    model.supply._fail = fail_spy
+    model.step()   # day 10
+    if fail:
+        assert model.merchants.status[R1] == FAILED
+    run_to_end(model)
+    books_balance(model)
+    return model, seen
+
+
+def test_retailer_failure_writes_off_its_suppliers_receivable_and_a_weak_supplier_fails_as_contagion(tmp_path):
+    # buffers intact: D takes the loss and survives
+    sturdy, seen = retailer_failure_run(tmp_path, fail=True, drain_distributor=False)
+    root = rows_of(sturdy, R1)
+    assert len(root) == 1
+    root = root[0]
+    assert str(root["date"]) == "2026-01-11" and root["tier"] == "retailer"
+    assert root["cause"] == "liquidity" and root["generation"] == 0 and root["parents"] == []
+    # D's receivable on R1 is gone from its books; what it got back is a small recovery
+    recovered = seen["cash_after"] - seen["cash"]
+    loss = seen["owed"] - recovered
+    assert seen["owed"] > 0
+    assert seen["receivables"] - seen["receivables_after"] == pytest.approx(seen["owed"])
+    assert 0 <= recovered < 0.5 * seen["owed"] and loss > 0.5 * seen["owed"]
+    assert sturdy.supply.book.owed()[edges_between(sturdy, D, R1)].sum() == 0
+    assert root["creditor_losses"] >= loss - 1e-6
+    assert sturdy.merchants.loss_day[D] == 10
+    assert not rows_of(sturdy, D) and sturdy.merchants.status[D] != FAILED
+
+    # no buffers: the same loss fails D within the contagion window, as R1's child
+    weak, _ = retailer_failure_run(tmp_path, fail=True, drain_distributor=True)
+    root = rows_of(weak, R1)[0]
+    child = rows_of(weak, D)
+    assert len(child) == 1
+    child = child[0]
+    window = weak.cfg.merchants.contagion_window_days
+    waited = int((child["date"] - root["date"]) / np.timedelta64(1, "D"))
+    assert 0 <= waited <= window
+    assert child["cause"] == "counterparty" and child["tier"] == "distributor"
+    assert child["parents"] == [R1] and child["generation"] == 1
+    assert child["cascade_id"] == root["cascade_id"]
+    # ... as recorded in the failures table
+    table = failures_frame(weak).set_index("merchant_id")
+    assert table.loc[D, "cause"] == "counterparty" and list(table.loc[D, "parents"]) == [R1]
+    assert table.loc[D, "generation"] == 1 and table.loc[D, "cascade_id"] == table.loc[R1, "cascade_id"]
+    ts = weak.results()["timeseries"]
+    assert ts["contagion_failures"].sum() >= 1 and ts["merchant_failures"].sum() == len(weak.failure_rows)
+
+    # control: the same weak D without R1's failure survives (the counterparty loss did it)
+    control, _ = retailer_failure_run(tmp_path, fail=False, drain_distributor=True)
+    assert not control.failure_rows and control.merchants.status[D] != FAILED
+
+
+# --------------------------------------------------------------------------- 2. waterfall
+
+
+@pytest.mark.parametrize("stage", ["cash", "bank", "scf", "arrears"])
+def test_payment_waterfall_cash_then_bank_line_then_scf_line_then_arrears_pro_rata(tmp_path, stage):
+    """On day 12 D owes its two manufacturers an invoice wave; it holds 200,000 in cash, a
+    300,000 bank line and an SCF line. The wave is sized to end in each stage of the
+    waterfall."""
+    model = chain_model(tmp_path, FAN_NODES, FAN_EDGES, days=20)
+    ms, book = model.merchants, model.supply.book
+    ms.scf_enrolled[FD] = True
+    day, cash, bank = 12, 200_000.0, 300_000.0
+    edges = np.concatenate([edges_between(model, FM1, FD), edges_between(model, FM2, FD)])
+    got = {}
+
+    def before():
+        slot = model.t % model.supply.slots
+        assert ms.bank_drawn[FD] == 0 and ms.scf_drawn[FD] == 0 and book.arrears[edges].sum() == 0
+        ms.fixed_cost[FD] = 0.0          # only the invoices draw on the waterfall today
+        set_merchant_cash(model, FD, cash)
+        ms.bank_limit[FD] = bank
+        appetite = min(model.lenders.appetite[model.platform], 1.0)
+        scf = model.cfg.merchants.scf_advance_rate * appetite * (ms.trade_receivables[FD] +
+                                                                 ms.settlement_receivable()[FD])
+        assert scf > bank
+        total = {"cash": 0.5 * cash, "bank": cash + 0.5 * bank, "scf": cash + bank + 0.5 * scf,
+                 "arrears": cash + bank + scf + 100_000.0}[stage]
+        regular = book.due[slot, edges].sum()
+        wave = total - regular
+        assert wave > 0
+        # the wave: invoices falling due today, 3/4 from M1 and 1/4 from M2 (not the 0.6 / 0.4
+        # of the regular purchases), receivables of the manufacturers and payables of D
+        for e, share in zip(edges, (0.75, 0.25)):
+            book.due[slot, e] += share * wave
+            book.outstanding[e] += share * wave
+            ms.trade_receivables[book.supplier[e]] += share * wave
+        ms.trade_payables[FD] += wave
+        got.update(total=total, scf_limit=scf, payable=book.due[slot, edges].copy(),
+                   receivables=float(ms.trade_receivables[FD]))
+
+    def after():
+        got.update(cash=float(ms.cash[FD]), bank=float(ms.bank_drawn[FD]), scf=float(ms.scf_drawn[FD]),
+                   scf_limit_used=float(ms.scf_limit[FD]), arrears=book.arrears[edges].copy(),
+                   overdraft=int(ms.overdraft_day[FD]),
+                   received=got["receivables"] - float(ms.trade_receivables[FD]))
+
+    on_day(model, day, before, after)
+    while model.t <= day:
+        model.step()
+    books_balance(model)
+
+    total, scf_limit = got["total"], got["scf_limit"]
+    assert got["scf_limit_used"] == pytest.approx(scf_limit)
+    # what D's own buyers paid it today arrives after its own payments: its cash afterwards
+    own_cash_left = got["cash"] - got["received"]
+    assert got["overdraft"] == NEVER   # never an emergency overdraft: arrears come first
+    if stage == "cash":
+        assert own_cash_left == pytest.approx(cash - total)
+        assert got["bank"] == 0 and got["scf"] == 0 and got["arrears"].sum() == 0
+    elif stage == "bank":
+        assert own_cash_left == pytest.approx(0.0, abs=1e-6)
+        assert got["bank"] == pytest.approx(total - cash) and got["bank"] < bank
+        assert got["scf"] == 0 and got["arrears"].sum() == 0
+    elif stage == "scf":
+        assert own_cash_left == pytest.approx(0.0, abs=1e-6)
+        assert got["bank"] == pytest.approx(bank)
+        assert got["scf"] == pytest.approx(total - cash - bank) and got["scf"] < scf_limit
+        assert got["arrears"].sum() == 0
+    else:
+        assert own_cash_left == pytest.approx(0.0, abs=1e-6)
+        assert got["bank"] == pytest.approx(bank) and got["scf"] == pytest.approx(scf_limit)
+        # only the rest goes into arrears, shared pro rata to what each creditor is due
+        short = total - cash - bank - scf_limit
+        assert got["arrears"].sum() == pytest.approx(short)
+        np.testing.assert_allclose(got["arrears"], got["payable"] * short / total, rtol=1e-9)
+        assert got["payable"][0] > 2 * got["payable"][1]   # two creditors, unequal claims
+
+
+# --------------------------------------------------------------------------- 3. rationing
+
+
+def test_supplier_short_of_stock_ships_each_buyer_the_same_share_of_its_order(tmp_path, monkeypatch):
+    """On day 12 D has stock for half of what its two retailers order: each gets half its order."""
+    model = chain_model(tmp_path, FAN_NODES, FAN_EDGES, days=20)
+    ms, book = model.merchants, model.supply.book
+    day = 12
+    seen = {}
+    original = supply_chain.split_orders
+
+    def split_orders(book_, order_by_buyer, credit_stop):
+        orders = original(book_, order_by_buyer, credit_stop)
+        if model.t == day:
+            n = book_.n
+            mine = np.flatnonzero(book_.supplier[:n] == FD)
+            demand = orders[mine].sum()
+            # goods at cost are net worth of the merchant and total inventory alike: the books
+            # still balance
+            ms.inventory[FD] = 0.5 * demand / ms.markup[FD]
+            seen.update(orders=orders.copy(), mine=mine, demand=demand)
+        return orders
+
+    monkeypatch.setattr(supply_chain, "split_orders", split_orders)
+    while model.t <= day:
+        model.step()
+    books_balance(model)
+    mine, orders = seen["mine"], seen["orders"]
+    assert sorted(book.buyer[mine].tolist()) == [FR1, FR2]
+    assert np.all(orders[mine] > 0)
+    assert orders[edges_between(model, FD, FR1)].sum() > 1.3 * orders[edges_between(model, FD, FR2)].sum()
+    # shipped today: the invoices written today, due trade_terms_days later
+    slot = (day + model.cfg.merchants.trade_terms_days) % model.supply.slots
+    shipped = book.due[slot, mine]
+    np.testing.assert_allclose(shipped, 0.5 * orders[mine], rtol=1e-9)
+    # the two manufacturers had stock enough for D's order: they shipped all of it
+    up = np.concatenate([edges_between(model, FM1, FD), edges_between(model, FM2, FD)])
+    assert np.all(orders[up] > 0)
+    np.testing.assert_allclose(book.due[slot, up], orders[up], rtol=1e-9)
+    assert ms.demand_today[FD] == pytest.approx(seen["demand"])
+    assert model.today.shortfall_upstream == pytest.approx(0.5 * seen["demand"])
+
+
+# --------------------------------------------------------------------------- 4. SCF
+
+
+def operating_loss_run(tmp_path, enrolled: bool):
+    """On day 12 D suffers an operating loss of its cash plus its bank line plus 80% of the SCF
+    line it would have (about 38 days of revenue beyond its cash and bank line). The insolvency
+    trigger is switched off: this is about liquidity, which a credit line can save, not about a
+    loss that wipes out the owners' equity, which it cannot."""
+    model = chain_model(tmp_path, CHAIN_NODES, CHAIN_EDGES, days=90,
+                        sets=["merchants.failure_net_worth_months=100"])
+    ms = model.merchants
+    ms.scf_enrolled[D] = enrolled
+    day = 12
+    got = {}
+
+    def before():
+        appetite = min(model.lenders.appetite[model.platform], 1.0)
+        scf = model.cfg.merchants.scf_advance_rate * appetite * (ms.trade_receivables[D] +
+                                                                 ms.settlement_receivable()[D])
+        loss = ms.cash[D] + ms.bank_limit[D] - ms.bank_drawn[D] + 0.8 * scf
+        ms.cash[D] -= loss             # paid to the outside sector (fraud, a lawsuit, ...)
+        model.outside.cash += loss
+        got.update(loss=float(loss), revenue=float(ms.expected_sales[D]))
+
+    def after():
+        got.update(scf=float(ms.scf_drawn[D]), overdraft=int(ms.overdraft_day[D]))
+
+    on_day(model, day, before, after)
+    run_to_end(model)
+    books_balance(model)
+    return model, got
+
+
+def test_scf_line_saves_a_merchant_that_would_otherwise_fail(tmp_path):
+    alone, lost = operating_loss_run(tmp_path, enrolled=False)
+    financed, lost_financed = operating_loss_run(tmp_path, enrolled=True)
+    # the same economy and the same loss (common random numbers)
+    assert lost["loss"] == pytest.approx(lost_financed["loss"])
+    assert lost["loss"] > 30 * lost["revenue"]
+    # without SCF the loss is an emergency overdraft and D fails
+    assert lost["scf"] == 0 and lost["overdraft"] == 12
+    row = rows_of(alone, D)
+    assert len(row) == 1 and row[0]["cause"] == "liquidity" and alone.merchants.status[D] == FAILED
+    # enrolled, the SCF line covers it: no overdraft, and D survives the rest of the run
+    assert lost_financed["scf"] > 0 and lost_financed["overdraft"] == NEVER
+    assert not rows_of(financed, D) and financed.merchants.status[D] != FAILED
+    assert financed.merchants.scf_drawn[D] > 0 and financed.lenders.scf_loans[financed.platform] > 0
+
+
+# --------------------------------------------------------------------------- 5. entry, re-linking
+
+
+ENTRY_NODES = [("M", "manufacturer", 1.0), ("D1", "distributor", 1.0), ("D2", "distributor", 1.0),
+               ("R1", "retailer", 1.0), ("R2", "retailer", 1.0), ("R3", "retailer", 1.0)]
+ENTRY_EDGES = [("M", "D1", 1.0), ("M", "D2", 1.0), ("D1", "R1", 0.6), ("D2", "R1", 0.4),
+               ("D1", "R2", 1.0), ("D2", "R3", 1.0)]
+EM, ED1, ED2, ER1, ER2, ER3 = range(6)
+
+
+def test_failed_slots_reenter_after_the_delay_and_buyers_relink_after_theirs(tmp_path):
+    fail_day, entry_delay, relink_delay = 5, 30, 7
+    model = chain_model(tmp_path, ENTRY_NODES, ENTRY_EDGES, consumers=1500, days=50, name="entry.csv",
+                        sets=[f"merchants.entry_delay_days={entry_delay}",
+                              f"network.relink_delay_days={relink_delay}",
+                              supplier_failure(ED1, ER3, start="2026-01-06")])
+    assert (tmp_path / "entry.nodes.csv").exists() and model.merchants.m == 6
+    ms, cs, book = model.merchants, model.consumers, model.supply.book
+    while model.t <= fail_day:
+        model.step()
+    assert ms.status[ED1] == FAILED and ms.status[ER3] == FAILED
+    assert {r["merchant_id"] for r in model.failure_rows} == {ED1, ER3}
+    dead = np.concatenate([edges_between(model, ED1, ER1), edges_between(model, ED1, ER2)])
+    assert np.all(book.outside_owned[dead]) and not np.any(book.live[dead])
+    assert live_edges(model, buyer=ER2).size == 0   # R2 has lost its only supplier
+
+    relink_day, entry_day = fail_day + relink_delay, fail_day + entry_delay
+    while model.t < relink_day:
+        model.step()
+        assert live_edges(model, buyer=ER2).size == 0
+    model.step()   # the relink day
+    # R1 and R2 buy from D2 now (the only distributor open), with the share D1 had
+    new_r1 = live_edges(model, supplier=ED2, buyer=ER1)
+    new_r2 = live_edges(model, supplier=ED2, buyer=ER2)
+    assert new_r1.size == 2 and new_r2.size == 1    # R1's old D2 edge and the new one
+    assert sorted(book.weight[new_r1].tolist()) == pytest.approx([0.4, 0.6])
+    assert book.weight[new_r2].tolist() == pytest.approx([1.0])
+
+    while model.t < entry_day:
+        model.step()
+        assert ms.status[ED1] == FAILED and ms.status[ER3] == FAILED
+    # the estate went to the creditors: the failed slots hold nothing
+    np.testing.assert_allclose(ms.cash[[ED1, ER3]], 0.0, atol=1e-6)
+    customers_before = np.count_nonzero(np.any(cs.retailers == ER3, axis=1))
+    model.step()   # the entry day
+    for e in (ED1, ER3):
+        assert ms.status[e] == ACTIVE
+        # the entrant starts with outside capital: cash, no stock, no debts
+        assert ms.cash[e] > 0 and ms.inventory[e] == 0
+        assert ms.net_worth()[e] == pytest.approx(ms.cash[e])
+        assert ms.expected_sales[e] == pytest.approx(0.5 * ms.normal_sales[e])
+        assert ms.trade_payables[e] == 0 and ms.bank_drawn[e] == 0
+        assert ms.staff[e] == ms.normal_staff[e] > 0
+        assert np.all((cs.employer == e) == (cs.employed & (cs.employer == e)))
+    # D1: a new manufacturer supplier and retailers to sell to
+    up = live_edges(model, buyer=ED1)
+    assert up.size >= 1 and np.all(ms.tier[book.supplier[up]] == MANUFACTURER)
+    down = live_edges(model, supplier=ED1)
+    assert down.size >= 1 and np.all(ms.tier[book.buyer[down]] == RETAILER)
+    # R3: a new distributor supplier, and customers
+    up = live_edges(model, buyer=ER3)
+    assert up.size >= 1 and np.all(ms.tier[book.supplier[up]] == DISTRIBUTOR)
+    assert book.weight[up].sum() == pytest.approx(1.0)
+    assert np.count_nonzero(np.any(cs.retailers == ER3, axis=1)) > customers_before + 100
+    # every buyer's live purchase shares still sum to one
+    n = book.n
+    shares = np.bincount(book.buyer[:n], np.where(book.live[:n], book.weight[:n], 0.0), minlength=ms.m)
+    np.testing.assert_allclose(shares[ms.tier != MANUFACTURER], 1.0)
+    # the entrants trade: R3 sells to consumers, D1 ships to its retailers on trade credit
+    sales = np.zeros(ms.m)
+    while model.running:
+        model.step()
+        sales += ms.sales_today
+    books_balance(model)
+    assert ms.status[ER3] != FAILED and ms.status[ED1] != FAILED
+    assert sales[ER3] > 0 and sales[ED1] > 0
+    assert book.owed()[live_edges(model, supplier=ED1)].sum() > 0
+
+
+# --------------------------------------------------------------------------- 6. layoffs
+
+
+def test_staff_of_a_failed_merchant_become_unemployed_with_lower_income(tmp_path):
+    model = chain_model(tmp_path, CHAIN_NODES, CHAIN_EDGES, days=20,
+                        sets=[supplier_failure(R1, start="2026-01-06")])
+    cs = model.consumers
+    while model.t < 5:
+        model.step()
+    staff = np.flatnonzero(cs.employed & (cs.employer == R1))
+    assert staff.size >= 2
+    income = cs.income[staff].copy()
+    model.step()   # day 5: R1 fails
+    assert model.merchants.status[R1] == FAILED and model.merchants.staff[R1] == 0
+    assert not cs.employed[staff].any()
+    assert not np.any(cs.employed & (cs.employer == R1))
+    replacement = model.cfg.labour.benefit_replacement
+    np.testing.assert_allclose(cs.income[staff], replacement * income)
+    assert np.all(cs.income[staff] < income)
+    ts = model.results()["timeseries"]
+    assert ts["layoffs"].iloc[5] >= staff.size
+    run_to_end(model)
+    books_balance(model)
+
+
+def test_customers_of_a_failed_retailer_relink_to_open_retailers(tmp_path):
+    """(Regression: the failed retailer used to be among the 'open' retailers drawn, because
+    it was re-linked before it was marked failed.)"""
+    model = chain_model(tmp_path, CHAIN_NODES, CHAIN_EDGES, days=20,
+                        sets=[supplier_failure(R1, start="2026-01-06")])
+    cs = model.consumers
+    while model.t < 5:
+        model.step()
+    linked = np.any(cs.retailers == R1, axis=1)
+    assert linked.sum() > 100
+    model.step()   # day 5: R1 fails
+    books_balance(model)
+    assert model.merchants.status[R1] == FAILED
+    # every link to R1 moved to an open retailer (here R2, the only one)
+    assert not np.any(cs.retailers == R1)
+    assert np.all(np.isin(cs.retailers[linked], [R2]))
+
+
+# --------------------------------------------------------------------------- 7. credit crunch
+
+
+def crunch_run(shock: bool, seed: int = 20260101):
+    """The research-size economy scaled down (100,000 consumers, 1,500 merchants: contagion
+    is rare, and a smaller economy often has none), 60 days of burn-in, 270 recorded days."""
+    sets = [f"run.seed={seed}"]
+    if shock:   # from February to the end: lenders and banks (no lender named) tighten hard
+        sets.append('shocks=[{kind="credit_tightening", start="2026-02-01", end="2026-09-28", size=-0.5}, '
+                    '{kind="unemployment", start="2026-02-01", end="2026-09-28", size=0.04}]')
+    model = make_model(consumers=100_000, merchants=1500, days=270, burn_in=60, sets=sets)
+    model.run()
+    books_balance(model)
+    return model, model.results()["timeseries"]
+
+
+def test_heavy_credit_tightening_lowers_sales_fails_merchants_through_contagion_and_raises_unemployment():
+    """Seeds 1-5 and the default gave (calm -> crunch): retail sales -18%, failures 21-36 ->
+    37-62, contagion failures 3-16 in the crunch, unemployment 5.1% -> 9.0%."""
+    calm, ts0 = crunch_run(False)
+    crunch, ts1 = crunch_run(True)
+    assert ts1["risk_appetite"].min() < 0.6 < ts0["risk_appetite"].min()
+    # consumers spend less at retailers
+    assert ts1["retail_sales"].sum() < 0.9 * ts0["retail_sales"].sum()
+    # more merchants fail ...
+    failed0, failed1 = len(calm.failure_rows), len(crunch.failure_rows)
+    assert failed1 > 1.25 * failed0 and failed1 - failed0 >= 5
+    assert ts1["merchant_failures"].sum() == failed1
+    # ... some of them through contagion (a failed counterparty, or a credit line cut below
+    # what was drawn), after the tightening began
+    shock_start = np.datetime64("2026-02-01")
+    contagion = [r for r in crunch.failure_rows if r["cause"] in ("counterparty", "credit_line")]
+    assert ts1["contagion_failures"].sum() == len(contagion)
+    assert sum(r["date"] >= shock_start for r in contagion) >= 1
+    # and unemployment is higher
+    late = slice(-60, None)
+    assert ts1["unemployment_rate"].iloc[late].mean() > ts0["unemployment_rate"].iloc[late].mean() + 0.02
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def test_a_loaded_network_sets_the_number_of_merchants_in_the_resolved_configuration(tmp_path):
+    model = chain_model(tmp_path, CHAIN_NODES, CHAIN_EDGES, days=2)
+    model.run()
+    assert model.merchants.m == len(CHAIN_NODES)
+    info = summary(model, model.results())
+    assert info["headline"]["merchants"] == len(CHAIN_NODES)
+    assert info["config"]["population"]["merchants"] == len(CHAIN_NODES)
+
+
+def test_a_malformed_network_file_is_a_config_error_naming_the_file():
+    path = DATA / "malformed.graphml"
+    with pytest.raises(ConfigError, match="malformed.graphml"):
+        make_model(sets=[f"network.path={path}"])
