@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import numpy as np
+import scipy.sparse as sparse
 
 NEVER = -10**9
 
@@ -32,6 +33,7 @@ class TradeBook:
     outside_owned: np.ndarray   # bool: invoices sold to the outside sector (supplier failed)
     live: np.ndarray            # bool: goods flow on this edge (False after the supplier failed)
     n: int                      # edges in use
+    _matrix: object = None      # cached purchase-share matrix (see :meth:`share_matrix`)
 
     @classmethod
     def create(cls, supplier: np.ndarray, buyer: np.ndarray, weight: np.ndarray, slots: int) -> "TradeBook":
@@ -54,12 +56,28 @@ class TradeBook:
         self.weight[ids] = weight
         self.live[ids] = True
         self.n += k
+        self.changed()
         return ids
+
+    def changed(self) -> None:
+        """Relations or purchase shares changed: the share matrix is rebuilt when next needed."""
+        self._matrix = None
+
+    def share_matrix(self, m: int) -> sparse.csr_matrix:
+        """Purchase shares as a sparse (m, m) matrix, rows = buyers, columns = suppliers, over
+        the live relations (built COO then CSR, cached until the relations change). Suppliers'
+        expected sales are ``share_matrix.T @ buyers' expected purchases``."""
+        if self._matrix is None:
+            n = self.n
+            live = self.live[:n]
+            self._matrix = sparse.coo_matrix(
+                (self.weight[:n][live], (self.buyer[:n][live], self.supplier[:n][live])), shape=(m, m)).tocsr()
+        return self._matrix
 
     def _grow(self, need: int) -> None:
         cap = max(need, 2 * self.supplier.size)
         for f in fields(self):
-            if f.name == "n":
+            if f.name in ("n", "_matrix"):
                 continue
             old = getattr(self, f.name)
             shape = (*old.shape[:-1], cap)

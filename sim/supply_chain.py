@@ -218,7 +218,7 @@ class SupplyChain:
         # buyers' expected purchases, with retailers' stocking for the season ahead
         season_ahead = np.where(ms.tier == RETAILER, model.season_ahead[model.pos], 1.0)
         purchases = np.where(active, ms.expected_sales / ms.markup * season_ahead, 0.0)
-        upstream = np.bincount(book.supplier[:n], book.weight[:n] * purchases[book.buyer[:n]], minlength=ms.m)
+        upstream = book.share_matrix(ms.m).T @ purchases
         supplier = ~retail & active
         ms.expected_sales[supplier] += alpha * (upstream[supplier] - ms.expected_sales[supplier])
 
@@ -475,6 +475,7 @@ class SupplyChain:
         book.outside_owned[sells] = True
         book.live[sells] = False
         book.weight[sells] = 0.0
+        book.changed()
         self.relink_day[sells] = t + model.cfg.network.relink_delay_days
         ms.trade_receivables[f] -= face
         out.trade_receivables += face
@@ -504,6 +505,7 @@ class SupplyChain:
         book.arrears_day[owes] = NEVER
         book.live[owes] = False
         book.weight[owes] = 0.0
+        book.changed()
         ms.trade_payables[f] = 0.0
         for creditor in np.flatnonzero(lost > 1e-9):
             self.loss_sources[int(creditor)][f] = t
@@ -670,6 +672,7 @@ class SupplyChain:
         factor = np.ones(self.model.merchants.m)
         factor[buyers] = scale
         book.weight[:n] *= factor[book.buyer[:n]]
+        book.changed()
         book.add(np.full(buyers.size, e), buyers, 1.0 / (k + 1.0))
 
     def _attract_customers(self, e: int) -> None:

@@ -43,3 +43,15 @@ def test_model_runs_through_mesa_step_counter():
     model.run_model()   # Mesa's own loop: step() until running is False
     assert model.steps == 15 and not model.running
     assert len(model.results()["timeseries"]) == 12
+
+
+def test_merchants_sit_on_the_supply_network_space():
+    import mesa.discrete_space
+
+    model = make_model(consumers=300, merchants=12, days=5)
+    assert isinstance(model.space, mesa.discrete_space.Network)
+    for merchant in model.agents_by_type[Merchant]:
+        assert merchant.cell.coordinate == merchant.index and merchant in merchant.cell.agents
+        # a cell's neighbours are the merchant's buyers in the supply network
+        buyers = {c.coordinate for c in merchant.cell.neighborhood}
+        assert buyers == set(model.network.buyers_of(merchant.index).tolist())

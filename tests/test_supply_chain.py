@@ -580,3 +580,22 @@ def test_a_malformed_network_file_is_a_config_error_naming_the_file():
     path = DATA / "malformed.graphml"
     with pytest.raises(ConfigError, match="malformed.graphml"):
         make_model(sets=[f"network.path={path}"])
+
+
+def test_systemic_importance_from_the_model():
+    """DebtRank on today's trade-credit exposures: a buyer's default hits its suppliers, so a
+    merchant that owes nothing in trade credit (a manufacturer) has no systemic importance,
+    and the merchant that owes most relative to its suppliers' capital ranks first."""
+    model = make_model(consumers=2000, merchants=40, days=20, sets=CALM)
+    model.run()
+    importance = model.supply.systemic_importance()
+    ms = model.merchants
+    assert importance.shape == (ms.m,) and np.all((importance >= 0) & (importance <= 1))
+    assert np.all(importance[ms.tier == 2] == 0) and importance.max() > 0
+    exposures = model.supply.trade_exposures()
+    owed = np.asarray(exposures.sum(axis=0)).ravel()           # what each buyer owes
+    assert np.all(importance[owed == 0] == 0)
+    np.testing.assert_allclose(owed, ms.trade_payables - np.bincount(
+        model.supply.book.buyer[:model.supply.book.n],
+        np.where(model.supply.book.outside_owned[:model.supply.book.n], model.supply.book.owed(), 0.0),
+        minlength=ms.m), rtol=1e-9, atol=1e-6)
