@@ -34,6 +34,7 @@ class MerchantState:
     inventory: np.ndarray         # goods at cost, yuan
     markup: np.ndarray            # price over cost
     expected_sales: np.ndarray    # smoothed daily demand (revenue if nothing ran out), yuan/day
+    trend_sales: np.ndarray       # the same without the promotion season (staff, credit lines), yuan/day
     settlement_due: np.ndarray    # (L, lag + 1, m) credit sales each lender will settle, ring buffer by day, yuan
     trade_receivables: np.ndarray  # invoices owed by buyers (own book), yuan
     trade_payables: np.ndarray    # invoices owed to suppliers (own book), yuan
@@ -72,7 +73,7 @@ class MerchantState:
         z = lambda: np.zeros(m)  # noqa: E731
         never = lambda: np.full(m, NEVER, dtype=np.int64)  # noqa: E731
         return cls(tier=tier.astype(np.int8), size=size.astype(float), cash=z(), inventory=z(),
-                   markup=markup.astype(float), expected_sales=z(),
+                   markup=markup.astype(float), expected_sales=z(), trend_sales=z(),
                    settlement_due=np.zeros((n_lenders, lag_slots, m)), trade_receivables=z(),
                    trade_payables=z(), bank_limit=z(), bank_drawn=z(), scf_enrolled=np.zeros(m, bool),
                    scf_limit=z(), scf_drawn=z(), capacity=z(), wage_bill=z(), wage=z(),

@@ -102,6 +102,7 @@ class SupplyChain:
                 break
             sales = new
         ms.expected_sales[:] = sales
+        ms.trend_sales[:] = sales
         ms.normal_sales[:] = sales
         cogs = sales / ms.markup
         ms.inventory[:] = self.cover[ms.tier] * cogs
@@ -218,9 +219,14 @@ class SupplyChain:
         # buyers' expected purchases, with retailers' stocking for the season ahead
         season_ahead = np.where(ms.tier == RETAILER, model.season_ahead[model.pos], 1.0)
         purchases = np.where(active, ms.expected_sales / ms.markup * season_ahead, 0.0)
-        upstream = book.share_matrix(ms.m).T @ purchases
+        share = book.share_matrix(ms.m)
+        upstream = share.T @ purchases
         supplier = ~retail & active
         ms.expected_sales[supplier] += alpha * (upstream[supplier] - ms.expected_sales[supplier])
+        # the trend without the season (for staff and credit lines): the same signal, unseasoned
+        ms.trend_sales[retail] = ms.expected_sales[retail]
+        trend_up = share.T @ np.where(active, ms.trend_sales / ms.markup, 0.0)
+        ms.trend_sales[supplier] += alpha * (trend_up[supplier] - ms.trend_sales[supplier])
 
     def _headroom(self) -> np.ndarray:
         ms = self.model.merchants
@@ -363,7 +369,7 @@ class SupplyChain:
             return
         active = ms.status != FAILED
         squeeze = max(1.0 + self.bank_tightening[model.pos], 0.0)
-        limit = np.where(active, self.p.bank_line_months * DAYS_PER_MONTH * ms.expected_sales * squeeze, 0.0)
+        limit = np.where(active, self.p.bank_line_months * DAYS_PER_MONTH * ms.trend_sales * squeeze, 0.0)
         ms.line_cut_day[(limit < ms.bank_limit) & (limit < ms.bank_drawn - 1e-9)] = model.t
         ms.bank_limit[:] = limit
         self._staff_follow_sales()
@@ -373,7 +379,8 @@ class SupplyChain:
         p = self.p
         active = ms.status != FAILED
         wage = np.maximum(ms.wage, MIN_WAGE_SHARE * model.cfg.consumers.income_median)
-        target = np.where(active, np.maximum(1, np.rint(self.wage_share[ms.tier] * ms.expected_sales *
+        # staff follow the trend, not the promotion season
+        target = np.where(active, np.maximum(1, np.rint(self.wage_share[ms.tier] * ms.trend_sales *
                                                          DAYS_PER_MONTH / wage)), 0)
         target = target.astype(np.int64)
         cut = active & (ms.staff > np.ceil(target * (1 + p.staff_hysteresis)))
@@ -531,7 +538,7 @@ class SupplyChain:
         if ms.tier[f] == RETAILER:
             self.closed_retailers.append(f)
         ms.failed_day[f] = t
-        ms.expected_sales[f] = 0.0
+        ms.expected_sales[f] = ms.trend_sales[f] = 0.0
         # cascade bookkeeping
         if parents:
             generation = 1 + int(max(ms.generation[p] for p in parents))
@@ -638,7 +645,7 @@ class SupplyChain:
         model, ms, book = self.model, self.model.merchants, self.book
         t = model.t
         ms.status[e] = ACTIVE
-        ms.expected_sales[e] = 0.5 * ms.normal_sales[e]
+        ms.expected_sales[e] = ms.trend_sales[e] = 0.5 * ms.normal_sales[e]
         ms.inventory[e] = 0.0
         ms.loss_day[e] = ms.line_cut_day[e] = NEVER
         ms.bank_limit[e] = self.p.bank_line_months * DAYS_PER_MONTH * ms.expected_sales[e]
