@@ -137,7 +137,8 @@ class MacroParams:
 @dataclass(frozen=True)
 class LenderParams:
     account_share: float = param(0.8, "share of consumers holding an account at start", lo=0, hi=1)
-    initial_tenure_max_years: float = param(6.0, "oldest account at start", unit="years", lo=0)
+    initial_tenure_mean_years: float = param(6.0, "mean account age at start (exponential: the steady state "
+                                             "of a constant closure rate, about 15% a year)", unit="years", lo=0)
     merchant_discount: float = param(0.006, "merchant discount fee on credit sales", lo=0, hi=0.2,
                                      source="BNPL merchant fees 0.5-1% in China")
     settlement_lag: int = param(2, "days from credit sale to settlement to the merchant", unit="days",

@@ -168,7 +168,8 @@ class CreditModel(mesa.Model):
             holders = np.flatnonzero(self.streams.uniform(f"population.account.{name}", 0, cs.n) < p.account_share)
             tenure = self.streams.uniform(f"population.tenure.{name}", 0, cs.n)[holders]
             acc.open[l][holders] = True
-            acc.open_day[l][holders] = self.t - (tenure * p.initial_tenure_max_years * 365).astype(np.int64)
+            age = -np.log(np.maximum(tenure, 1e-12)) * p.initial_tenure_mean_years  # exponential, years
+            acc.open_day[l][holders] = self.t - (np.minimum(age, 30.0) * 365).astype(np.int64)
         # starting limits near the policy's steady state: the prior score with typical usage
         for l, p in enumerate(self.lender_params):
             holders = np.flatnonzero(acc.open[l])
