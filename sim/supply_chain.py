@@ -581,7 +581,9 @@ class SupplyChain:
         model, cs, ms = self.model, self.model.consumers, self.model.merchants
         closed = np.array(self.closed_retailers)
         self.closed_retailers.clear()
-        rows, cols = np.nonzero(np.isin(cs.retailers, closed))
+        is_closed = np.zeros(ms.m, dtype=bool)
+        is_closed[closed] = True
+        rows, cols = np.nonzero(is_closed[cs.retailers])
         open_ = np.flatnonzero((ms.tier == RETAILER) & (ms.status != FAILED))
         if rows.size == 0 or open_.size == 0:
             return
