@@ -43,6 +43,8 @@ class ConsumerState:
     payday: np.ndarray            # int: day of month (1..28) income arrives
     statement_day: np.ndarray     # int: day of month (1..28) statements are cut
     last_cut_day: np.ndarray      # int: last day any limit of the consumer was cut (-10**9: never)
+    next_big_ticket: np.ndarray   # int: day of the next big-ticket purchase (a Poisson clock)
+    next_hardship: np.ndarray     # int: day of the next expense shock (a Poisson clock)
     month_spending: np.ndarray    # platform spending this month (for the panel), yuan
 
     @property
@@ -89,6 +91,7 @@ class ConsumerState:
             retailers=retailers, retailer_cumweight=np.ascontiguousarray(cum[:, :-1].T, dtype=np.float32),
             payday=payday, statement_day=statement_day,
             last_cut_day=np.full(n, -10**9, dtype=np.int64), month_spending=np.zeros(n),
+            next_big_ticket=np.zeros(n, dtype=np.int64), next_hardship=np.zeros(n, dtype=np.int64),
         )
 
 
@@ -169,14 +172,19 @@ def refresh_income(cs: ConsumerState, idx: np.ndarray | slice, income_index: flo
     cs.income[idx] = np.where(cs.employed[idx], base, base * replacement) * income_index
 
 
-def shoppers(p: ConsumerParams, shop_draw: np.ndarray, big_draw: np.ndarray) -> np.ndarray:
-    """Who shops today: a trip with ``shop_probability`` or a big-ticket purchase with
-    ``big_ticket_probability`` (one uniform per consumer and decision)."""
-    return np.flatnonzero((shop_draw < p.shop_probability) | (big_draw < p.big_ticket_probability))
+def shoppers(p: ConsumerParams, shop_draw: np.ndarray, big_today: np.ndarray) -> np.ndarray:
+    """Who shops today: a trip with ``shop_probability`` (one uniform per consumer and day),
+    or a big-ticket purchase (``big_today``, from the consumer's big-ticket clock)."""
+    return np.flatnonzero((shop_draw < p.shop_probability) | big_today)
+
+
+def hardship_rate(cs: "ConsumerState", p: ConsumerParams, idx) -> np.ndarray:
+    """Daily rate of expense shocks: higher for the risk-prone."""
+    return np.where(cs.risk_prone[idx], p.hardship_probability_risky, p.hardship_probability)
 
 
 def desired_spending(cs: ConsumerState, p: ConsumerParams, who: np.ndarray, season: float,
-                     confidence: float, shop_u: np.ndarray, big_u: np.ndarray,
+                     confidence: float, shop_u: np.ndarray, big_size_u: np.ndarray | None,
                      available_credit: np.ndarray) -> np.ndarray:
     """Desired platform spending of the shoppers ``who`` (before retrenchment), yuan.
 
@@ -184,17 +192,20 @@ def desired_spending(cs: ConsumerState, p: ConsumerParams, who: np.ndarray, seas
     credit``: spending rises with credit headroom, most for the present-biased risk-prone
     (the marginal propensity to borrow falls with the credit score: Agarwal et al. 2018).
     A trip's basket is exponential with the mean that spreads that desire over the
-    expected trips, scaled by season and confidence. A big-ticket purchase costs
-    ``big_ticket_min`` to ``big_ticket_max`` months of income. The uniform that decides
-    whether also decides how much (inverse transform).
+    expected trips, scaled by season and confidence; the uniform that decides whether also
+    decides how much (inverse transform). ``big_size_u`` holds a uniform for each shopper
+    buying a big ticket today (NaN for the others): the purchase costs ``big_ticket_min`` to
+    ``big_ticket_max`` months of income.
     """
-    q, pb = p.shop_probability, p.big_ticket_probability
+    q = p.shop_probability
     income = cs.income[who]
     monthly = cs.propensity[who] * income + cs.liquidity_propensity[who] * available_credit
     basket_mean = monthly / DAYS_PER_MONTH / q * season * confidence
     basket = np.where(shop_u < q, -np.log(np.maximum(shop_u / q, 1e-12)) * basket_mean, 0.0)
+    if big_size_u is None:
+        return basket
     span = p.big_ticket_max - p.big_ticket_min
-    big_amount = np.where(big_u < pb, (p.big_ticket_min + span * big_u / max(pb, 1e-300)) * income, 0.0)
+    big_amount = np.where(np.isnan(big_size_u), 0.0, (p.big_ticket_min + span * np.nan_to_num(big_size_u)) * income)
     return basket + big_amount
 
 

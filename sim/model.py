@@ -30,8 +30,8 @@ import mesa
 import numpy as np
 
 from agents.consumer import (BILLING_DAYS, DAYS_PER_MONTH, OUTSIDE, Consumer, ConsumerState,
-                             choose_retailer, desired_spending, labour_flows, refresh_income,
-                             shoppers)
+                             choose_retailer, desired_spending, hardship_rate, labour_flows,
+                             refresh_income, shoppers)
 from agents.lender import (ANOMALY_DECAY_DAYS, CAUSE_CODE, NEVER, Accounts, Lender, LenderState, LimitLog,
                            add_debt, features, fit_logistic, sigmoid, target_limit, write_off)
 from agents.merchant import RETAILER, Merchant, fill_rates
@@ -150,6 +150,12 @@ class CreditModel(mesa.Model):
         self.consumers = cs = ConsumerState.create(cfg.population.consumers, cfg.consumers, cfg.labour,
                                                    self.streams, retail_weight)
         refresh_income(cs, slice(None), self.income_index[0], cfg.labour.benefit_replacement)
+        ids = np.arange(cs.n)
+        start = self.calendar.first - 1
+        cs.next_big_ticket[:] = start + self.streams.waiting_days("big_ticket.clock", start, ids,
+                                                                  cfg.consumers.big_ticket_probability)
+        cs.next_hardship[:] = start + self.streams.waiting_days("hardship.clock", start, ids,
+                                                                hardship_rate(cs, cfg.consumers, ids))
         # retailers' expected revenue from their customers' desired spending
         share = np.diff(np.c_[np.zeros(cs.n), cs.retailer_cumweight.T, np.ones(cs.n)], axis=1)
         daily = cs.propensity * cs.income / DAYS_PER_MONTH
@@ -274,12 +280,11 @@ class CreditModel(mesa.Model):
         refresh_income(cs, changed, self.income_index[self.pos], cfg.labour.benefit_replacement)
         p = cfg.consumers
         # expense shocks (hardship) drain cash
-        hit_draw = self.streams.uniform("hardship", t, cs.n)
-        hit = np.flatnonzero(hit_draw < max(p.hardship_probability_risky, p.hardship_probability))
-        prob = np.where(cs.risk_prone[hit], p.hardship_probability_risky, p.hardship_probability)
-        hit, prob = hit[hit_draw[hit] < prob], prob[hit_draw[hit] < prob]
+        hit = np.flatnonzero(cs.next_hardship == t)
         if hit.size:
-            frac = hit_draw[hit] / prob
+            cs.next_hardship[hit] = t + self.streams.waiting_days("hardship.clock", t, hit,
+                                                                  hardship_rate(cs, p, hit))
+            frac = self.streams.uniform_at("hardship.size", t, hit)
             size = (p.hardship_min + (p.hardship_max - p.hardship_min) * frac) * cs.base_income[hit]
             spend = np.minimum(cs.cash[hit], size)
             cs.cash[hit] -= spend
@@ -313,8 +318,13 @@ class CreditModel(mesa.Model):
         p = cfg.consumers
         L = len(self.lender_names)
         shop_draw = self.streams.uniform("shopping", t, cs.n)
-        big_draw = self.streams.uniform("big_ticket", t, cs.n)
-        who = shoppers(p, shop_draw, big_draw)
+        big = np.flatnonzero(cs.next_big_ticket == t)
+        if big.size:
+            cs.next_big_ticket[big] = t + self.streams.waiting_days("big_ticket.clock", t, big,
+                                                                    p.big_ticket_probability)
+        big_today = np.zeros(cs.n, dtype=bool)
+        big_today[big] = True
+        who = shoppers(p, shop_draw, big_today)
         self.merchants.sales_today[:] = 0.0
         self.merchants.demand_today[:] = 0.0
         if who.size == 0:
@@ -327,7 +337,8 @@ class CreditModel(mesa.Model):
             limit[l], balance[l], avail[l] = acc.line(l, who)
         owed = self._bills_known(who, balance)
         desired = desired_spending(cs, p, who, self.calendar.season[self.pos], self.confidence[self.pos],
-                                   shop_draw[who], big_draw[who], avail.sum(axis=0))
+                                   shop_draw[who], self._big_ticket_sizes(who, big_today, t),
+                                   avail.sum(axis=0))
         # retrenchment after a cut or at high utilisation of the primary line
         prim = self.primary[who]
         rows = np.arange(who.size)
@@ -494,15 +505,18 @@ class CreditModel(mesa.Model):
                 z = p.anomaly_z * self.strictness[l, self.pos]
                 if p.promotion_aware:
                     z *= self.calendar.season[self.pos]
-                limit = acc.fixed_limit[l][idx] + acc.temp_limit[l][idx]
-                flag = ((acc.spend_obs[l][idx] >= 5) & (x > p.anomaly_floor) &
-                        (x > mean + z * np.sqrt(var)) & (x > p.anomaly_limit_share * limit))
+                # only purchases above the floor can be flagged: test those (few) in full
+                big = np.flatnonzero(x > p.anomaly_floor)
+                cand = idx[big]
+                limit = acc.fixed_limit[l][cand] + acc.temp_limit[l][cand]
+                flag = ((acc.spend_obs[l][cand] >= 5) & (x[big] > mean[big] + z * np.sqrt(var[big])) &
+                        (x[big] > p.anomaly_limit_share * limit))
+                flagged = cand[flag]
                 alpha = 1.0 - 0.5 ** (1.0 / p.anomaly_halflife_days)
                 diff = x - mean
                 acc.spend_mean[l][idx] = mean + alpha * diff
                 acc.spend_var[l][idx] = (1 - alpha) * (var + alpha * diff * diff)
                 acc.spend_obs[l][idx] = np.minimum(acc.spend_obs[l][idx] + 1, 1000)
-                flagged = idx[flag]
                 if flagged.size:
                     acc.anomaly_score[l][flagged] = acc.anomaly_score[l][flagged] * np.exp(
                         -(t - acc.anomaly_day[l][flagged]) / ANOMALY_DECAY_DAYS) + 1.0
@@ -877,6 +891,15 @@ class CreditModel(mesa.Model):
         return self.supply.failure_rows
 
     # ------------------------------------------------------------------ helpers
+
+    def _big_ticket_sizes(self, who: np.ndarray, big_today: np.ndarray, t: int) -> np.ndarray | None:
+        """A size uniform for each shopper buying a big ticket today, NaN for the others."""
+        buying = big_today[who]
+        if not buying.any():
+            return None
+        sizes = np.full(who.size, np.nan)
+        sizes[buying] = self.streams.uniform_at("big_ticket.size", t, who[buying])
+        return sizes
 
     def _bills_known(self, idx: np.ndarray, balance: np.ndarray | None = None) -> np.ndarray:
         """What consumers ``idx`` owe on all lines outside instalment plans (unbilled, billed,

@@ -10,6 +10,10 @@ decision's name, and repositioned at each day. Two kinds of draw:
   counter-based hash of ``(seed, stream, day, agent id)``, so it costs nothing
   for agents that do not act and still gives each agent its own number.
 
+Rare events (big-ticket purchases, expense shocks) run on per-agent clocks
+(:meth:`Streams.waiting_days`): the days to an agent's next event are drawn
+from its own hashed uniform when the previous one happens.
+
 Either way an agent's draw depends only on the seed, the stream, the day and its
 own id: adding agents, or changing who else acts, leaves it unchanged. This is
 what makes paired counterfactual runs precise (DESIGN section 8).
@@ -63,6 +67,16 @@ class Streams:
         x *= np.uint64(0x94D049BB133111EB)
         x ^= x >> np.uint64(31)
         return (x >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+
+    def waiting_days(self, name: str, day: int, idx: np.ndarray, rate) -> np.ndarray:
+        """Days until the next event of a Poisson process with daily ``rate`` for agents ``idx``
+        (at least 1), drawn on ``day``: an agent's clock for a rare event. Each agent keeps its
+        own sequence of draws, so the common-random-numbers property holds, at a cost per event
+        rather than a draw per agent and day."""
+        u = self.uniform_at(name, day, idx)
+        rate = np.broadcast_to(np.asarray(rate, dtype=float), u.shape)
+        wait = np.where(rate > 0, np.ceil(-np.log(np.maximum(u, 1e-300)) / np.maximum(rate, 1e-300)), 1e12)
+        return np.minimum(np.maximum(wait, 1.0), 1e12).astype(np.int64)
 
     def normal_at(self, name: str, day: int, idx: np.ndarray) -> np.ndarray:
         """Standard normal draws for the agents ``idx`` (inverse CDF of uniform_at)."""
