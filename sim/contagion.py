@@ -448,7 +448,6 @@ def cascade_statistics(failures: pd.DataFrame) -> dict:
     if missing:
         raise KeyError(f"failures table lacks columns {missing}")
 
-    generation = failures["generation"].to_numpy(dtype=np.int64)
     per_cascade = failures.groupby("cascade_id")["generation"]
     sizes = per_cascade.size()
     depths = per_cascade.max() + 1

@@ -691,7 +691,7 @@ class CreditModel(mesa.Model):
     def _cut_statements(self, l: int) -> None:
         """Statement day: unbilled purchases and this month's instalment become the bill;
         accounts at or beyond the charge-off DPD are charged off on their statement day."""
-        acc, p, t = self.accounts, self.lender_params[l], self.t
+        acc, p = self.accounts, self.lender_params[l]
         idx = self._group("statement_day", self.dom)
         idx = idx[acc.open[l][idx]]
         if idx.size == 0:

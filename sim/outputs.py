@@ -108,7 +108,7 @@ class Recorder:
     def record_day(self) -> None:
         m = self.model
         i = m.t
-        d, acc, ms, log, t = m.today, m.accounts, m.merchants, m.log, m.t
+        d, acc, ms, log = m.today, m.accounts, m.merchants, m.log
         c = self.columns
         c["consumption"][i] = d.consumption
         c["consumption_credit"][i] = d.consumption_credit_by_lender.sum()

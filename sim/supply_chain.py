@@ -210,7 +210,6 @@ class SupplyChain:
         buyers' expected purchases, by purchase share: the demand signal travels up the chain
         without the bullwhip of unfilled orders placed again day after day."""
         model, ms, book = self.model, self.model.merchants, self.book
-        n = book.n
         active = ms.status != FAILED
         retail = (ms.tier == RETAILER) & active
         alpha = 1.0 - 0.5 ** (1.0 / self.p.sales_halflife_days)
@@ -375,7 +374,7 @@ class SupplyChain:
         self._staff_follow_sales()
 
     def _staff_follow_sales(self) -> None:
-        model, cs, ms = self.model, self.model.consumers, self.model.merchants
+        model, ms = self.model, self.model.merchants
         p = self.p
         active = ms.status != FAILED
         wage = np.maximum(ms.wage, MIN_WAGE_SHARE * model.cfg.consumers.income_median)
@@ -392,7 +391,7 @@ class SupplyChain:
 
     def _lay_off(self, keep: np.ndarray) -> None:
         """Each merchant keeps ``keep`` staff; the rest become unemployed consumers."""
-        model, cs, ms = self.model, self.model.consumers, self.model.merchants
+        cs = self.model.consumers
         staff = np.flatnonzero(cs.employed & (cs.employer != OUTSIDE))
         order = np.argsort(cs.employer[staff], kind="stable")
         staff = staff[order]
@@ -437,7 +436,7 @@ class SupplyChain:
 
     def defaults(self) -> None:
         """Merchants past the failure rule fail; their estate is shared by their creditors."""
-        model, ms, book, t = self.model, self.model.merchants, self.book, self.model.t
+        ms, book, t = self.model.merchants, self.book, self.model.t
         active = ms.status != FAILED
         # arrears to suppliers, and an overdraft beyond the bank line (arrears to the bank)
         trade_arrears = book.arrears_by_buyer(ms.m)
@@ -597,7 +596,7 @@ class SupplyChain:
     def entry(self) -> None:
         """Buyers of failed suppliers find new ones after the delay; failed slots are refilled
         with outside capital after ``entry_delay_days``."""
-        model, ms, book, t = self.model, self.model.merchants, self.book, self.model.t
+        ms, book, t = self.model.merchants, self.book, self.model.t
         n = book.n
         due = np.flatnonzero(self.relink_day[:n] == t)
         if due.size:

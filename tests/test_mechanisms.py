@@ -22,7 +22,7 @@ from conftest import advance_to, make_model
 from agents.consumer import OUTSIDE
 from agents.lender import features, fit_logistic, sigmoid
 from sim.accounting import check_invariants
-from sim.config import ConfigError, load_config
+from sim.config import load_config
 
 BAITIAO, HUABEI = 0, 1  # lender rows in the baseline (the platform first)
 
