@@ -275,7 +275,7 @@ class CreditModel(mesa.Model):
         cs, cfg, t = self.consumers, self.cfg, self.t
         draw = self.streams.uniform("labour", t, cs.n)
         separated, hired = labour_flows(cs, self.u_target[self.pos], cfg.labour,
-                                        RISKY_SEPARATION_MULTIPLIER, draw)
+                                        RISKY_SEPARATION_MULTIPLIER, draw, int(self.merchants.staff.sum()))
         changed = np.concatenate([separated, hired])
         refresh_income(cs, changed, self.income_index[self.pos], cfg.labour.benefit_replacement)
         p = cfg.consumers
