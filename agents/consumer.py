@@ -175,12 +175,6 @@ def refresh_income(cs: ConsumerState, idx: np.ndarray | slice, income_index: flo
     cs.income[idx] = np.where(cs.employed[idx], base, base * replacement) * income_index
 
 
-def shoppers(p: ConsumerParams, shop_draw: np.ndarray, big_today: np.ndarray) -> np.ndarray:
-    """Who shops today: a trip with ``shop_probability`` (one uniform per consumer and day),
-    or a big-ticket purchase (``big_today``, from the consumer's big-ticket clock)."""
-    return np.flatnonzero((shop_draw < p.shop_probability) | big_today)
-
-
 def hardship_rate(cs: "ConsumerState", p: ConsumerParams, idx) -> np.ndarray:
     """Daily rate of expense shocks: higher for the risk-prone."""
     return np.where(cs.risk_prone[idx], p.hardship_probability_risky, p.hardship_probability)

@@ -222,7 +222,7 @@ def features(acc: Accounts, l: int, idx: np.ndarray, today: int, observed_income
     others = np.zeros(idx.size)
     for k in range(acc.open.shape[0]):
         if k != l:
-            others += acc.open[k, idx] & (today - acc.open_day[k, idx] >= BUREAU_LAG_DAYS)
+            others += acc.open[k][idx] & (today - acc.open_day[k][idx] >= BUREAU_LAG_DAYS)
     X[:, 5] = others
     X[:, 6] = np.maximum(today - acc.open_day[l][idx], 0) / 365.0
     mean = acc.spend_mean[l][idx]

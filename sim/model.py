@@ -31,7 +31,7 @@ import numpy as np
 
 from agents.consumer import (BILLING_DAYS, DAYS_PER_MONTH, OUTSIDE, Consumer, ConsumerState,
                              choose_retailer, desired_spending, hardship_rate, labour_flows,
-                             refresh_income, shoppers)
+                             refresh_income)
 from agents.lender import (ANOMALY_DECAY_DAYS, CAUSE_CODE, NEVER, Accounts, Lender, LenderState, LimitLog,
                            add_debt, features, fit_logistic, sigmoid, target_limit, write_off)
 from agents.merchant import RETAILER, Merchant, fill_rates
@@ -318,13 +318,14 @@ class CreditModel(mesa.Model):
         p = cfg.consumers
         L = len(self.lender_names)
         shop_draw = self.streams.uniform("shopping", t, cs.n)
-        big = np.flatnonzero(cs.next_big_ticket == t)
+        shopping = shop_draw < p.shop_probability          # a trip today ...
+        big = np.flatnonzero(cs.next_big_ticket == t)      # ... or a big ticket (its clock rings)
+        shopping[big] = True
+        who = np.flatnonzero(shopping)
+        big_today = cs.next_big_ticket[who] == t
         if big.size:
             cs.next_big_ticket[big] = t + self.streams.waiting_days("big_ticket.clock", t, big,
                                                                     p.big_ticket_probability)
-        big_today = np.zeros(cs.n, dtype=bool)
-        big_today[big] = True
-        who = shoppers(p, shop_draw, big_today)
         self.merchants.sales_today[:] = 0.0
         self.merchants.demand_today[:] = 0.0
         if who.size == 0:
@@ -892,9 +893,9 @@ class CreditModel(mesa.Model):
 
     # ------------------------------------------------------------------ helpers
 
-    def _big_ticket_sizes(self, who: np.ndarray, big_today: np.ndarray, t: int) -> np.ndarray | None:
-        """A size uniform for each shopper buying a big ticket today, NaN for the others."""
-        buying = big_today[who]
+    def _big_ticket_sizes(self, who: np.ndarray, buying: np.ndarray, t: int) -> np.ndarray | None:
+        """A size uniform for each shopper buying a big ticket today (``buying``), NaN for the
+        others."""
         if not buying.any():
             return None
         sizes = np.full(who.size, np.nan)
