@@ -28,6 +28,7 @@ class ConsumerState:
     """Columnar state of all consumers (row = consumer id)."""
 
     base_income: np.ndarray       # monthly wage when employed, yuan/month
+    outside_wage: np.ndarray      # the wage the consumer earns in an outside job, yuan/month
     income: np.ndarray            # current monthly income (wage or benefit) x income index, yuan/month
     employed: np.ndarray          # bool: has a job
     employer: np.ndarray          # int: merchant index, or OUTSIDE (-1, also after a layoff)
@@ -82,7 +83,7 @@ class ConsumerState:
         statement_day = 1 + (u("statement_day") * BILLING_DAYS).astype(np.int64)
         income = np.where(employed, base_income, base_income * labour.benefit_replacement)
         return cls(
-            base_income=base_income, income=income, employed=employed,
+            base_income=base_income, outside_wage=base_income.copy(), income=income, employed=employed,
             employer=np.full(n, OUTSIDE, dtype=np.int64),
             cash=buffer_months * income,
             propensity=propensity, buffer_months=buffer_months, risk_prone=risk_prone,

@@ -410,6 +410,7 @@ class SupplyChain:
         ms.wage_bill -= np.bincount(employer, cs.base_income[ids], minlength=ms.m)
         cs.employed[ids] = False
         cs.employer[ids] = OUTSIDE
+        cs.base_income[ids] = cs.outside_wage[ids]  # back on the outside labour market at its wage
         refresh_income(cs, ids, model.income_index[model.pos], model.cfg.labour.benefit_replacement)
         model.today.layoffs += ids.size
 

@@ -498,9 +498,12 @@ def test_staff_of_a_failed_merchant_become_unemployed_with_lower_income(tmp_path
     assert model.merchants.status[R1] == FAILED and model.merchants.staff[R1] == 0
     assert not cs.employed[staff].any()
     assert not np.any(cs.employed & (cs.employer == R1))
+    # back on the outside labour market: benefits on the wage an outside job would pay
     replacement = model.cfg.labour.benefit_replacement
-    np.testing.assert_allclose(cs.income[staff], replacement * income)
-    assert np.all(cs.income[staff] < income)
+    np.testing.assert_allclose(cs.base_income[staff], cs.outside_wage[staff])
+    np.testing.assert_allclose(cs.income[staff], replacement * cs.outside_wage[staff] *
+                               model.income_index[model.pos])
+    assert cs.income[staff].sum() < income.sum()
     ts = model.results()["timeseries"]
     assert ts["layoffs"].iloc[5] >= staff.size
     run_to_end(model)
