@@ -59,7 +59,6 @@ class MerchantState:
     normal_staff: np.ndarray      # int: staff at start
     sales_today: np.ndarray       # revenue booked today, yuan
     demand_today: np.ndarray      # orders received today at selling prices, filled or not, yuan
-    month_profit: np.ndarray      # profit since the last payout (for the record), yuan
     payouts: np.ndarray           # cumulative payouts to owners, yuan
 
     @property
@@ -81,7 +80,7 @@ class MerchantState:
                    failed_day=never(), loss_day=never(), line_cut_day=never(), overdraft_day=never(),
                    generation=np.full(m, -1, dtype=np.int64), cascade=np.full(m, -1, dtype=np.int64),
                    normal_sales=z(), normal_staff=np.zeros(m, dtype=np.int64), sales_today=z(), demand_today=z(),
-                   month_profit=z(), payouts=z())
+                   payouts=z())
 
     def settlement_receivable(self) -> np.ndarray:
         """Credit sales not yet settled, per merchant, all lenders (yuan)."""

@@ -24,7 +24,7 @@ is one calendar day and runs the phases of DESIGN section 3 in order:
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import mesa
 import numpy as np
@@ -104,13 +104,14 @@ class CreditModel(mesa.Model):
         self._build_levels()
         self._build_merchants()
         self._build_consumers()
+        self._build_groups()
         self._build_accounts()
         self._build_lenders()
         self._build_outside()
         self._build_agents()
         self.log = LimitLog(len(self.lender_names))
         self.recorder = Recorder(self, panel=panel, panel_sample=panel_sample)
-        self.today = _DayFlows.zero(len(self.lender_names))
+        self.today = _DayFlows(len(self.lender_names))
         self.snapshots: dict[int, list] = {}
         self.running = True
 
@@ -223,7 +224,7 @@ class CreditModel(mesa.Model):
         self.dom = int(self.calendar.day_of_month[self.pos])
         self.log.recording = self.t >= 0
         self.log.reset_day()
-        self.today = _DayFlows.zero(len(self.lender_names))
+        self.today = _DayFlows(len(self.lender_names))
         self.macro()
         self.labour_and_income()
         self.shop()
@@ -297,7 +298,6 @@ class CreditModel(mesa.Model):
         staff = paid[(cs.employer[paid] != OUTSIDE) & cs.employed[paid]]
         wages = np.bincount(cs.employer[staff], cs.income[staff], minlength=self.merchants.m)
         self.merchants.cash -= wages
-        self.merchants.month_profit -= wages
         outside_pays = income.sum() - wages.sum()
         # off-platform consumption: essentials (on the pre-shock wage: they do not shrink with
         # income), then buffer-stock spending of a share of the cash above the buffer target
@@ -391,7 +391,6 @@ class CreditModel(mesa.Model):
         ms.inventory -= cogs
         ms.sales_today[:] = sales
         ms.demand_today[:] = demand  # what consumers could pay for, before stock-outs
-        ms.month_profit += sales - cogs
         for l in range(L):
             self._book_credit_purchases(l, who, credit_by_lender[l], retailer)
         # constrained consumers without a second line may apply for one
@@ -437,7 +436,6 @@ class CreditModel(mesa.Model):
         slot = (t + p.settlement_lag) % self.merchants.settlement_due.shape[1]
         net = np.bincount(ret, amt * (1 - p.merchant_discount), minlength=self.merchants.m)
         self.merchants.settlement_due[l][slot] += net
-        self.merchants.month_profit -= np.bincount(ret, amt * p.merchant_discount, minlength=self.merchants.m)
         self.lenders.settlement_payable[l] += total - fee
         self.lenders.fee_income[l] += fee
 
@@ -535,7 +533,7 @@ class CreditModel(mesa.Model):
                 acc.temp_limit[l][eligible] = p.temp_limit_share * acc.fixed_limit[l][eligible]
                 acc.temp_expiry[l][eligible] = w.end + p.promo_grace_days
         for l, p in enumerate(self.lender_params):
-            if t not in self._expiry_days(l):
+            if t not in self.expiry_days[l]:
                 continue
             expiring = np.flatnonzero((acc.temp_expiry[l] == t) & acc.open[l] & (acc.temp_limit[l] > 0))
             if expiring.size == 0:
@@ -548,13 +546,6 @@ class CreditModel(mesa.Model):
             if revert.size:
                 self._set_limit(l, revert, acc.fixed_limit[l][revert] * (1 - p.promo_reversion_cut),
                                 "promo_reversion")
-
-    def _expiry_days(self, l: int) -> set:
-        cache = getattr(self, "_expiry_cache", None)
-        if cache is None:
-            cache = self._expiry_cache = [
-                {w.end + p.promo_grace_days for w in self.calendar.windows} for p in self.lender_params]
-        return cache[l]
 
     def _set_limit(self, l: int, idx: np.ndarray, new: np.ndarray, cause) -> None:
         """Change fixed limits and record the change with its cause. Accounts in a running
@@ -919,13 +910,19 @@ class CreditModel(mesa.Model):
 
     def _group(self, name: str, dom: int) -> np.ndarray:
         """Consumers whose ``name`` (payday, statement_day) is day-of-month ``dom``."""
-        groups = self.__dict__.setdefault("_groups", {})
-        if name not in groups:
+        return self.groups[name][dom - 1]
+
+    def _build_groups(self) -> None:
+        """Consumers by pay day and by statement day (fixed for the run), and the days
+        temporary limits expire."""
+        self.groups = {}
+        for name in ("payday", "statement_day"):
             values = getattr(self.consumers, name)
             order = np.argsort(values, kind="stable")
             bounds = np.searchsorted(values[order], np.arange(1, BILLING_DAYS + 2))
-            groups[name] = [order[bounds[d - 1]:bounds[d]] for d in range(1, BILLING_DAYS + 1)]
-        return groups[name][dom - 1]
+            self.groups[name] = [order[bounds[d - 1]:bounds[d]] for d in range(1, BILLING_DAYS + 1)]
+        self.expiry_days = [{w.end + p.promo_grace_days for w in self.calendar.windows}
+                            for p in self.lender_params]
 
     @property
     def date(self):
@@ -960,29 +957,32 @@ def _in_lender_order(by_preference: np.ndarray, primary: np.ndarray) -> np.ndarr
 
 @dataclass(slots=True)
 class _DayFlows:
-    """Today's flows, reset each morning."""
+    """Today's flows, reset each morning (per-lender figures are arrays of length L)."""
 
-    consumption: float
-    consumption_cash: float
-    consumption_credit_by_lender: np.ndarray
-    unmet_demand: float
-    stockout_loss: float
-    unmet_demand_cut: float
-    merchant_failures: int
-    contagion_failures: int
-    layoffs: int
-    shortfall_upstream: float
-    repayments: np.ndarray
-    charge_offs: np.ndarray
-    charge_off_amount: np.ndarray
-    missed_payments: np.ndarray
-    anomaly_flags: np.ndarray
-    accounts_opened: np.ndarray
-    dpd30_count: np.ndarray
-    dpd90_count: np.ndarray
-    credit_purchases: tuple | None
+    lenders: int
+    consumption: float = 0.0
+    consumption_cash: float = 0.0
+    unmet_demand: float = 0.0
+    stockout_loss: float = 0.0
+    unmet_demand_cut: float = 0.0
+    merchant_failures: int = 0
+    contagion_failures: int = 0
+    layoffs: int = 0
+    shortfall_upstream: float = 0.0
+    credit_purchases: tuple | None = None
+    consumption_credit_by_lender: np.ndarray = field(init=False)
+    repayments: np.ndarray = field(init=False)
+    charge_off_amount: np.ndarray = field(init=False)
+    charge_offs: np.ndarray = field(init=False)
+    missed_payments: np.ndarray = field(init=False)
+    anomaly_flags: np.ndarray = field(init=False)
+    accounts_opened: np.ndarray = field(init=False)
+    dpd30_count: np.ndarray = field(init=False)
+    dpd90_count: np.ndarray = field(init=False)
 
-    @classmethod
-    def zero(cls, L: int) -> "_DayFlows":
-        z = lambda dtype=float: np.zeros(L, dtype=dtype)  # noqa: E731
-        return cls(0.0, 0.0, z(), 0.0, 0.0, 0.0, 0, 0, 0, 0.0, z(), z(int), z(), z(int), z(int), z(int), z(int), z(int), None)
+    def __post_init__(self) -> None:
+        for name in ("consumption_credit_by_lender", "repayments", "charge_off_amount"):
+            setattr(self, name, np.zeros(self.lenders))
+        for name in ("charge_offs", "missed_payments", "anomaly_flags", "accounts_opened", "dpd30_count",
+                     "dpd90_count"):
+            setattr(self, name, np.zeros(self.lenders, dtype=np.int64))

@@ -9,6 +9,7 @@ shares (``delinq_30_rate``). Lender figures without a suffix are the platform's
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import platform as _platform
 import subprocess
@@ -307,15 +308,10 @@ def summary(model, frames: dict[str, pd.DataFrame]) -> dict:
         "description": model.cfg.description,
         "seed": model.cfg.run.seed,
         "headline": headline,
-        "config": model.cfg.to_dict() | {"shocks": [s.__dict__ if hasattr(s, "__dict__") else
-                                                     _shock_dict(s) for s in model.cfg.shocks]},
+        "config": model.cfg.to_dict() | {"shocks": [dataclasses.asdict(s) for s in model.cfg.shocks]},
         "versions": versions,
         "code_version": code_version(),
     }
-
-
-def _shock_dict(s) -> dict:
-    return {k: getattr(s, k) for k in s.__dataclass_fields__}
 
 
 def write_outputs(model, out_dir: str | Path, dashboard: bool = True) -> dict:

@@ -196,7 +196,6 @@ class SupplyChain:
         ms.inventory += bought - sold / ms.markup
         ms.sales_today += sold
         ms.demand_today += demand
-        ms.month_profit += sold - sold / ms.markup
         ms.trade_receivables += sold
         ms.trade_payables += bought
         book.due[(t + self.p.trade_terms_days) % self.slots, :n] += ship
@@ -270,7 +269,6 @@ class SupplyChain:
         bank_interest = ms.bank_drawn * self.p.bank_rate / 365.0
         scf_interest = ms.scf_drawn * self.p.scf_rate / 365.0
         ms.cash -= fixed + bank_interest + scf_interest
-        ms.month_profit -= fixed + bank_interest + scf_interest
         out.cash += fixed.sum() + bank_interest.sum()
         model.lenders.cash[plat] += scf_interest.sum()
         model.lenders.fee_income[plat] += scf_interest.sum()
@@ -308,7 +306,6 @@ class SupplyChain:
             dividend = payout(ms, self.p.reserve_months, self.p.owner_topup_share)
             ms.cash -= dividend
             ms.payouts += dividend
-            ms.month_profit[:] = 0.0
             out.cash += dividend.sum()
         distressed = active & ((book.arrears_by_buyer(ms.m) > 0) |
                                (ms.bank_drawn > DISTRESS_LINE_USE * np.maximum(ms.bank_limit, 1e-9)))
@@ -326,7 +323,6 @@ class SupplyChain:
         months = p.loss_shock_min + (p.loss_shock_max - p.loss_shock_min) * draw[hit] / rate
         loss = months * DAYS_PER_MONTH * ms.expected_sales[hit]
         ms.cash[hit] -= loss
-        ms.month_profit[hit] -= loss
         model.outside.cash += loss.sum()
 
     def _repay_lines(self) -> None:
