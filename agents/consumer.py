@@ -17,7 +17,7 @@ from agents.base import Column, ViewAgent
 from sim.config import ConsumerParams, LabourParams
 from sim.rng import Streams
 
-OUTSIDE = -1  # employer code of the outside sector
+from agents.labour import OUTSIDE, SELF_EMPLOYED  # noqa: F401  (employer codes, re-exported)
 
 DAYS_PER_MONTH = 30.0  # converts monthly amounts and rates to daily ones
 BILLING_DAYS = 28  # pay days, statement days and review days fall on days 1..28
@@ -129,44 +129,6 @@ class Consumer(ViewAgent):
 
 
 # --------------------------------------------------------------------------- behaviour
-
-
-def labour_flows(cs: ConsumerState, u_target: float, p: LabourParams, risky_multiplier: float,
-                 draw: np.ndarray, merchant_staff: int) -> tuple[np.ndarray, np.ndarray]:
-    """Separations from and hires by the outside sector, toward ``u_target``.
-
-    Separations happen at the normal monthly rate (higher for risk-prone types)
-    plus a push when unemployment is below target; hires at the rate that makes
-    the normal rate a steady state, plus a pull when unemployment is above it.
-    ``draw`` is one uniform per consumer (stream ``labour``); ``merchant_staff`` is the
-    number of consumers employed by merchants. Returns the ids separated and hired today.
-    """
-    n = cs.n
-    employed_count = int(np.count_nonzero(cs.employed))
-    unemployed_count = n - employed_count
-    u = unemployed_count / n
-    gap = u_target - u
-    s = p.separation_rate / DAYS_PER_MONTH
-    sep = s + max(gap, 0.0) * p.adjustment_speed / DAYS_PER_MONTH / max(1 - u, 1e-9)
-    # steady state: hires balance the separations the employed actually face (risk-prone types
-    # separate more often; merchant staff leave only through layoffs)
-    # (outside jobs = all jobs less merchant staff; risk-prone types hold outside jobs in their
-    # share of all jobs)
-    outside = employed_count - merchant_staff
-    risky_outside = np.count_nonzero(cs.employed & cs.risk_prone) * outside / max(employed_count, 1)
-    flows = s * (outside + (risky_multiplier - 1) * risky_outside)
-    hire_base = flows / max(u_target * n, 1e-9)
-    hire = min(hire_base + max(-gap, 0.0) * p.adjustment_speed / DAYS_PER_MONTH / max(u, 1e-9), 1.0)
-    # only the few consumers whose draw is below the largest probability can move
-    cand = np.flatnonzero(draw < max(sep * risky_multiplier, hire))
-    d, employed = draw[cand], cs.employed[cand]
-    sep_p = np.where(cs.risk_prone[cand], sep * risky_multiplier, sep)
-    separated = cand[employed & (cs.employer[cand] == OUTSIDE) & (d < sep_p)]
-    hired = cand[~employed & (d < hire)]
-    cs.employed[separated] = False
-    cs.employed[hired] = True
-    cs.employer[hired] = OUTSIDE
-    return separated, hired
 
 
 def refresh_income(cs: ConsumerState, idx: np.ndarray | slice, income_index: float,

@@ -57,6 +57,8 @@ class MerchantState:
     cascade: np.ndarray           # int: cascade id of the last failure (-1 if none)
     normal_sales: np.ndarray      # expected daily revenue at start (entrants start from half of it)
     normal_staff: np.ndarray      # int: staff at start
+    staff_target: np.ndarray      # int: staff the merchant wants (set at the monthly review)
+    sales_longrun: np.ndarray     # long-run level of trend sales, which staff follow fully, yuan/day
     sales_today: np.ndarray       # revenue booked today, yuan
     demand_today: np.ndarray      # orders received today at selling prices, filled or not, yuan
     payouts: np.ndarray           # cumulative payouts to owners, yuan
@@ -79,7 +81,8 @@ class MerchantState:
                    staff=np.zeros(m, dtype=np.int64), fixed_cost=z(), status=np.zeros(m, dtype=np.int8),
                    failed_day=never(), loss_day=never(), line_cut_day=never(), overdraft_day=never(),
                    generation=np.full(m, -1, dtype=np.int64), cascade=np.full(m, -1, dtype=np.int64),
-                   normal_sales=z(), normal_staff=np.zeros(m, dtype=np.int64), sales_today=z(), demand_today=z(),
+                   normal_sales=z(), normal_staff=np.zeros(m, dtype=np.int64),
+                   staff_target=np.zeros(m, dtype=np.int64), sales_longrun=z(), sales_today=z(), demand_today=z(),
                    payouts=z())
 
     def settlement_receivable(self) -> np.ndarray:
@@ -141,3 +144,26 @@ def payout(ms: MerchantState, reserve_months: float, topup_share: float) -> np.n
     flow = np.where(gap > 0, np.minimum(gap, np.maximum(ms.cash, 0.0)), topup_share * gap)
     flow[ms.status == FAILED] = 0.0
     return flow
+
+
+def desired_staff(ms: MerchantState, wage_share: np.ndarray, elasticity: float, distress_cut: float,
+                  wage_floor: float) -> np.ndarray:
+    """Staff each merchant wants: the staff its long-run sales pay for at its tier's wage share,
+    moved by trend sales relative to that long-run level with a short-run ``elasticity``
+    (labour hoarding: a 10% fall in trend sales cuts desired staff by about ``elasticity`` x
+    10% at first, by 10% in the long run). Distressed merchants want ``distress_cut`` fewer.
+    At least one employee while active; none when failed."""
+    wage = np.maximum(ms.wage, wage_floor)
+    longrun = np.maximum(ms.sales_longrun, 1e-9)
+    ratio = np.maximum(ms.trend_sales, 0.0) / longrun
+    staff = wage_share[ms.tier] * longrun * 30.0 / wage * ratio ** elasticity
+    staff *= np.where(ms.status == DISTRESSED, 1.0 - distress_cut, 1.0)
+    return np.where(ms.status == FAILED, 0, np.maximum(1, np.rint(staff))).astype(np.int64)
+
+
+def layoffs_due(staff: np.ndarray, target: np.ndarray, share: float, draw: np.ndarray) -> np.ndarray:
+    """Staff each merchant lays off at its monthly review: ``share`` of the excess over
+    ``target``, rounded up or down at random (``draw`` uniform per merchant) so that small
+    firms lay off ``share`` of their excess on average."""
+    excess = np.maximum(staff - target, 0)
+    return np.floor(share * excess + draw).astype(np.int64).clip(0, excess)

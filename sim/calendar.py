@@ -40,6 +40,7 @@ class Calendar:
         self.dates = base + offsets.astype("timedelta64[D]")                     # numpy dates of every simulated day
         years = self.dates.astype("datetime64[Y]").astype(int) + 1970
         months = self.dates.astype("datetime64[M]").astype(int) % 12 + 1
+        self.month_of_year = months
         self.day_of_month = (self.dates - self.dates.astype("datetime64[M]")).astype(int) + 1
         next_months = (self.dates + np.timedelta64(1, "D")).astype("datetime64[M]").astype(int) % 12 + 1
         self.month_end = next_months != months

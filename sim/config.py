@@ -118,12 +118,29 @@ class ConsumerParams:
 
 @dataclass(frozen=True)
 class LabourParams:
-    unemployment_normal: float = param(0.05, "natural unemployment rate", lo=0, hi=0.9,
+    unemployment_normal: float = param(0.05, "unemployment at the start (the outside sector's normal demand is "
+                                       "sized so that this is a steady state) and the rate lenders and banks "
+                                       "regard as normal; not a target: unemployment is an outcome", lo=0, hi=0.9,
                                        source="China surveyed urban unemployment ~5.2% (NBS 2023)")
-    separation_rate: float = param(0.015, "monthly job separation rate at normal times", unit="1/month",
-                                   lo=0, hi=1)
-    adjustment_speed: float = param(0.5, "monthly speed of closing the gap to target unemployment",
-                                    unit="1/month", lo=0, hi=30)
+    separation_rate: float = param(0.015, "monthly job separation rate (quits and ordinary turnover)",
+                                   unit="1/month", lo=0, hi=1,
+                                   source="monthly separation rates 1-3% (Shimer 2005; Hobijn & Sahin 2009)")
+    risky_separation_multiplier: float = param(3.0, "separation rate of risk-prone types relative to others",
+                                               lo=0, hi=50)
+    matching_efficiency: float = param(0.5, "matching efficiency mu in M = mu U^a V^(1-a)", unit="1/month",
+                                       lo=0.001, hi=100,
+                                       source="calibrated: a job-finding rate of about 1/3 a month at 5% "
+                                       "unemployment")
+    matching_elasticity: float = param(0.5, "elasticity a of matches with respect to job-seekers", lo=0.05,
+                                       hi=0.95, source="Petrongolo & Pissarides 2001: 0.5-0.7")
+    layoff_speed: float = param(1.0, "share of the outside sector's excess staff laid off a month "
+                                "(1: about two thirds of an excess is gone within a month)",
+                                unit="1/month", lo=0, hi=30)
+    outside_dependence: float = param(0.5, "theta: share of outside jobs that depend on this economy's "
+                                      "spending at the outside sector (0 = a fixed outside sector)", lo=0, hi=1,
+                                      source="local (non-tradable) employment ~ half of jobs (Moretti 2010)")
+    outside_sales_halflife_months: float = param(2.0, "half-life of the outside sector's smoothing of its "
+                                                 "monthly sales", unit="months", lo=0.01, hi=120)
     benefit_replacement: float = param(0.4, "benefit income as share of previous wage", lo=0, hi=1)
 
 
@@ -290,7 +307,15 @@ class MerchantParams:
     factoring_haircut: float = param(0.2, "discount on a failed merchant's receivables sold to the outside",
                                      lo=0, hi=1)
     entry_delay_days: int = param(90, "days before a failed merchant's slot is refilled", unit="days", lo=0)
-    staff_hysteresis: float = param(0.2, "staff change only when the target is this far off", lo=0)
+    staff_elasticity: float = param(0.4, "short-run elasticity of desired staff to trend sales relative to "
+                                    "their long-run level", lo=0, hi=2,
+                                    source="employment-output elasticity 0.3-0.5 within a year (Okun; "
+                                    "Hamermesh 1993)")
+    staff_longrun_halflife_days: float = param(365.0, "half-life of the long-run sales level staff follow "
+                                               "fully", unit="days", lo=1)
+    merchant_layoff_share: float = param(0.5, "share of a merchant's excess staff laid off at the monthly "
+                                         "review", unit="1/month", lo=0, hi=1)
+    distress_staff_cut: float = param(0.2, "distressed merchants want this share fewer staff", lo=0, hi=1)
     contagion_window_days: int = param(30, "a failure within this many days of a counterparty loss or a "
                                        "credit-line cut is contagion", unit="days", lo=0,
                                        source="DESIGN 4")

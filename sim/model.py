@@ -30,8 +30,9 @@ import mesa
 import numpy as np
 
 from agents.consumer import (BILLING_DAYS, DAYS_PER_MONTH, OUTSIDE, Consumer, ConsumerState,
-                             choose_retailer, desired_spending, hardship_rate, labour_flows,
-                             refresh_income)
+                             choose_retailer, desired_spending, hardship_rate, refresh_income)
+from agents.labour import (SELF_EMPLOYED, labour_market_day, leave_jobs, outside_labour_demand, separation_probability,
+                           steady_state_vacancies, take_jobs)
 from agents.lender import (ANOMALY_DECAY_DAYS, CAUSE_CODE, NEVER, Accounts, Lender, LenderState, LimitLog,
                            add_debt, features, fit_logistic, sigmoid, target_limit, write_off)
 from agents.merchant import RETAILER, Merchant, fill_rates
@@ -44,7 +45,6 @@ from sim.rng import Streams
 from sim.shocks import shock_active, shock_level
 from sim.supply_chain import SupplyChain, build_network, create_merchants
 
-RISKY_SEPARATION_MULTIPLIER = 3.0   # risk-prone consumers lose jobs three times as often
 REAPPLY_AFTER_CHARGE_OFF_DAYS = 730  # a charged-off consumer is not accepted again for two years
 SECOND_ACCOUNT_LIMIT_SHARE = 0.5    # a new account starts at half its target limit
 ACCOUNT_ATTRITION_MONTHLY = 0.01    # share of open accounts closed voluntarily a month (paid-up ones)
@@ -70,6 +70,15 @@ class Outside:
     funding_lent: np.ndarray | None = None   # wholesale funding lent to each lender, yuan
     bank_lent: float = 0.0                   # merchants' bank lines drawn, yuan
     trade_receivables: float = 0.0           # invoices bought from failed suppliers, yuan
+    # the outside sector's labour demand follows what it sells (agents/labour.py)
+    labour_normal: float = 0.0               # desired employment in normal times, persons
+    labour_target: float = 0.0               # desired employment today, persons
+    turnover_vacancy_rate: float = 0.0       # vacancies kept open to replace turnover, share of staff
+    month_consumer_sales: float = 0.0        # this month's off-platform consumer spending, yuan
+    month_merchant_sales: float = 0.0        # this month's merchant purchases (raw inputs, fixed costs), yuan
+    month_days: int = 0                      # days counted in this month
+    sales_normal: dict = field(default_factory=dict)  # calendar month -> its sales in the burn-in's last year
+    sales_ratio: float = 1.0                 # smoothed ratio of sales to their normal level
 
 
 class CreditModel(mesa.Model):
@@ -120,7 +129,10 @@ class CreditModel(mesa.Model):
     def _build_levels(self) -> None:
         cal, cfg = self.calendar, self.cfg
         level = lambda kind, lender=None: shock_level(cfg.shocks, kind, cal.n, cal.first, lender)  # noqa: E731
-        self.u_target = cfg.labour.unemployment_normal + level("unemployment")
+        # autonomous demand for the outside sector: the demand shock, and the income shock
+        # (wages and autonomous demand move together)
+        self.autonomous = 1.0 + level("demand") + level("income")
+        self.labour_shift = -level("unemployment") * cfg.population.consumers
         self.income_index = 1.0 + level("income")
         self.confidence = cfg.macro.confidence_normal * np.maximum(1.0 + level("confidence"), 0.0)
         self.funding_rate = cfg.macro.funding_rate_normal + level("funding_rate")
@@ -201,6 +213,19 @@ class CreditModel(mesa.Model):
         self.outside = Outside(funding_lent=np.zeros(len(self.lender_names)))
         self.outside.cash = -(self.consumers.cash.sum() + self.merchants.cash.sum() + self.lenders.cash.sum())
         self.initial_total_cash = 0.0
+        # the outside sector's normal demand for labour is its staff at start; it keeps open the
+        # vacancies at which matching replaces the normal separations at normal unemployment
+        # (the start is a steady state)
+        cs, lab = self.consumers, self.cfg.labour
+        self.separation_prob = separation_probability(cs.risk_prone, lab.separation_rate,
+                                                      lab.risky_separation_multiplier)
+        employees = cs.employed & (cs.employer != SELF_EMPLOYED)
+        outside = np.count_nonzero(cs.employed & (cs.employer == OUTSIDE))
+        separations = float(self.separation_prob[employees].sum()) * DAYS_PER_MONTH
+        vacancies = steady_state_vacancies(np.count_nonzero(~cs.employed), separations,
+                                           lab.matching_efficiency, lab.matching_elasticity)
+        self.outside.turnover_vacancy_rate = vacancies / max(np.count_nonzero(employees), 1)
+        self.outside.labour_normal = self.outside.labour_target = float(outside)
 
     def _build_agents(self) -> None:
         # merchants sit on a Mesa network space built from the supply network (no layout)
@@ -236,6 +261,9 @@ class CreditModel(mesa.Model):
         self.review()
         self.defaults()
         self.entry()
+        self.outside.month_days += 1
+        if self.calendar.month_end[self.pos]:
+            self._close_outside_month()
         if self.check:
             check_invariants(self, raise_on_breach=True)
         if self.t >= 0:
@@ -272,13 +300,10 @@ class CreditModel(mesa.Model):
 
     # 2 ------------------------------------------------------------------
     def labour_and_income(self) -> None:
-        """Separations and hires; pay days; essential and buffer-stock spending off-platform."""
+        """The labour market (separations, layoffs, matching); pay days; essential and
+        buffer-stock spending off-platform; expense shocks."""
         cs, cfg, t = self.consumers, self.cfg, self.t
-        draw = self.streams.uniform("labour", t, cs.n)
-        separated, hired = labour_flows(cs, self.u_target[self.pos], cfg.labour,
-                                        RISKY_SEPARATION_MULTIPLIER, draw, int(self.merchants.staff.sum()))
-        changed = np.concatenate([separated, hired])
-        refresh_income(cs, changed, self.income_index[self.pos], cfg.labour.benefit_replacement)
+        self._labour_market()
         p = cfg.consumers
         # expense shocks (hardship) drain cash
         hit = np.flatnonzero(cs.next_hardship == t)
@@ -290,6 +315,7 @@ class CreditModel(mesa.Model):
             spend = np.minimum(cs.cash[hit], size)
             cs.cash[hit] -= spend
             self.outside.cash += spend.sum()
+            self.outside.month_consumer_sales += spend.sum()
         if self.dom > BILLING_DAYS:
             return
         paid = self._group("payday", self.dom)
@@ -309,6 +335,50 @@ class CreditModel(mesa.Model):
         excess = np.maximum(cs.cash[paid] - buffer, 0.0) * (1.0 - (1.0 - p.absorb_rate) ** DAYS_PER_MONTH)
         cs.cash[paid] -= excess
         self.outside.cash += essentials.sum() + excess.sum() - outside_pays
+        self.outside.month_consumer_sales += essentials.sum() + excess.sum()
+
+    def _labour_market(self) -> None:
+        """Outside labour demand from autonomous demand and outside sales; separations, outside
+        layoffs, vacancies and matching (:func:`agents.labour.labour_market_day`)."""
+        cs, ms, lab, out, t = self.consumers, self.merchants, self.cfg.labour, self.outside, self.t
+        target = outside_labour_demand(out.labour_normal, self.autonomous[self.pos], lab.outside_dependence,
+                                       out.sales_ratio, self.labour_shift[self.pos])
+        out.labour_target = target
+        flows = labour_market_day(cs.employed, cs.employer, self.separation_prob,
+                                  self.streams.uniform("labour", t, cs.n), target,
+                                  self.supply.vacancies(), lab.layoff_speed, lab.matching_efficiency,
+                                  lab.matching_elasticity, float(self.streams.uniform("labour.slots", t, 1)[0]),
+                                  out.turnover_vacancy_rate)
+        leaving = np.concatenate([flows.separated, flows.laid_off])
+        leave_jobs(cs.employed, cs.employer, cs.base_income, cs.outside_wage, ms.staff, ms.wage_bill, leaving)
+        take_jobs(cs.employed, cs.employer, cs.base_income, cs.outside_wage, ms.staff, ms.wage_bill, ms.wage,
+                  flows.hired, flows.hired_by)
+        refresh_income(cs, np.concatenate([leaving, flows.hired]), self.income_index[self.pos],
+                       lab.benefit_replacement)
+        self.today.layoffs += flows.laid_off.size
+        self.today.hires += flows.hired.size
+        self.today.vacancies = flows.vacancies
+
+    def _close_outside_month(self) -> None:
+        """Month end: the outside sector compares the month's sales (consumer spending as it came;
+        merchants' daily purchases per 30 days) with the same calendar month of the burn-in's
+        last year (year-on-year, so the promotion season is no news) and smooths the ratio."""
+        out, lab = self.outside, self.cfg.labour
+        if out.month_days == 0:
+            return
+        complete = out.month_days == int(self.calendar.day_of_month[self.pos])  # a whole calendar month
+        sales = out.month_consumer_sales + out.month_merchant_sales * DAYS_PER_MONTH / out.month_days
+        month = int(self.calendar.month_of_year[self.pos])
+        out.month_consumer_sales = out.month_merchant_sales = 0.0
+        out.month_days = 0
+        if self.t < 0:  # the burn-in defines normal sales by calendar month
+            if complete:
+                out.sales_normal[month] = sales
+            return
+        normal = out.sales_normal.get(month) or (np.mean(list(out.sales_normal.values()))
+                                                 if out.sales_normal else sales)
+        weight = 1.0 - 0.5 ** (1.0 / lab.outside_sales_halflife_months)
+        out.sales_ratio += weight * (sales / normal - out.sales_ratio)
 
     # 3 ------------------------------------------------------------------
     def shop(self) -> None:
@@ -968,6 +1038,8 @@ class _DayFlows:
     merchant_failures: int = 0
     contagion_failures: int = 0
     layoffs: int = 0
+    hires: int = 0
+    vacancies: int = 0
     shortfall_upstream: float = 0.0
     credit_purchases: tuple | None = None
     consumption_credit_by_lender: np.ndarray = field(init=False)

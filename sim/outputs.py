@@ -58,14 +58,17 @@ COLUMNS = {
     "trade_payables": "merchants' trade payables, arrears included (stock, yuan)",
     "bank_drawn": "merchants' bank lines drawn (stock, yuan)",
     "scf_drawn": "supply-chain-finance loans drawn (stock, yuan)",
-    "layoffs": "merchant staff laid off or losing their job in a failure (flow, count)",
+    "layoffs": "workers laid off: excess staff of the outside sector and merchants, and staff of failed "
+               "merchants (flow, count)",
+    "hires": "job-seekers hired (flow, count)",
+    "vacancies": "open positions this morning, outside sector and merchants (stock, count)",
     "lender_equity": "platform equity (stock, yuan)",
     "consumer_cash": "consumers' cash (stock, yuan)",
     "income_index": "income index (1 = normal)",
     "confidence": "consumer confidence multiplier",
     "funding_rate": "wholesale funding rate (annual)",
     "season": "promotion demand multiplier",
-    "target_unemployment": "unemployment rate the labour market moves toward",
+    "outside_labour_demand": "outside sector's desired employment, share of the labour force (rate)",
     "accounts_open": "platform open accounts (stock, count)",
     "pd_mean": "mean PD of platform open accounts at their last review",
     "anomaly_flags": "platform anomaly flags (flow, count)",
@@ -133,12 +136,14 @@ class Recorder:
         c["bank_drawn"][i] = ms.bank_drawn.sum()
         c["scf_drawn"][i] = ms.scf_drawn.sum()
         c["layoffs"][i] = d.layoffs
+        c["hires"][i] = d.hires
+        c["vacancies"][i] = d.vacancies
         c["consumer_cash"][i] = m.consumers.cash.sum()
         c["income_index"][i] = m.income_index[m.pos]
         c["confidence"][i] = m.confidence[m.pos]
         c["funding_rate"][i] = m.funding_rate[m.pos]
         c["season"][i] = m.calendar.season[m.pos]
-        c["target_unemployment"][i] = m.u_target[m.pos]
+        c["outside_labour_demand"][i] = m.outside.labour_target / m.consumers.n
         p = m.platform
         c["anomaly_flags"][i] = d.anomaly_flags[p]
         c["missed_payments"][i] = d.missed_payments[p]

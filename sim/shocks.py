@@ -13,7 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 KINDS = {
-    "unemployment": "target unemployment rate shifted by size (+0.04 = four points)",
+    "unemployment": "the outside sector wants size x the labour force fewer staff (+0.04 = four points of "
+                    "direct job loss; the loop adds the rest)",
+    "demand": "autonomous demand for the outside sector (exports, government) changes by the fraction size "
+              "(-0.05 = 5% less), moving outside labour demand by (1 - theta) x size",
     "income": "income index shifted by size (-0.05 = wages and benefits 5% lower)",
     "confidence": "consumer confidence multiplier shifted by size (-0.2 = 20% less desired spending)",
     "credit_tightening": "risk appetite shifted by size (-0.3); optional lender (default all)",

@@ -26,8 +26,9 @@ from collections import defaultdict
 import numpy as np
 
 from agents.consumer import DAYS_PER_MONTH, OUTSIDE, refresh_income
+from agents.labour import leave_jobs
 from agents.merchant import (ACTIVE, DISTRESSED, FAILED, MANUFACTURER, NEVER, RETAILER, TIER_NAMES,
-                             MerchantState, payout)
+                             MerchantState, desired_staff, layoffs_due, payout)
 from agents.trade import TradeBook, ration, split_orders
 from sim.network import SupplyNetwork, generate_network, load_network
 
@@ -103,6 +104,7 @@ class SupplyChain:
             sales = new
         ms.expected_sales[:] = sales
         ms.trend_sales[:] = sales
+        ms.sales_longrun[:] = sales
         ms.normal_sales[:] = sales
         cogs = sales / ms.markup
         ms.inventory[:] = self.cover[ms.tier] * cogs
@@ -141,6 +143,7 @@ class SupplyChain:
         refresh_income(cs, hired, model.income_index[0], model.cfg.labour.benefit_replacement)
         ms.staff[:] = staff
         ms.normal_staff[:] = staff
+        ms.staff_target[:] = staff
         ms.wage_bill[:] = bill
 
     def _monthly_costs(self) -> np.ndarray:
@@ -185,6 +188,7 @@ class SupplyChain:
         self._spend(output)
         ms.inventory += output
         model.outside.cash += output.sum()
+        model.outside.month_merchant_sales += output.sum()
         # the others order from their suppliers, on trade credit
         stop = (book.arrears[:n] > 0) & (t - book.arrears_day[:n] > self.p.credit_stop_days)
         orders = split_orders(book, np.where(manufacturer, 0.0, gap), stop)
@@ -225,6 +229,8 @@ class SupplyChain:
         ms.trend_sales[retail] = ms.expected_sales[retail]
         trend_up = share.T @ np.where(active, ms.trend_sales / ms.markup, 0.0)
         ms.trend_sales[supplier] += alpha * (trend_up[supplier] - ms.trend_sales[supplier])
+        beta = 1.0 - 0.5 ** (1.0 / self.p.staff_longrun_halflife_days)
+        ms.sales_longrun[active] += beta * (ms.trend_sales[active] - ms.sales_longrun[active])
 
     def _headroom(self) -> np.ndarray:
         ms = self.model.merchants
@@ -270,6 +276,7 @@ class SupplyChain:
         scf_interest = ms.scf_drawn * self.p.scf_rate / 365.0
         ms.cash -= fixed + bank_interest + scf_interest
         out.cash += fixed.sum() + bank_interest.sum()
+        out.month_merchant_sales += fixed.sum()
         model.lenders.cash[plat] += scf_interest.sum()
         model.lenders.fee_income[plat] += scf_interest.sum()
         self._operating_losses()
@@ -367,67 +374,38 @@ class SupplyChain:
         limit = np.where(active, self.p.bank_line_months * DAYS_PER_MONTH * ms.trend_sales * squeeze, 0.0)
         ms.line_cut_day[(limit < ms.bank_limit) & (limit < ms.bank_drawn - 1e-9)] = model.t
         ms.bank_limit[:] = limit
-        self._staff_follow_sales()
+        self._plan_staff()
 
-    def _staff_follow_sales(self) -> None:
-        model, ms = self.model, self.model.merchants
-        p = self.p
-        active = ms.status != FAILED
-        wage = np.maximum(ms.wage, MIN_WAGE_SHARE * model.cfg.consumers.income_median)
-        # staff follow the trend, not the promotion season
-        target = np.where(active, np.maximum(1, np.rint(self.wage_share[ms.tier] * ms.trend_sales *
-                                                         DAYS_PER_MONTH / wage)), 0)
-        target = target.astype(np.int64)
-        cut = active & (ms.staff > np.ceil(target * (1 + p.staff_hysteresis)))
-        grow = active & (ms.staff < np.floor(target / (1 + p.staff_hysteresis)))
-        if cut.any():
-            self._lay_off(np.where(cut, target, ms.staff))
-        if grow.any():
-            self._hire(np.where(grow, target - ms.staff, 0))
-
-    def _lay_off(self, keep: np.ndarray) -> None:
-        """Each merchant keeps ``keep`` staff; the rest become unemployed consumers."""
-        cs = self.model.consumers
-        staff = np.flatnonzero(cs.employed & (cs.employer != OUTSIDE))
-        order = np.argsort(cs.employer[staff], kind="stable")
-        staff = staff[order]
+    def _plan_staff(self) -> None:
+        """Desired staff from sales (:func:`agents.merchant.desired_staff`); a share of any excess
+        is laid off now; shortfalls are vacancies filled through the labour market."""
+        model, cs, ms, p = self.model, self.model.consumers, self.model.merchants, self.p
+        ms.staff_target[:] = desired_staff(ms, self.wage_share, p.staff_elasticity, p.distress_staff_cut,
+                                           MIN_WAGE_SHARE * model.cfg.consumers.income_median)
+        going = layoffs_due(ms.staff, ms.staff_target, p.merchant_layoff_share,
+                            model.streams.uniform("merchant_layoffs", model.t, ms.m))
+        if not going.any():
+            return
+        # the most recently hired go first (the highest ids within each employer: a fixed rule)
+        staff = np.flatnonzero(cs.employed & (cs.employer >= 0))
+        staff = staff[np.argsort(cs.employer[staff], kind="stable")]
         employer = cs.employer[staff]
-        first = np.searchsorted(employer, employer, side="left")
-        rank = np.arange(staff.size) - first
-        gone = staff[rank >= keep[employer]]
-        self._separate(gone)
+        rank_from_end = np.searchsorted(employer, employer, side="right") - 1 - np.arange(staff.size)
+        self._separate(staff[rank_from_end < going[employer]])
+
+    def vacancies(self) -> np.ndarray:
+        """Open positions per merchant (desired staff above current staff), persons."""
+        ms = self.model.merchants
+        return np.where(ms.status != FAILED, np.maximum(ms.staff_target - ms.staff, 0), 0)
 
     def _separate(self, ids: np.ndarray) -> None:
+        """Staff ``ids`` lose their jobs (layoffs and failures)."""
         model, cs, ms = self.model, self.model.consumers, self.model.merchants
         if ids.size == 0:
             return
-        employer = cs.employer[ids]
-        ms.staff -= np.bincount(employer, minlength=ms.m)
-        ms.wage_bill -= np.bincount(employer, cs.base_income[ids], minlength=ms.m)
-        cs.employed[ids] = False
-        cs.employer[ids] = OUTSIDE
-        cs.base_income[ids] = cs.outside_wage[ids]  # back on the outside labour market at its wage
+        leave_jobs(cs.employed, cs.employer, cs.base_income, cs.outside_wage, ms.staff, ms.wage_bill, ids)
         refresh_income(cs, ids, model.income_index[model.pos], model.cfg.labour.benefit_replacement)
         model.today.layoffs += ids.size
-
-    def _hire(self, wanted: np.ndarray) -> None:
-        """Hire ``wanted`` staff per merchant from the unemployed, at the merchant's wage."""
-        model, cs, ms = self.model, self.model.consumers, self.model.merchants
-        total = int(wanted.sum())
-        if total == 0:
-            return
-        pool = np.flatnonzero(~cs.employed)
-        if pool.size == 0:
-            return
-        draw = model.streams.uniform_at("merchant_hiring", model.t, pool)
-        pool = pool[np.argsort(draw, kind="stable")][:total]
-        employer = np.repeat(np.arange(ms.m), wanted)[:pool.size]
-        cs.employed[pool] = True
-        cs.employer[pool] = employer
-        cs.base_income[pool] = ms.wage[employer]
-        refresh_income(cs, pool, model.income_index[model.pos], model.cfg.labour.benefit_replacement)
-        ms.staff += np.bincount(employer, minlength=ms.m)
-        ms.wage_bill += np.bincount(employer, ms.wage[employer], minlength=ms.m)
 
     # ------------------------------------------------------------------ phase 10
 
@@ -643,7 +621,7 @@ class SupplyChain:
         model, ms, book = self.model, self.model.merchants, self.book
         t = model.t
         ms.status[e] = ACTIVE
-        ms.expected_sales[e] = ms.trend_sales[e] = 0.5 * ms.normal_sales[e]
+        ms.expected_sales[e] = ms.trend_sales[e] = ms.sales_longrun[e] = 0.5 * ms.normal_sales[e]
         ms.inventory[e] = 0.0
         ms.loss_day[e] = ms.line_cut_day[e] = NEVER
         ms.bank_limit[e] = self.p.bank_line_months * DAYS_PER_MONTH * ms.expected_sales[e]
@@ -665,7 +643,8 @@ class SupplyChain:
         if tier == RETAILER:
             self._attract_customers(e)
         self.relink_day = _grow_like(self.relink_day, book.supplier.size, np.zeros(0, dtype=np.int64))
-        self._hire(np.bincount([e], [int(ms.normal_staff[e])], minlength=ms.m).astype(np.int64))
+        ms.staff_target[e] = desired_staff(ms, self.wage_share, self.p.staff_elasticity, self.p.distress_staff_cut,
+                                           MIN_WAGE_SHARE * model.cfg.consumers.income_median)[e]
         del t
 
     def _attach_buyers(self, e: int, buyers: np.ndarray) -> None:

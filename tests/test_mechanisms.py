@@ -71,6 +71,7 @@ def make_unable_to_pay(model, idx) -> None:
     cs = model.consumers
     set_cash(model, idx, 0.0)
     cs.base_income[idx] = 0.0   # benefits are a share of the base wage: zero too
+    cs.outside_wage[idx] = 0.0  # and a job found later pays nothing either
     cs.income[idx] = 0.0
     cs.employed[idx] = False
 

@@ -455,8 +455,10 @@ def test_failed_slots_reenter_after_the_delay_and_buyers_relink_after_theirs(tmp
         assert ms.net_worth()[e] == pytest.approx(ms.cash[e])
         assert ms.expected_sales[e] == pytest.approx(0.5 * ms.normal_sales[e])
         assert ms.trade_payables[e] == 0 and ms.bank_drawn[e] == 0
-        assert ms.staff[e] == ms.normal_staff[e] > 0
-        assert np.all((cs.employer == e) == (cs.employed & (cs.employer == e)))
+        # the entrant posts vacancies for the staff its sales pay for; it hires through the
+        # labour market (matching), not at once
+        assert ms.staff[e] == 0 and ms.staff_target[e] > 0
+        assert model.supply.vacancies()[e] == ms.staff_target[e]
     # D1: a new manufacturer supplier and retailers to sell to
     up = live_edges(model, buyer=ED1)
     assert up.size >= 1 and np.all(ms.tier[book.supplier[up]] == MANUFACTURER)
@@ -479,6 +481,8 @@ def test_failed_slots_reenter_after_the_delay_and_buyers_relink_after_theirs(tmp
     books_balance(model)
     assert ms.status[ER3] != FAILED and ms.status[ED1] != FAILED
     assert sales[ER3] > 0 and sales[ED1] > 0
+    for e in (ED1, ER3):  # vacancies were filled through matching
+        assert ms.staff[e] > 0 and np.count_nonzero(cs.employed & (cs.employer == e)) == ms.staff[e]
     assert book.owed()[live_edges(model, supplier=ED1)].sum() > 0
 
 
