@@ -1,89 +1,349 @@
-"""``dashboard.png``: one page that tells what happened in a run."""
+"""``dashboard.png``: one page that tells what happened in a run.
+
+:func:`dashboard_figure` builds the page as a matplotlib ``Figure`` (tests look inside it);
+:func:`plot_dashboard` saves it. Every series is optional: a column missing from the time
+series (an older run, or one written before a column was added) leaves its line out, never
+raises.
+"""
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.dates as mdates  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 CAUSE_COLOURS = {"review": "#1f77b4", "macro": "#d62728", "anomaly": "#ff7f0e", "promo_reversion": "#9467bd",
                  "freeze": "#8c564b", "charge_off": "#7f7f7f", "experiment": "#2ca02c",
-                 "promo_expiry": "#e377c2"}
+                 "promo_expiry": "#e377c2", "raise": "#17becf"}
+TIERS = ("retailer", "distributor", "manufacturer")
+TIER_COLOURS = {"retailer": "#1f77b4", "distributor": "#ff7f0e", "manufacturer": "#2ca02c"}
+
+# titles of the panels (tests find the panels by these)
+TITLE_UNEMPLOYMENT = "Contagion loop: unemployment and job flows"
+TITLE_FAILURES = "Contagion loop: merchant failures by tier (per month)"
+TITLE_CASH_DAYS = "Merchant liquidity by tier (days of cash)"
+TITLE_CUTS = "Platform limit cuts by cause (per month)"
+TITLE_SUMMARY = "Summary"
+
+# line panels: title -> [(series, label, scale, 7-day mean)]
+LINE_PANELS = {
+    "spending": ("Platform spending (million yuan/day, 7-day mean)",
+                 [("consumption", "consumption", 1e-6, True),
+                  ("consumption_credit", "of which credit", 1e-6, True),
+                  ("unmet_demand", "unmet demand", 1e-6, True)]),
+    "credit": ("Platform credit (million yuan)",
+               [("credit_outstanding", "credit outstanding", 1e-6, False),
+                ("fixed_limit_total", "fixed limits", 1e-6, False),
+                ("temp_limit_total", "temporary limits", 1e-6, False)]),
+    "delinquency": ("Platform delinquency (% of open accounts)",
+                    [("delinq_30_rate", "30+ DPD", 100, False), ("delinq_90_rate", "90+ DPD", 100, False)]),
+    "appetite": ("Lender: risk appetite", [("risk_appetite", "risk appetite", 1, False)]),
+    "retail": ("Merchant sales (million yuan/day, 7-day mean)",
+               [("retail_sales", "retail sales", 1e-6, True), ("stockout_loss", "stock-out loss", 1e-6, True),
+                ("wholesale_sales", "wholesale sales", 1e-6, True)]),
+    "merchants": ("Merchant stocks (million yuan) and distress",
+                  [("merchant_cash", "merchant cash", 1e-6, False),
+                   ("merchant_inventory", "inventory", 1e-6, False)]),
+    "trade": ("Merchant finance (million yuan)",
+              [("trade_payables", "trade payables", 1e-6, False), ("trade_arrears", "trade arrears", 1e-6, False),
+               ("bank_drawn", "bank lines drawn", 1e-6, False), ("scf_drawn", "SCF drawn", 1e-6, False)]),
+}
+
+# the page: 3 rows x 4 columns
+GRID = [["spending", "credit", "delinquency", "cuts"],
+        ["appetite", "unemployment", "failures", "retail"],
+        ["merchants", "cash_days", "trade", "summary"]]
+
+LEGEND = {"fontsize": 7, "framealpha": 0.8}
 
 
-# line panels: (row, column, title, [(series, label, scale, 7-day mean)])
-LINE_PANELS = [
-    (0, 0, "Platform spending (million yuan/day, 7-day mean)",
-     [("consumption", "consumption", 1e-6, True), ("consumption_credit", "of which credit", 1e-6, True),
-      ("unmet_demand", "unmet demand", 1e-6, True)]),
-    (0, 1, "Platform credit (million yuan)",
-     [("credit_outstanding", "credit outstanding", 1e-6, False), ("fixed_limit_total", "fixed limits", 1e-6, False),
-      ("temp_limit_total", "temporary limits", 1e-6, False)]),
-    (0, 2, "Platform delinquency (% of open accounts)",
-     [("delinq_30_rate", "30+ DPD", 100, False), ("delinq_90_rate", "90+ DPD", 100, False)]),
-    (1, 1, "Lender: risk appetite", [("risk_appetite", "risk appetite", 1, False)]),
-    (1, 2, "Unemployment (%)",
-     [("unemployment_rate", "unemployment", 100, False), ("target_unemployment", "target", 100, False)]),
-    (2, 0, "Retailers (million yuan/day, 7-day mean)",
-     [("retail_sales", "retail sales", 1e-6, True), ("stockout_loss", "stock-out loss", 1e-6, True)]),
-    (2, 1, "Merchant liquidity (million yuan)",
-     [("merchant_cash", "merchant cash", 1e-6, False), ("merchant_inventory", "inventory", 1e-6, False)]),
-]
+def _has(ts: pd.DataFrame, name: str) -> bool:
+    return name in ts.columns
 
 
-def plot_dashboard(ts: pd.DataFrame, changes: pd.DataFrame, info: dict, path: str | Path) -> None:
-    fig, axes = plt.subplots(3, 3, figsize=(16, 11), constrained_layout=True)
-    date = ts["date"]
-    for row, col, title, series in LINE_PANELS:
-        ax = axes[row, col]
-        for name, label, scale, smooth in series:
-            values = ts[name].rolling(7, min_periods=1).mean() if smooth else ts[name]
-            ax.plot(date, values * scale, label=label)
-        ax.set_title(title)
-        ax.legend(fontsize=8)
-    axes[0, 2].axhspan(1.1, 1.6, color="grey", alpha=0.15, label="Huabei 30+ 2017-19")
-    axes[0, 2].legend(fontsize=8)
-    ax2 = axes[2, 1].twinx()
-    ax2.plot(date, ts["merchants_distressed"], color="red", alpha=0.5)
-    ax2.set_ylabel("distressed merchants", color="red")
-    ax2b = axes[1, 1].twinx()
-    ax2b.plot(date, ts["pd_mean"], color="tab:orange", alpha=0.7)
-    ax2b.set_ylabel("mean PD of open accounts", color="tab:orange")
+def _plot_lines(ax, ts: pd.DataFrame, series) -> None:
+    for name, label, scale, smooth in series:
+        if _has(ts, name):
+            values = ts[name].astype(float)
+            if smooth:
+                values = values.rolling(7, min_periods=1).mean()
+            ax.plot(ts["date"], values * scale, label=label)
 
-    ax = axes[1, 0]
-    cuts = changes[(changes["new_limit"] < changes["old_limit"]) &
-                   (changes["lender"] == info["config"]["run"]["platform"]) &
-                   (changes["cause"] != "promo_expiry")]
+
+def _headroom(ax, share: float = 0.3) -> None:
+    """Empty space above the data for the legend."""
+    bottom, top = ax.get_ylim()
+    ax.set_ylim(bottom, top + share * (top - bottom))
+
+
+def _legend(ax, *twins) -> None:
+    """One legend for an axes and its twins, top left in room made above the data (call it
+    once an axes); with twins it goes on the topmost twin, drawn last, so no line crosses it."""
+    handles, labels = ax.get_legend_handles_labels()
+    for t in twins:
+        h, lab = t.get_legend_handles_labels()
+        handles += h
+        labels += lab
+    for a in (ax, *twins):
+        if a.get_legend() is not None:
+            a.get_legend().remove()
+    if not handles:
+        return
+    for a in (ax, *twins):
+        _headroom(a)
+    (twins[-1] if twins else ax).legend(handles, labels, loc="upper left", ncol=2, **LEGEND)
+
+
+def _note(ax, text: str) -> None:
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=8, color="grey",
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8})
+
+
+def _month_spans(dates: pd.Series) -> tuple[pd.PeriodIndex, pd.DatetimeIndex, np.ndarray]:
+    """The months a run covers, each bar's left edge and width (days): a bar covers the
+    recorded part of its month, so bars line up with the daily lines."""
+    first, end = dates.iloc[0], dates.iloc[-1] + pd.Timedelta(days=1)
+    months = pd.period_range(first, dates.iloc[-1], freq="M")
+    left = pd.DatetimeIndex([max(m.start_time, first) for m in months])
+    right = pd.DatetimeIndex([min((m + 1).start_time, end) for m in months])
+    width = (right - left) / pd.Timedelta(days=1)
+    return months, left, 0.85 * np.asarray(width, dtype=float)
+
+
+def _stacked_bars(ax, monthly: pd.DataFrame, left, width, colours: dict) -> None:
+    bottom = np.zeros(len(monthly))
+    for key in monthly.columns:
+        heights = monthly[key].to_numpy(dtype=float)
+        ax.bar(left, heights, width=width, bottom=bottom, align="edge", label=str(key),
+               color=colours.get(str(key)))
+        bottom = bottom + heights
+
+
+def failures_by_tier(ts: pd.DataFrame, failures: pd.DataFrame | None = None) -> pd.DataFrame | None:
+    """Monthly merchant failures, one column a tier (``None`` when no tier is recorded).
+
+    The time-series columns ``failures_<tier>`` are used when present; otherwise the failures
+    frame (``date``, ``tier``, ...) is counted. Months are those the time series covers."""
+    if len(ts) == 0:
+        return None
+    months = pd.PeriodIndex(ts["date"].dt.to_period("M").unique(), freq="M")
+    cols = [t for t in TIERS if _has(ts, f"failures_{t}")]
+    if cols:
+        by_month = ts.groupby(ts["date"].dt.to_period("M"))[[f"failures_{t}" for t in cols]].sum()
+        by_month.columns = cols
+    elif failures is not None and {"date", "tier"} <= set(failures.columns):
+        f = failures[["date", "tier"]].copy()
+        f["date"] = pd.to_datetime(f["date"])
+        f = f[(f["date"] >= ts["date"].iloc[0]) & (f["date"] < ts["date"].iloc[-1] + pd.Timedelta(days=1))]
+        f["tier"] = f["tier"].astype(str)
+        by_month = f.groupby([f["date"].dt.to_period("M"), "tier"]).size().unstack(fill_value=0)
+        cols = [t for t in TIERS] + sorted(set(by_month.columns) - set(TIERS))
+    else:
+        return None
+    return by_month.reindex(index=months, columns=cols, fill_value=0).fillna(0).astype(np.int64)
+
+
+def _unemployment_panel(ax, ts: pd.DataFrame) -> None:
+    if _has(ts, "unemployment_rate"):
+        ax.plot(ts["date"], 100 * ts["unemployment_rate"].astype(float), color="black", label="unemployment (%)")
+    ax.set_ylabel("unemployment (%)", fontsize=8)
+    window = 7 if len(ts) <= 120 else 30  # a month's sum needs a horizon of several months
+    twin = ax.twinx()
+    for c, colour in (("layoffs", "tab:red"), ("hires", "tab:green")):
+        if _has(ts, c):
+            twin.plot(ts["date"], ts[c].astype(float).rolling(window, min_periods=1).sum(), color=colour,
+                      alpha=0.8, label=f"{c} ({window}-day sum)")
+    if _has(ts, "vacancies"):
+        twin.plot(ts["date"], ts["vacancies"].astype(float), ":", color="tab:purple",
+                  label="vacancies (open positions)")
+    if twin.lines:
+        twin.set_ylabel("workers / positions", fontsize=8)
+        twin.set_ylim(bottom=0)
+    else:
+        twin.set_yticks([])
+    ax.set_title(TITLE_UNEMPLOYMENT)
+    _legend(ax, twin)
+
+
+def _failures_panel(ax, ts: pd.DataFrame, failures: pd.DataFrame | None) -> None:
+    ax.set_title(TITLE_FAILURES)
+    if len(ts) == 0:
+        return
+    months, left, width = _month_spans(ts["date"])
+    monthly = failures_by_tier(ts, failures)
+    if monthly is None and _has(ts, "merchant_failures"):  # tier not recorded: all tiers together
+        monthly = (ts.groupby(ts["date"].dt.to_period("M"))["merchant_failures"].sum()
+                   .reindex(months, fill_value=0).to_frame("all tiers"))
+    if monthly is None:
+        _note(ax, "merchant failures not recorded")
+        return
+    _stacked_bars(ax, monthly, left, width, TIER_COLOURS | {"all tiers": "grey"})
+    total = int(monthly.to_numpy().sum())
+    if _has(ts, "contagion_failures") and total:
+        contagion = ts.groupby(ts["date"].dt.to_period("M"))["contagion_failures"].sum().reindex(
+            months, fill_value=0).to_numpy(dtype=float)
+        contagion[contagion == 0] = np.nan  # no marker for a month without contagion failures
+        ax.plot(left + pd.to_timedelta(width / 2, unit="D"), contagion, "kx", markersize=6,
+                label="of which contagion")
+    ax.set_ylabel("failures", fontsize=8)
+    ax.set_ylim(bottom=0, top=1.35 * max(1.0, monthly.sum(axis=1).max()))
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    if not total:
+        _note(ax, "no merchant failures")
+    ax.legend(ncol=2, loc="upper left", **LEGEND)
+
+
+def _cash_days_panel(ax, ts: pd.DataFrame) -> None:
+    ax.set_title(TITLE_CASH_DAYS)
+    drawn = False
+    for t in TIERS:
+        c = f"cash_days_{t}"
+        if _has(ts, c):
+            v = ts[c].astype(float).replace([np.inf, -np.inf], np.nan)
+            ax.plot(ts["date"], v, color=TIER_COLOURS[t], label=t)
+            drawn = True
+    if drawn:
+        ax.set_ylabel("cash / daily outflows (days)", fontsize=8)
+        ax.set_ylim(bottom=0)
+        _legend(ax)
+    else:
+        _note(ax, "cash days by tier not recorded in this run")
+
+
+def _distressed(ax, ts: pd.DataFrame) -> list:
+    if not _has(ts, "merchants_distressed"):
+        return []
+    twin = ax.twinx()
+    twin.plot(ts["date"], ts["merchants_distressed"], color="red", alpha=0.5, drawstyle="steps-post",
+              label="distressed merchants")
+    twin.set_ylabel("distressed merchants", color="red", fontsize=8)
+    twin.set_ylim(bottom=0, top=max(1.0, twin.get_ylim()[1]))
+    twin.yaxis.get_major_locator().set_params(integer=True)
+    return [twin]
+
+
+def _cuts_panel(ax, ts: pd.DataFrame, changes: pd.DataFrame, info: dict) -> None:
+    ax.set_title(TITLE_CUTS)
+    if len(ts) == 0 or changes is None or not {"date", "old_limit", "new_limit", "cause"} <= set(changes.columns):
+        return
+    cuts = changes[(changes["new_limit"] < changes["old_limit"]) & (changes["cause"] != "promo_expiry")]
+    platform = info.get("config", {}).get("run", {}).get("platform")
+    if platform is not None and "lender" in cuts.columns:
+        cuts = cuts[cuts["lender"] == platform]
+    months, left, width = _month_spans(ts["date"])
     if len(cuts):
-        monthly = cuts.groupby([cuts["date"].dt.to_period("M"), "cause"], observed=True).size().unstack(
+        monthly = cuts.groupby([cuts["date"].dt.to_period("M"), cuts["cause"].astype(str)]).size().unstack(
             fill_value=0)
-        bottom = None
-        x = monthly.index.to_timestamp()
-        for cause in monthly.columns:
-            ax.bar(x, monthly[cause], width=25, bottom=bottom, label=str(cause),
-                   color=CAUSE_COLOURS.get(str(cause)))
-            bottom = monthly[cause] if bottom is None else bottom + monthly[cause]
-        ax.legend(fontsize=8)
-    ax.set_title("Platform limit cuts by cause (per month)")
+        monthly = monthly.loc[:, monthly.sum() > 0].reindex(months, fill_value=0)
+        _stacked_bars(ax, monthly, left, width, CAUSE_COLOURS)
+        ax.set_ylim(0, 1.3 * max(1.0, monthly.sum(axis=1).max()))
+        ax.legend(ncol=2, loc="upper left", **LEGEND)
+    else:
+        _note(ax, "no limit cuts")
 
-    ax = axes[2, 2]
+
+def _summary_panel(ax, info: dict) -> None:
     ax.axis("off")
-    h = info["headline"]
-    lines = [f"scenario: {info['scenario']}   seed: {info['seed']}",
-             f"{h['consumers']:,} consumers, {h['merchants']:,} merchants, {h['days']} days",
-             f"credit share of spending: {100 * h['consumption_credit_share']:.1f}%",
-             f"unmet demand share: {100 * h['unmet_demand_share']:.2f}%",
-             f"30+ DPD mean: {100 * h['delinq_30_rate_mean']:.2f}%",
-             f"charge-offs: {100 * h['charge_off_rate_annual']:.2f}% of accounts a year",
-             f"accounts cut: {100 * h['accounts_cut_share_annual']:.1f}% a year",
-             f"unemployment mean: {100 * h['unemployment_rate_mean']:.2f}%",
-             f"lowest risk appetite: {h['risk_appetite_min']:.2f}",
-             "cuts by cause: " + ", ".join(f"{k} {v}" for k, v in h["cuts_by_cause"].items())]
-    ax.text(0, 1, "\n".join(lines), va="top", family="monospace", fontsize=9, wrap=True)
-    fig.suptitle(f"Credit-limit contagion: {info['scenario']}", fontsize=14)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    ax.set_title(TITLE_SUMMARY)
+    h = info.get("headline", {})
+    lines = [f"scenario: {info.get('scenario', '?')}   seed: {info.get('seed', '?')}"]
+
+    def add(fmt: str, *keys: str) -> None:
+        if all(k in h for k in keys):
+            lines.append(fmt.format(*(h[k] for k in keys)))
+
+    if all(k in h for k in ("consumers", "merchants", "days")):
+        lines.append(f"{h['consumers']:,} consumers, {h['merchants']:,} merchants, {h['days']} days")
+    add("credit share of spending: {:.1%}", "consumption_credit_share")
+    add("unmet demand share: {:.2%}", "unmet_demand_share")
+    add("30+ DPD mean: {:.2%}", "delinq_30_rate_mean")
+    add("charge-offs: {:.2%} of accounts a year", "charge_off_rate_annual")
+    add("accounts cut: {:.1%} a year", "accounts_cut_share_annual")
+    add("unemployment mean: {:.2%}", "unemployment_rate_mean")
+    add("lowest risk appetite: {:.2f}", "risk_appetite_min")
+    if "merchant_failures" in h:
+        rate = h.get("merchant_failure_rate_annual")
+        lines.append(f"merchant failures: {h['merchant_failures']}"
+                     + (f" ({rate:.1%} of merchants a year)" if rate is not None else ""))
+    cascades = h.get("cascades")
+    if isinstance(cascades, dict) and cascades:
+        shown = ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
+                          for k, v in list(cascades.items())[:4] if isinstance(v, (int, float)))
+        if shown:
+            lines.append(f"cascades: {shown}")
+    if h.get("cuts_by_cause"):
+        lines.append("cuts by cause: " + ", ".join(f"{k} {v}" for k, v in h["cuts_by_cause"].items()))
+    wrapped = []
+    for line in lines:
+        wrapped += textwrap.wrap(line, width=52, subsequent_indent="  ") or [""]
+    ax.text(0, 1, "\n".join(wrapped), va="top", ha="left", family="monospace", fontsize=8.5,
+            transform=ax.transAxes)
+
+
+def _date_axis(ax, ts: pd.DataFrame) -> None:
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    if len(ts):
+        ax.set_xlim(ts["date"].iloc[0], ts["date"].iloc[-1] + pd.Timedelta(days=1))
+    ax.tick_params(axis="x", labelsize=8)
+    ax.tick_params(axis="y", labelsize=8)
+
+
+def dashboard_figure(ts: pd.DataFrame, changes: pd.DataFrame, info: dict,
+                     failures: pd.DataFrame | None = None) -> Figure:
+    """The dashboard page. ``failures`` (the failures frame: ``date``, ``tier``, ...) gives the
+    failures by tier when the time series has no ``failures_<tier>`` columns."""
+    ts = ts.copy()
+    if "date" in ts.columns:
+        ts["date"] = pd.to_datetime(ts["date"])
+    elif len(ts):
+        raise ValueError("the time series needs a 'date' column")
+    else:
+        ts["date"] = pd.Series(dtype="datetime64[ns]")
+    fig = Figure(figsize=(20, 12), layout="constrained")
+    axd = fig.subplot_mosaic(GRID)
+
+    twins: dict[str, list] = {}
+    for key, (title, series) in LINE_PANELS.items():
+        axd[key].set_title(title)
+        _plot_lines(axd[key], ts, series)
+    axd["delinquency"].axhspan(1.1, 1.6, color="grey", alpha=0.15, label="Huabei 30+ 2017-19")
+    if _has(ts, "pd_mean"):
+        twin = axd["appetite"].twinx()
+        twin.plot(ts["date"], ts["pd_mean"], color="tab:orange", alpha=0.7, label="mean PD of open accounts")
+        twin.set_ylabel("mean PD of open accounts", color="tab:orange", fontsize=8)
+        twins["appetite"] = [twin]
+    if _has(ts, "late_payables"):
+        twin = axd["trade"].twinx()
+        twin.plot(ts["date"], ts["late_payables"].astype(float), ":", color="black", label="late payables")
+        twin.set_ylabel("late payables", fontsize=8)
+        twins["trade"] = [twin]
+    twins["merchants"] = _distressed(axd["merchants"], ts)
+    for key in LINE_PANELS:
+        _legend(axd[key], *twins.get(key, []))
+
+    _unemployment_panel(axd["unemployment"], ts)
+    _failures_panel(axd["failures"], ts, failures)
+    _cash_days_panel(axd["cash_days"], ts)
+    _cuts_panel(axd["cuts"], ts, changes, info)
+    _summary_panel(axd["summary"], info)
+
+    for key, ax in axd.items():
+        if key != "summary":
+            _date_axis(ax, ts)
+        ax.title.set_fontsize(10)
+    fig.suptitle(f"Credit-limit contagion: {info.get('scenario', '?')}", fontsize=14)
+    return fig
+
+
+def plot_dashboard(ts: pd.DataFrame, changes: pd.DataFrame, info: dict, path: str | Path,
+                   failures: pd.DataFrame | None = None) -> None:
+    dashboard_figure(ts, changes, info, failures=failures).savefig(path, dpi=90)
