@@ -6,6 +6,9 @@ The Python API::
     from sim import load_config, CreditModel
     model = CreditModel(load_config("baseline", ["population.consumers=2000"])).run()
     frames = model.results()      # timeseries, limit_changes (and panel)
+
+    from sim import compare
+    table = compare("tightening", against="baseline", seeds=5)   # paired effects (sim/compare.py)
 """
 
 from sim.config import Config, ConfigError, load_config
@@ -17,6 +20,11 @@ def __getattr__(name: str):
     if name == "CreditModel":
         from sim.model import CreditModel
         return CreditModel
+    if name == "compare":
+        # the module sim.compare is callable (it calls sim.compare.compare): importing it makes
+        # it the package attribute ``compare`` in any case, so it is what is exported
+        import importlib
+        return importlib.import_module("sim.compare")
     raise AttributeError(f"module 'sim' has no attribute {name!r}")
 
 
@@ -28,4 +36,4 @@ def run(scenario: str = "baseline", overrides=(), *, check: bool = False, panel=
                        panel_sample=panel_sample).run(progress=progress)
 
 
-__all__ = ["Config", "ConfigError", "CreditModel", "load_config", "run"]
+__all__ = ["Config", "ConfigError", "CreditModel", "compare", "load_config", "run"]

@@ -1,5 +1,5 @@
-"""Command line: ``sim run SCENARIO [...]`` (names are a contract, DESIGN section 6),
-``sim scenarios`` and ``sim params``."""
+"""Command line: ``sim run SCENARIO [...]`` and ``sim compare SCENARIO --against BASE [...]``
+(names are a contract, DESIGN section 6), ``sim scenarios`` and ``sim params``."""
 
 from __future__ import annotations
 
@@ -18,21 +18,42 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a scenario and write its outputs")
     run.add_argument("scenario", help="a name in scenarios/ or a path to a TOML file")
     run.add_argument("--out", help="output folder (default results/SCENARIO)")
-    run.add_argument("--seed", type=int, help="root seed (run.seed)")
-    run.add_argument("--days", type=int, help="recorded horizon after burn-in (run.days)")
-    run.add_argument("--consumers", type=int, help="number of consumers (population.consumers)")
-    run.add_argument("--merchants", type=int, help="number of merchants (population.merchants)")
-    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
-                     help="override any parameter by its key path (repeatable)")
+    _run_flags(run, seed_help="root seed (run.seed)")
     run.add_argument("--check", action="store_true", help="check the accounting invariants every day")
     run.add_argument("--panel", choices=["monthly"], help="also write panel.parquet (account-month rows)")
     run.add_argument("--panel-sample", type=float, default=1.0, metavar="SHARE",
                      help="share of consumers in the panel (default 1)")
     run.add_argument("--no-dashboard", action="store_true", help="skip dashboard.png")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    cmp = sub.add_parser("compare", help="paired effect of a scenario against a base on the same seeds",
+                         description="Run SCENARIO and BASE on the same seeds (common random numbers) "
+                                     "and report the paired effect (scenario minus base) on the headline "
+                                     "measures with 95% t-intervals over the seeds.")
+    cmp.add_argument("scenario", help="a name in scenarios/ or a path to a TOML file")
+    cmp.add_argument("--against", required=True, metavar="BASE", help="the base scenario (name or path)")
+    cmp.add_argument("--seeds", type=int, default=5, metavar="N", help="number of seeds (default 5)")
+    cmp.add_argument("--out", help="output folder (default results/compare_SCENARIO_vs_BASE)")
+    cmp.add_argument("--workers", type=int, default=1, metavar="N",
+                     help="worker processes for the runs (default 1; results do not depend on it)")
+    _run_flags(cmp, seed_help="first seed (seeds are seed, seed+1, ...; default the base's run.seed)")
+    cmp.add_argument("--from", dest="date_from", metavar="DATE",
+                     help="first day of the measurement window (ISO date; default the first recorded day)")
+    cmp.add_argument("--to", dest="date_to", metavar="DATE",
+                     help="last day of the measurement window, inclusive (default the last recorded day)")
+    cmp.add_argument("--quiet", action="store_true", help="no progress bar or table")
     sub.add_parser("scenarios", help="list the scenarios in scenarios/")
     sub.add_parser("params", help="print every parameter with default, unit, range and source")
     return ap
+
+
+def _run_flags(parser: argparse.ArgumentParser, seed_help: str) -> None:
+    """The flags that ``sim run`` and ``sim compare`` share."""
+    parser.add_argument("--seed", type=int, help=seed_help)
+    parser.add_argument("--days", type=int, help="recorded horizon after burn-in (run.days)")
+    parser.add_argument("--consumers", type=int, help="number of consumers (population.consumers)")
+    parser.add_argument("--merchants", type=int, help="number of merchants (population.merchants)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+                        help="override any parameter by its key path (repeatable)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "params":
         print(params_table())
         return 0
+    if args.command == "compare":
+        return _compare(args)
     return _run(args)
 
 
@@ -91,6 +114,38 @@ def _run(args) -> int:
         print(f"  accounts with a cut (a year)       {100 * h['accounts_cut_share_annual']:6.1f}%")
         print(f"  unemployment (mean)                {100 * h['unemployment_rate_mean']:6.2f}%")
         print("  cuts by cause: " + (", ".join(f"{k} {v:,}" for k, v in h["cuts_by_cause"].items()) or "none"))
+        print(f"outputs in {out}/")
+    return 0
+
+
+def _compare(args) -> int:
+    from sim.compare import RunError, execute_plan, format_table, plan_comparison
+
+    try:
+        plan = plan_comparison(args.scenario, args.against, args.seeds, args.overrides, seed=args.seed,
+                               days=args.days, consumers=args.consumers, merchants=args.merchants,
+                               date_from=args.date_from, date_to=args.date_to, window_names=("--from", "--to"))
+        if args.workers < 1:
+            raise ConfigError(f"--workers: {args.workers} must be at least 1")
+    except ConfigError as err:
+        print(f"sim: configuration error: {err}", file=sys.stderr)
+        return 2
+    out = Path(args.out) if args.out else Path("results") / f"compare_{plan.scenario}_vs_{plan.against}"
+    try:
+        comp = execute_plan(plan, args.workers, progress=not args.quiet)
+    except RunError as err:
+        print(f"sim: {err}", file=sys.stderr)
+        return 2
+    comp.write(out)
+    if not args.quiet:
+        seeds = comp.seeds
+        span = f"seeds {seeds[0]}..{seeds[-1]}" if seeds == list(range(seeds[0], seeds[0] + len(seeds))) \
+            else "seeds " + ", ".join(map(str, seeds))
+        print(f"{plan.scenario} minus {plan.against}: {len(seeds)} paired runs ({span}), "
+              f"measured {comp.window[0]} to {comp.window[1]}, {2 * len(seeds)} runs in {comp.seconds:.1f}s")
+        print(format_table(comp.table))
+        if len(seeds) == 1:
+            print("note: with one seed the 95% interval is undefined (NaN); use --seeds 2 or more")
         print(f"outputs in {out}/")
     return 0
 

@@ -1,0 +1,237 @@
+"""``sim compare``: paired counterfactual runs on common random numbers, their table,
+intervals, files and errors."""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from sim.cli import main
+from sim.compare import (MEASURES, measures_for, paired_interval, run_comparison, summarise)
+from sim.config import ConfigError
+from sim.outputs import COLUMNS
+
+SETS = ["run.burn_in_days=30"]
+KW = dict(overrides=SETS, consumers=300, merchants=6, days=90)
+SMALL = ["--consumers", "300", "--merchants", "6", "--set", "run.burn_in_days=30", "--days", "90"]
+TABLE_COLUMNS = ["measure", "label", "unit", "base_mean", "scenario_mean", "diff_mean", "ci_low", "ci_high",
+                 "rel_diff", "seeds"]
+SHOCK_START = "2026-02-01"
+
+
+@pytest.fixture(scope="module")
+def tightened(tmp_path_factory) -> str:
+    """A scenario that differs from the baseline only by a strong credit tightening from February."""
+    path = tmp_path_factory.mktemp("scenarios") / "tightened.toml"
+    path.write_text(f'extends = "baseline"\n[[shocks]]\nkind = "credit_tightening"\n'
+                    f'start = "{SHOCK_START}"\ndays = 59\nsize = -0.6\n')
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def six_seeds(tightened):
+    return run_comparison(tightened, "baseline", seeds=6, **KW)
+
+
+@pytest.fixture(scope="module")
+def three_seeds(tightened):
+    return sim.compare(tightened, "baseline", seeds=3, **KW)
+
+
+def row(table: pd.DataFrame, measure: str) -> pd.Series:
+    match = table[table["measure"] == measure]
+    assert len(match) == 1, measure
+    return match.iloc[0]
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def test_paired_interval_is_the_t_interval_of_the_differences():
+    mean, low, high = paired_interval([0.5, 1.5, -0.5, 2.5])
+    # mean 1, sample sd sqrt(5/3), n 4, t(0.975, 3) = 3.182446305284263 (tables)
+    half = 3.182446305284263 * math.sqrt(5 / 3) / 2
+    assert mean == 1.0
+    assert low == pytest.approx(1.0 - half, rel=1e-12) and high == pytest.approx(1.0 + half, rel=1e-12)
+    assert high - low == pytest.approx(4.108521, abs=1e-6)
+    _, low90, high90 = paired_interval([0.5, 1.5, -0.5, 2.5], level=0.90)   # t(0.95, 3) = 2.353363434801823
+    assert high90 - 1.0 == pytest.approx(2.353363434801823 * math.sqrt(5 / 3) / 2, rel=1e-12)
+    assert paired_interval([2.0, 2.0, 2.0]) == (2.0, 2.0, 2.0)                 # no variance, no width
+    one = paired_interval([3.5])
+    assert one[0] == 3.5 and math.isnan(one[1]) and math.isnan(one[2])        # one seed: undefined
+    with pytest.raises(ValueError):
+        paired_interval([])
+
+
+def test_table_from_hand_made_paired_runs():
+    per_seed = pd.DataFrame({
+        "measure": ["sales"] * 3 + ["cuts"] * 3, "label": ["s"] * 3 + ["c"] * 3,
+        "unit": ["yuan"] * 3 + ["count"] * 3, "seed": [1, 2, 3] * 2,
+        "base": [100.0, 110.0, 90.0, 0.0, 0.0, 0.0], "scenario": [90.0, 102.0, 78.0, 4.0, 6.0, 5.0],
+    })
+    table = summarise(per_seed)
+    assert list(table.columns) == TABLE_COLUMNS and list(table["measure"]) == ["sales", "cuts"]
+    sales = row(table, "sales")
+    # differences -10, -8, -12: mean -10, sd 2, t(0.975, 2) = 4.302652729749464
+    half = 4.302652729749464 * 2 / math.sqrt(3)
+    assert sales["base_mean"] == 100.0 and sales["scenario_mean"] == 90.0 and sales["diff_mean"] == -10.0
+    assert sales["ci_low"] == pytest.approx(-10 - half, rel=1e-12)
+    assert sales["ci_high"] == pytest.approx(-10 + half, rel=1e-12)
+    assert sales["rel_diff"] == pytest.approx(-0.1, rel=1e-12) and sales["seeds"] == 3
+    assert math.isnan(row(table, "cuts")["rel_diff"])          # base mean 0: no relative difference
+
+
+def test_measure_table_expands_causes_and_skips_missing_optional_columns():
+    columns = ["date", "retail_sales", "unemployment_rate", "delinq_30_rate", "charge_offs", "limit_cuts",
+               "limit_cuts_review", "limit_cuts_macro", "limit_cuts_huabei", "layoffs"]
+    names = [m.name for m in measures_for(columns)]
+    assert "limit_cuts_review" in names and "limit_cuts_macro" in names
+    assert "limit_cuts_huabei" not in names                    # another lender's column, not a cause
+    assert "layoffs" in names and "hires" not in names and "vacancies" not in names
+    with pytest.raises(KeyError, match="retail_sales"):
+        measures_for([c for c in columns if c != "retail_sales"])   # a required column is missing
+    assert {"hires", "vacancies", "layoffs"} <= {m.name for m in MEASURES if m.optional}
+
+
+# --------------------------------------------------------------------------- paired runs
+
+
+def test_identical_scenarios_differ_by_exactly_zero():
+    table = sim.compare("baseline", "baseline", seeds=2, **KW)   # the package attribute is callable
+    assert list(table.columns) == TABLE_COLUMNS
+    assert (table["diff_mean"] == 0).all() and (table["ci_low"] == 0).all() and (table["ci_high"] == 0).all()
+    assert (table["base_mean"] == table["scenario_mean"]).all() and (table["seeds"] == 2).all()
+    assert row(table, "retail_sales")["base_mean"] > 0
+    assert row(table, "limit_cuts_review")["base_mean"] > 0    # the zeros are not empty measures
+    expected_causes = {c for c in COLUMNS if c.startswith("limit_cuts_")}
+    assert expected_causes <= set(table["measure"])
+    for optional in ("layoffs", "hires", "vacancies"):
+        assert (optional in set(table["measure"])) == (optional in COLUMNS)
+    assert callable(sim.compare) and sim.compare is sys.modules["sim.compare"]
+
+
+def test_a_tightening_adds_macro_cuts(six_seeds):
+    table, per_seed = six_seeds.table, six_seeds.per_seed
+    macro = row(table, "limit_cuts_macro")
+    assert macro["diff_mean"] > 0 and macro["ci_low"] > 0 and macro["scenario_mean"] > macro["base_mean"]
+    assert row(table, "limit_cuts")["diff_mean"] > 0
+    assert row(table, "accounts_cut")["diff_mean"] > 0
+    assert six_seeds.seeds == [20260101 + k for k in range(6)]        # from the base's run.seed
+    cuts = per_seed[per_seed["measure"] == "limit_cuts_macro"]
+    assert list(cuts["seed"]) == six_seeds.seeds
+    assert (cuts["diff"] == cuts["scenario"] - cuts["base"]).all()
+    assert macro["diff_mean"] == cuts["diff"].mean()
+    # the daily series of the figure: identical before the shock (common random numbers)
+    dates = pd.to_datetime(six_seeds.dates)
+    before = dates < pd.Timestamp(SHOCK_START)
+    cut_days = six_seeds.daily["limit_cuts"]
+    assert np.array_equal(cut_days["base"][:, before], cut_days["scenario"][:, before])
+    assert (cut_days["scenario"][:, ~before].sum() > cut_days["base"][:, ~before].sum())
+
+
+def test_intervals_shrink_with_more_seeds(six_seeds, three_seeds):
+    half3 = ((three_seeds["ci_high"] - three_seeds["ci_low"]) / 2).to_numpy()
+    half6 = ((six_seeds.table["ci_high"] - six_seeds.table["ci_low"]) / 2).to_numpy()
+    assert list(three_seeds["measure"]) == list(six_seeds.table["measure"])
+    sales = list(three_seeds["measure"]).index("retail_sales")
+    assert half3[sales] > 0 and half6[sales] < half3[sales]
+    # t(0.975, 5)/sqrt(6) is 0.42 times t(0.975, 2)/sqrt(3): the sd of a small sample varies, but
+    # most measures with any variance get a narrower interval from the three extra seeds
+    varying = (half3 > 0) & (half6 > 0)
+    assert varying.sum() >= 5 and np.median(half6[varying] / half3[varying]) < 1
+    assert (three_seeds["seeds"] == 3).all() and (six_seeds.table["seeds"] == 6).all()
+    # the three-seed runs are the first three of the six: the same table from their rows
+    first3 = six_seeds.per_seed[six_seeds.per_seed["seed"].isin(six_seeds.seeds[:3])]
+    pd.testing.assert_frame_equal(summarise(first3), three_seeds, check_exact=True)
+
+
+def test_two_workers_give_the_same_table_bit_for_bit(tightened, three_seeds):
+    parallel = sim.compare(tightened, "baseline", seeds=3, workers=2, **KW)
+    pd.testing.assert_frame_equal(parallel, three_seeds, check_exact=True)
+
+
+def test_measurement_window(tightened, six_seeds):
+    before = sim.compare(tightened, "baseline", seeds=2, date_to="2026-01-31", **KW)
+    assert (before["diff_mean"] == 0).all()                   # nothing differs before the shock
+    assert row(before, "retail_sales")["base_mean"] > 0
+    after = sim.compare(tightened, "baseline", seeds=2, date_from=SHOCK_START, **KW)
+    assert row(after, "limit_cuts_macro")["diff_mean"] > 0
+    # the two windows split the horizon: their totals add up to the whole run's (same seeds)
+    whole = summarise(six_seeds.per_seed[six_seeds.per_seed["seed"].isin(six_seeds.seeds[:2])])
+    for measure in ("limit_cuts", "limit_cuts_review", "charge_offs"):
+        for col in ("base_mean", "scenario_mean"):
+            assert row(before, measure)[col] + row(after, measure)[col] == row(whole, measure)[col]
+    for col in ("base_mean", "scenario_mean"):
+        assert row(before, "retail_sales")[col] + row(after, "retail_sales")[col] == \
+            pytest.approx(row(whole, "retail_sales")[col], rel=1e-12)
+    with pytest.raises(ConfigError, match=r"date_from 2026-05-01: outside .* 2026-01-01 to 2026-03-31"):
+        sim.compare(tightened, "baseline", seeds=2, date_from="2026-05-01", **KW)
+    with pytest.raises(ConfigError, match="date_from 2026-03-01 is after date_to 2026-02-01"):
+        sim.compare(tightened, "baseline", seeds=2, date_from="2026-03-01", date_to="2026-02-01", **KW)
+    with pytest.raises(ConfigError, match="date_to 'March': not an ISO date"):
+        sim.compare(tightened, "baseline", seeds=2, date_to="March", **KW)
+
+
+def test_scenarios_on_different_calendars_are_refused(tmp_path):
+    other = tmp_path / "later.toml"
+    other.write_text('extends = "baseline"\n[run]\nstart_date = "2026-02-01"\n')
+    with pytest.raises(ConfigError, match="run.start_date"):
+        sim.compare(str(other), "baseline", seeds=2, **KW)
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def test_cli_writes_table_seeds_and_figure(tightened, six_seeds, tmp_path, capsys):
+    out = tmp_path / "cmp"
+    assert main(["compare", tightened, "--against", "baseline", "--seeds", "2", "--out", str(out), *SMALL]) == 0
+    printed = capsys.readouterr().out
+    assert "tightened minus baseline: 2 paired runs" in printed
+    assert "limit_cuts_macro" in printed and "95% CI" in printed
+    table = pd.read_csv(out / "compare.csv")
+    first2 = six_seeds.per_seed[six_seeds.per_seed["seed"].isin(six_seeds.seeds[:2])]
+    pd.testing.assert_frame_equal(table, summarise(first2), check_exact=True)   # same runs, same table
+    seeds = pd.read_csv(out / "compare_seeds.csv")
+    assert list(seeds.columns) == ["measure", "label", "unit", "seed", "base", "scenario", "diff"]
+    assert len(seeds) == 2 * len(table) and set(seeds["seed"]) == set(six_seeds.seeds[:2])
+    png = (out / "compare.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 30_000
+
+
+def test_cli_with_one_seed_prints_nan(tmp_path, capsys):
+    out = tmp_path / "one"
+    code = main(["compare", "baseline", "--against", "baseline", "--seeds", "1", "--out", str(out),
+                 "--consumers", "300", "--merchants", "6", "--set", "run.burn_in_days=30", "--days", "45"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "NaN" in printed and "undefined" in printed
+    table = pd.read_csv(out / "compare.csv")
+    assert table["ci_low"].isna().all() and table["ci_high"].isna().all() and (table["seeds"] == 1).all()
+    assert (out / "compare.png").stat().st_size > 0
+
+
+def test_cli_errors_exit_2_before_any_run(tmp_path, capsys):
+    out = tmp_path / "never"
+    assert main(["compare", "no_such_scenario", "--against", "baseline", "--out", str(out), *SMALL]) == 2
+    assert "unknown scenario 'no_such_scenario'" in capsys.readouterr().err
+    assert main(["compare", "baseline", "--against", "no_such_base", "--out", str(out), *SMALL]) == 2
+    assert "unknown scenario 'no_such_base'" in capsys.readouterr().err
+    assert main(["compare", "baseline", "--against", "baseline", "--from", "2027-01-01", "--out", str(out),
+                 *SMALL]) == 2
+    err = capsys.readouterr().err
+    assert "--from 2027-01-01" in err and "2026-01-01 to 2026-03-31" in err
+    assert main(["compare", "baseline", "--against", "baseline", "--set", "consumers.propensity_mean=7",
+                 "--out", str(out), *SMALL]) == 2
+    err = capsys.readouterr().err
+    assert "consumers.propensity_mean" in err and "out of range" in err
+    assert main(["compare", "baseline", "--against", "baseline", "--seeds", "0", "--out", str(out), *SMALL]) == 2
+    assert "--seeds" in capsys.readouterr().err
+    assert main(["compare", "baseline", "--against", "baseline", "--workers", "0", "--out", str(out),
+                 *SMALL]) == 2
+    assert "--workers" in capsys.readouterr().err
+    assert not out.exists()                                   # nothing ran, nothing written
