@@ -32,6 +32,7 @@ class MerchantState:
     size: np.ndarray              # relative size within the tier (heavy-tailed, mean 1)
     cash: np.ndarray              # liquid balance, yuan
     inventory: np.ndarray         # goods at cost, yuan
+    fixed_assets: np.ndarray      # premises fit-out and equipment at cost (illiquid), yuan
     markup: np.ndarray            # price over cost
     expected_sales: np.ndarray    # smoothed daily demand (revenue if nothing ran out), yuan/day
     trend_sales: np.ndarray       # the same without the promotion season (staff, credit lines), yuan/day
@@ -61,7 +62,10 @@ class MerchantState:
     sales_longrun: np.ndarray     # long-run level of trend sales, which staff follow fully, yuan/day
     sales_today: np.ndarray       # revenue booked today, yuan
     demand_today: np.ndarray      # orders received today at selling prices, filled or not, yuan
-    payouts: np.ndarray           # cumulative payouts to owners, yuan
+    payouts: np.ndarray           # cumulative payouts to owners (less their top-ups), yuan
+    owner: np.ndarray             # int: the consumer who owns the business (a household business)
+    owner_income: np.ndarray      # smoothed monthly payouts: the owner's business income, yuan/month
+    buffer_days: np.ndarray       # cash buffer target, days of outflows
 
     @property
     def m(self) -> int:
@@ -73,7 +77,7 @@ class MerchantState:
         m = tier.size
         z = lambda: np.zeros(m)  # noqa: E731
         never = lambda: np.full(m, NEVER, dtype=np.int64)  # noqa: E731
-        return cls(tier=tier.astype(np.int8), size=size.astype(float), cash=z(), inventory=z(),
+        return cls(tier=tier.astype(np.int8), size=size.astype(float), cash=z(), inventory=z(), fixed_assets=z(),
                    markup=markup.astype(float), expected_sales=z(), trend_sales=z(),
                    settlement_due=np.zeros((n_lenders, lag_slots, m)), trade_receivables=z(),
                    trade_payables=z(), bank_limit=z(), bank_drawn=z(), scf_enrolled=np.zeros(m, bool),
@@ -83,7 +87,7 @@ class MerchantState:
                    generation=np.full(m, -1, dtype=np.int64), cascade=np.full(m, -1, dtype=np.int64),
                    normal_sales=z(), normal_staff=np.zeros(m, dtype=np.int64),
                    staff_target=np.zeros(m, dtype=np.int64), sales_longrun=z(), sales_today=z(), demand_today=z(),
-                   payouts=z())
+                   payouts=z(), owner=np.full(m, -1, dtype=np.int64), owner_income=z(), buffer_days=z())
 
     def settlement_receivable(self) -> np.ndarray:
         """Credit sales not yet settled, per merchant, all lenders (yuan)."""
@@ -91,7 +95,7 @@ class MerchantState:
 
     def net_worth(self) -> np.ndarray:
         """Assets less liabilities, from the merchant's own books (yuan)."""
-        return (self.cash + self.inventory + self.settlement_receivable() + self.trade_receivables
+        return (self.cash + self.inventory + self.fixed_assets + self.settlement_receivable() + self.trade_receivables
                 - self.trade_payables - self.bank_drawn - self.scf_drawn)
 
 
@@ -122,26 +126,49 @@ def fill_rates(ms: MerchantState, demand: np.ndarray) -> np.ndarray:
     return np.where(demand > stock_value, stock_value / np.maximum(demand, 1e-12), 1.0)
 
 
-def liquid_position(ms: MerchantState) -> np.ndarray:
-    """Cash and receivables less payables and credit lines (yuan)."""
-    return (ms.cash + ms.trade_receivables + ms.settlement_receivable() - ms.trade_payables
-            - ms.bank_drawn - ms.scf_drawn)
+def daily_outflows(ms: MerchantState) -> np.ndarray:
+    """Cost of goods, fixed costs and wages of a day at expected sales (yuan/day)."""
+    return ms.expected_sales / ms.markup + ms.fixed_cost + ms.wage_bill / 30.0
 
 
-def monthly_costs(ms: MerchantState) -> np.ndarray:
-    """Cost of goods, fixed costs and wages of a month at expected sales (yuan)."""
-    return 30.0 * (ms.expected_sales / ms.markup + ms.fixed_cost) + ms.wage_bill
+def cash_target(ms: MerchantState) -> np.ndarray:
+    """The cash each merchant aims to hold: ``buffer_days`` of outflows (yuan)."""
+    return ms.buffer_days * daily_outflows(ms)
 
 
-def payout(ms: MerchantState, reserve_months: float, topup_share: float) -> np.ndarray:
-    """Owners' monthly cash flow with the merchant (positive: paid out; negative: put in).
+def owner_available(ms: MerchantState, owner_cash: np.ndarray, owner_reserve: np.ndarray) -> np.ndarray:
+    """What each owner will put into the business now: their cash above their own reserve, and
+    nothing while the business's net worth is negative (good money after bad)."""
+    spare = np.maximum(owner_cash - owner_reserve, 0.0)
+    return np.where((ms.status != FAILED) & (ms.net_worth() >= 0), spare, 0.0)
 
-    Profits above the reserve target are paid out: the net liquid position above
-    ``reserve_months`` of costs, paid from cash (a merchant keeps the cash for the invoices it
-    knows will fall due). Below the target, owners put back ``topup_share`` of the shortfall,
-    so that a merchant hit by a loss rebuilds in months rather than at its profit margin."""
-    gap = liquid_position(ms) - reserve_months * monthly_costs(ms)
-    flow = np.where(gap > 0, np.minimum(gap, np.maximum(ms.cash, 0.0)), topup_share * gap)
+
+def cash_budget_gap(ms: MerchantState, payables_due: np.ndarray, receivables_due: np.ndarray) -> np.ndarray:
+    """How far the next 30 days' known outflows exceed their expected inflows (yuan, >= 0): the
+    cash a prudent owner keeps back beyond the buffer (e.g. for the invoices of stock bought
+    for a promotion). Inflows are a retailer's expected sales, or a supplier's invoices due
+    from its buyers; outflows are the invoices due to suppliers (a manufacturer's raw inputs
+    at expected output instead), fixed costs and wages."""
+    retail = ms.tier == RETAILER
+    inflow = np.where(retail, 30.0 * ms.expected_sales, receivables_due)
+    goods = np.where(ms.tier == MANUFACTURER, 30.0 * ms.expected_sales / ms.markup, payables_due)
+    outflow = goods + 30.0 * ms.fixed_cost + ms.wage_bill
+    return np.maximum(outflow - inflow, 0.0)
+
+
+def owner_flows(ms: MerchantState, topup_share: float, available: np.ndarray,
+                keep_back: np.ndarray) -> np.ndarray:
+    """The month-end cash flow between each merchant and its owner (positive: a payout to the
+    owner; negative: a top-up from the owner).
+
+    Cash above the buffer target and the ``keep_back`` of :func:`cash_budget_gap` is paid out
+    (profits the business does not need); below the buffer target, the owner puts back
+    ``topup_share`` of the shortfall, at most ``available`` (their own cash above their
+    reserve; nothing while the business's net worth is negative)."""
+    target = cash_target(ms)
+    surplus = ms.cash - target - keep_back
+    shortfall = np.maximum(target - ms.cash, 0.0)
+    flow = np.where(surplus > 0, surplus, -np.minimum(topup_share * shortfall, available))
     flow[ms.status == FAILED] = 0.0
     return flow
 

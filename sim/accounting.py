@@ -9,7 +9,7 @@
   each merchant's trade books = the invoices on its trade relations,
   bank lines drawn = bank credit of the outside sector,
   SCF loans of the platform = SCF debt of the merchants;
-- total net worth equals total inventory.
+- total net worth equals the real assets: merchants' inventory and fixed assets.
 """
 
 from __future__ import annotations
@@ -85,7 +85,8 @@ def invariants(model) -> list[Breach]:
     if (acc.balance < -1e-6).any():
         breaches.append(Breach("negative account balance", float(acc.balance.min()), 0.0))
     net_worth = sum(balance_sheets(model).values())
-    same("total net worth vs total inventory", net_worth, ms.inventory.sum())
+    same("total net worth vs real assets (inventory and fixed assets)", net_worth,
+         ms.inventory.sum() + ms.fixed_assets.sum())
     return breaches
 
 

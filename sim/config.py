@@ -246,13 +246,20 @@ class TierParams:
     wage_share: float = param(0.10, "wage bill as share of expected revenue", lo=0, hi=1)
     fixed_cost_share: float = param(0.08, "fixed costs (rent, utilities) as share of expected revenue", lo=0, hi=1)
     cover_days: float = param(20.0, "target inventory, days of expected cost of goods", unit="days", lo=0,
-                              source="DESIGN 4: about 20 days")
+                              source="about 20 days of cost of goods")
+    fixed_assets_months: float = param(1.5, "fixed assets (premises fit-out, equipment), months of expected "
+                                       "revenue: illiquid capital that makes a going concern's equity "
+                                       "positive though its trade payables exceed its cash", unit="months",
+                                       lo=0, hi=120, source="small firms' fixed assets about 30-50% of total "
+                                       "assets (NBS industrial enterprises; retail lighter)")
 
 
 def _default_tiers() -> dict:
     return {"retailer": TierParams(),
-            "distributor": TierParams(markup=1.15, wage_share=0.05, fixed_cost_share=0.04, cover_days=25.0),
-            "manufacturer": TierParams(markup=1.30, wage_share=0.12, fixed_cost_share=0.06, cover_days=30.0)}
+            "distributor": TierParams(markup=1.15, wage_share=0.05, fixed_cost_share=0.04, cover_days=25.0,
+                                      fixed_assets_months=1.0),
+            "manufacturer": TierParams(markup=1.30, wage_share=0.12, fixed_cost_share=0.06, cover_days=30.0,
+                                       fixed_assets_months=4.0)}
 
 
 @dataclass(frozen=True)
@@ -275,12 +282,23 @@ class NetworkParams:
 @dataclass(frozen=True)
 class MerchantParams:
     restock_speed: float = param(0.3, "share of the inventory gap ordered per day", lo=0, hi=1)
-    reserve_months: float = param(1.0, "cash reserve target, months of costs", unit="months", lo=0)
+    cash_buffer_days: float = param(27.0, "median cash buffer target, days of outflows (cost of goods, fixed "
+                                    "costs, wages)", unit="days", lo=0, hi=3650,
+                                    source="JPMorgan Chase Institute 2016: the median small business holds "
+                                    "27 days of cash outflows")
+    cash_buffer_sigma: float = param(0.6, "log-sd of merchants' cash buffer targets (lognormal)", lo=0, hi=3,
+                                     source="JPMorgan Chase Institute 2016: a quarter hold under 13 days, a "
+                                     "quarter over 62")
     sales_halflife_days: float = param(14.0, "half-life of expected sales smoothing", unit="days", lo=1)
     trade_terms_days: int = param(60, "days from shipment to the invoice's due date", unit="days", lo=1,
                                   hi=365, source="DESIGN 4: about 60 days")
     capacity_margin: float = param(2.0, "manufacturers' capacity over their expected output (overtime, "
                                    "temporary staff in peaks)", lo=1)
+    stretch_days: int = param(20, "a merchant short of cash pays suppliers late for up to this many days "
+                              "before it draws credit lines or asks its owner to pay them (0: lines first)",
+                              unit="days", lo=0, hi=365,
+                              source="Boissay & Gropp 2013: firms pass over a quarter of a liquidity shock "
+                              "to their suppliers")
     credit_stop_days: int = param(30, "suppliers stop shipping to a buyer whose arrears on the relation are "
                                   "older than this", unit="days", lo=0)
     bank_line_months: float = param(2.0, "bank credit line, months of expected revenue", unit="months", lo=0)
@@ -290,8 +308,11 @@ class MerchantParams:
                              lo=0, hi=1)
     scf_advance_rate: float = param(0.8, "SCF line, share of receivables (trade and settlements)", lo=0, hi=1)
     scf_rate: float = param(0.06, "interest on SCF loans (income of the platform)", unit="1/year", lo=0, hi=1)
-    owner_topup_share: float = param(0.2, "share of a liquidity shortfall below the reserve target that "
-                                     "owners put back in each month", unit="1/month", lo=0, hi=1)
+    owner_topup_share: float = param(0.2, "share of a cash shortfall below the buffer target that the owner "
+                                     "puts back from their own cash at the month end (none while the "
+                                     "business's net worth is negative)", unit="1/month", lo=0, hi=1)
+    owner_income_halflife_months: float = param(3.0, "half-life of the smoothing of payouts that owners treat "
+                                                "as their income", unit="months", lo=0.01)
     loss_shock_rate: float = param(0.10, "yearly chance of an operating loss (fraud, lawsuit, breakdown, bad "
                                    "batch) hitting a merchant", unit="1/year", lo=0, hi=50)
     loss_shock_min: float = param(1.0, "smallest operating loss, months of expected revenue", unit="months", lo=0)
@@ -301,9 +322,9 @@ class MerchantParams:
                                       unit="days", lo=1)
     failure_arrears_months: float = param(1.0, "... or its arrears (trade, and overdraft beyond its bank line) exceed this many months of revenue",
                                           unit="months", lo=0)
-    failure_net_worth_months: float = param(2.0, "... or its net worth falls below minus this many months of "
-                                            "revenue (insolvency)", unit="months", lo=0)
     fire_sale_haircut: float = param(0.5, "loss on a failed merchant's inventory sold off", lo=0, hi=1)
+    fixed_asset_haircut: float = param(0.7, "loss on a failed merchant's fixed assets sold off (specific "
+                                       "fit-out and equipment fetch little)", lo=0, hi=1)
     factoring_haircut: float = param(0.2, "discount on a failed merchant's receivables sold to the outside",
                                      lo=0, hi=1)
     entry_delay_days: int = param(90, "days before a failed merchant's slot is refilled", unit="days", lo=0)

@@ -319,9 +319,10 @@ class CreditModel(mesa.Model):
         if self.dom > BILLING_DAYS:
             return
         paid = self._group("payday", self.dom)
-        income = cs.income[paid]
+        # owners live on their businesses' month-end payouts, not on a pay day
+        income = np.where(cs.employer[paid] == SELF_EMPLOYED, 0.0, cs.income[paid])
         cs.cash[paid] += income
-        staff = paid[(cs.employer[paid] != OUTSIDE) & cs.employed[paid]]
+        staff = paid[(cs.employer[paid] >= 0) & cs.employed[paid]]
         wages = np.bincount(cs.employer[staff], cs.income[staff], minlength=self.merchants.m)
         self.merchants.cash -= wages
         outside_pays = income.sum() - wages.sum()

@@ -26,10 +26,11 @@ from collections import defaultdict
 import numpy as np
 
 from agents.consumer import DAYS_PER_MONTH, OUTSIDE, refresh_income
-from agents.labour import leave_jobs
+from agents.labour import OUTSIDE as JOB_SEEKER, SELF_EMPLOYED, leave_jobs
 from agents.merchant import (ACTIVE, DISTRESSED, FAILED, MANUFACTURER, NEVER, RETAILER, TIER_NAMES,
-                             MerchantState, desired_staff, layoffs_due, payout)
-from agents.trade import TradeBook, ration, split_orders
+                             MerchantState, cash_budget_gap, cash_target, desired_staff, layoffs_due,
+                             owner_available, owner_flows)
+from agents.trade import TradeBook, pay_invoices, ration, split_orders
 from sim.network import SupplyNetwork, generate_network, load_network
 
 CAUSE_LIQUIDITY, CAUSE_COUNTERPARTY, CAUSE_CREDIT_LINE = "liquidity", "counterparty", "credit_line"
@@ -68,6 +69,7 @@ class SupplyChain:
         self.cover = np.array([t.cover_days for t in tiers])
         self.wage_share = np.array([t.wage_share for t in tiers])
         self.fixed_share = np.array([t.fixed_cost_share for t in tiers])
+        self.fixed_assets_months = np.array([t.fixed_assets_months for t in tiers])
         self.slots = self.p.trade_terms_days + 1
         self.book = TradeBook.create(net.supplier, net.buyer, net.weight, self.slots)
         self.relink_day = np.full(self.book.supplier.size, NEVER, dtype=np.int64)
@@ -109,6 +111,7 @@ class SupplyChain:
         cogs = sales / ms.markup
         ms.inventory[:] = self.cover[ms.tier] * cogs
         ms.fixed_cost[:] = self.fixed_share[ms.tier] * sales
+        ms.fixed_assets[:] = self.fixed_assets_months[ms.tier] * DAYS_PER_MONTH * sales
         ms.capacity[:] = np.where(ms.tier == MANUFACTURER, self.p.capacity_margin * cogs, 0.0)
         ms.bank_limit[:] = self.p.bank_line_months * DAYS_PER_MONTH * sales
         enrol = model.streams.uniform("population.scf", 0, ms.m) < self.p.scf_share
@@ -122,10 +125,47 @@ class SupplyChain:
         book.outstanding[:n] = daily * (self.slots - 1)
         ms.trade_payables[:] = book.payables(ms.m)
         ms.trade_receivables[:] = book.receivables(ms.m)
-        # the payout rule's steady state: a net liquid position (cash and receivables less
-        # payables) of the reserve target, but never less cash than half the reserve
-        reserve = self.p.reserve_months * self._monthly_costs()
-        ms.cash[:] = np.maximum(reserve + ms.trade_payables - ms.trade_receivables, WORKING_CASH_SHARE * reserve)
+        # thin, heterogeneous cash buffers (a few weeks of outflows), held from the start
+        z = model.streams.normal_at("population.cash_buffer", 0, np.arange(ms.m))
+        ms.buffer_days[:] = self.p.cash_buffer_days * np.exp(self.p.cash_buffer_sigma * z)
+        ms.cash[:] = cash_target(ms)
+        self._appoint_owners()
+
+    def _appoint_owners(self) -> None:
+        """Every merchant is a household business: its owner is a consumer (not on anyone's
+        staff) who lives on the payouts. The owner's business income starts at the merchant's
+        expected monthly profit."""
+        model, cs, ms = self.model, self.model.consumers, self.model.merchants
+        pool = np.flatnonzero(cs.employed & (cs.employer == JOB_SEEKER))
+        if pool.size < ms.m:
+            raise ValueError(f"population.consumers: {cs.n} consumers cannot own and staff {ms.m} merchants; "
+                             f"add consumers or reduce merchants")
+        draw = model.streams.uniform_at("population.owners", 0, pool)
+        owners = np.sort(pool[np.argsort(draw, kind="stable")[:ms.m]])
+        owners = owners[model.streams.generator("population.owners").permutation(ms.m)]
+        ms.owner[:] = owners
+        profit = DAYS_PER_MONTH * (ms.expected_sales * (1 - 1 / ms.markup) - ms.fixed_cost) - ms.wage_bill
+        ms.owner_income[:] = np.maximum(profit, 0.0)
+        cs.employer[owners] = SELF_EMPLOYED
+        cs.base_income[owners] = ms.owner_income
+        refresh_income(cs, owners, model.income_index[0], model.cfg.labour.benefit_replacement)
+        cs.cash[owners] = cs.buffer_months[owners] * cs.income[owners]
+
+    def owner_funds(self) -> np.ndarray:
+        """What each owner would put into the business now (see :func:`owner_available`)."""
+        model, cs, ms = self.model, self.model.consumers, self.model.merchants
+        owner = ms.owner
+        reserve = model.cfg.consumers.reserve_months * cs.income[owner]
+        return owner_available(ms, cs.cash[owner], reserve)
+
+    def _from_owners(self, amount: np.ndarray) -> None:
+        """Owners put ``amount`` (per merchant) of their own cash into their businesses."""
+        ms, cs = self.model.merchants, self.model.consumers
+        if not amount.any():
+            return
+        ms.cash += amount
+        np.subtract.at(cs.cash, ms.owner, amount)
+        ms.payouts -= amount
 
     def _hire_initial_staff(self) -> None:
         model, cs, ms = self.model, self.model.consumers, self.model.merchants
@@ -145,10 +185,6 @@ class SupplyChain:
         ms.normal_staff[:] = staff
         ms.staff_target[:] = staff
         ms.wage_bill[:] = bill
-
-    def _monthly_costs(self) -> np.ndarray:
-        ms = self.model.merchants
-        return DAYS_PER_MONTH * (ms.expected_sales / ms.markup + ms.fixed_cost) + ms.wage_bill
 
     # ------------------------------------------------------------------ analytics
 
@@ -235,11 +271,12 @@ class SupplyChain:
     def _headroom(self) -> np.ndarray:
         ms = self.model.merchants
         return (np.maximum(ms.cash, 0.0) + np.maximum(ms.bank_limit - ms.bank_drawn, 0.0)
-                + np.maximum(ms.scf_limit - ms.scf_drawn, 0.0))
+                + np.maximum(ms.scf_limit - ms.scf_drawn, 0.0) + self.owner_funds())
 
     def _spend(self, amount: np.ndarray) -> None:
         """Pay ``amount`` from cash; what cash cannot cover is drawn on the lines (bank, then
-        SCF); what they cannot cover is an emergency overdraft at the bank (fails the merchant)."""
+        SCF), then asked of the owner; what is left is an emergency overdraft at the bank (fails
+        the merchant)."""
         ms = self.model.merchants
         ms.cash -= amount
         self._cover_negative_cash()
@@ -253,6 +290,10 @@ class SupplyChain:
         short -= bank
         scf = np.minimum(short, np.maximum(ms.scf_limit - ms.scf_drawn, 0.0))
         short -= scf
+        if short.any():
+            owner = np.minimum(short, self.owner_funds())
+            self._from_owners(owner)
+            short -= owner
         over = short > 1e-9
         ms.overdraft_day[over & (ms.overdraft_day == NEVER)] = model.t
         bank += short  # an emergency overdraft beyond the limit: arrears to the bank
@@ -282,20 +323,21 @@ class SupplyChain:
         self._operating_losses()
         self._cover_negative_cash()
         self._update_scf_limits()
-        # invoices due today, and arrears, paid pro rata to what cash and lines allow
+        # invoices due today, and arrears: cash first, then stretching, then credit for the
+        # pressing ones (agents.trade.pay_invoices)
         n = book.n
         slot = t % self.slots
         due = book.due[slot, :n].copy()
         book.due[slot, :n] = 0.0
         book.outstanding[:n] -= due
         payable = due + book.arrears[:n]
-        need = np.bincount(book.buyer[:n], payable, minlength=ms.m)
-        ratio = np.where(need > 0, np.minimum(1.0, self._headroom() / np.maximum(need, 1e-12)), 1.0)
-        ratio[~active] = 0.0  # a failed merchant's estate has already been settled
-        paid = payable * ratio[book.buyer[:n]]
+        pressing = (book.arrears[:n] > 0) & (t - book.arrears_day[:n] >= self.p.stretch_days)
+        credit_room = (np.maximum(ms.bank_limit - ms.bank_drawn, 0.0) + np.maximum(ms.scf_limit - ms.scf_drawn, 0.0)
+                       + self.owner_funds())
+        paid = pay_invoices(payable, book.buyer[:n], pressing, ms.cash, credit_room, active)
         by_buyer = np.bincount(book.buyer[:n], paid, minlength=ms.m)
+        ms.trade_payables -= by_buyer   # first, so that the owner sees the business's true net worth
         self._spend(by_buyer)
-        ms.trade_payables -= by_buyer
         outside_owned = book.outside_owned[:n]
         to_suppliers = np.bincount(book.supplier[:n], np.where(outside_owned, 0.0, paid), minlength=ms.m)
         ms.cash += to_suppliers
@@ -310,13 +352,35 @@ class SupplyChain:
         book.arrears_day[:n] = np.where(left > 0, np.where(had, book.arrears_day[:n], t), NEVER)
         self._repay_lines()
         if model.calendar.month_end[model.pos]:
-            dividend = payout(ms, self.p.reserve_months, self.p.owner_topup_share)
-            ms.cash -= dividend
-            ms.payouts += dividend
-            out.cash += dividend.sum()
+            self._settle_with_owners()
         distressed = active & ((book.arrears_by_buyer(ms.m) > 0) |
                                (ms.bank_drawn > DISTRESS_LINE_USE * np.maximum(ms.bank_limit, 1e-9)))
         ms.status[:] = np.where(active, np.where(distressed, DISTRESSED, ACTIVE), FAILED)
+
+    def _cash_budget_gap(self) -> np.ndarray:
+        """Invoices due in the next 30 days against expected inflows (:func:`cash_budget_gap`)."""
+        model, ms, book = self.model, self.model.merchants, self.book
+        n = book.n
+        slots = (model.t + 1 + np.arange(min(30, self.slots - 1))) % self.slots
+        due = book.due[slots, :n].sum(axis=0)
+        payables = np.bincount(book.buyer[:n], due, minlength=ms.m)
+        receivables = np.bincount(book.supplier[:n], np.where(book.outside_owned[:n], 0.0, due), minlength=ms.m)
+        return cash_budget_gap(ms, payables, receivables)
+
+    def _settle_with_owners(self) -> None:
+        """Month end: payouts of cash above the buffer target to the owners, or top-ups from them
+        (:func:`agents.merchant.owner_flows`); owners' business income follows the payouts."""
+        model, cs, ms, p = self.model, self.model.consumers, self.model.merchants, self.p
+        flow = owner_flows(ms, p.owner_topup_share, self.owner_funds(), self._cash_budget_gap())
+        ms.cash -= flow
+        ms.payouts += flow
+        np.add.at(cs.cash, ms.owner, flow)
+        live = ms.status != FAILED
+        weight = 1.0 - 0.5 ** (1.0 / p.owner_income_halflife_months)
+        ms.owner_income[live] += weight * (flow[live] - ms.owner_income[live])
+        owners = ms.owner[live]
+        cs.base_income[owners] = np.maximum(ms.owner_income[live], 0.0)
+        refresh_income(cs, owners, model.income_index[model.pos], model.cfg.labour.benefit_replacement)
 
     def _operating_losses(self) -> None:
         """Idiosyncratic operating losses (fraud, lawsuits, breakdowns, a bad batch), paid to the
@@ -335,7 +399,7 @@ class SupplyChain:
     def _repay_lines(self) -> None:
         """Cash above working needs repays the SCF loan first, then the bank line."""
         model, ms = self.model, self.model.merchants
-        spare = np.maximum(ms.cash - WORKING_CASH_SHARE * self.p.reserve_months * self._monthly_costs(), 0.0)
+        spare = np.maximum(ms.cash - WORKING_CASH_SHARE * cash_target(ms), 0.0)
         scf = np.minimum(spare, ms.scf_drawn)
         bank = np.minimum(spare - scf, ms.bank_drawn)
         ms.cash -= scf + bank
@@ -413,18 +477,24 @@ class SupplyChain:
         """Merchants past the failure rule fail; their estate is shared by their creditors."""
         ms, book, t = self.model.merchants, self.book, self.model.t
         active = ms.status != FAILED
-        # arrears to suppliers, and an overdraft beyond the bank line (arrears to the bank)
+        # arrears to suppliers, and an overdraft beyond the bank line (arrears to the bank);
+        # payables merely stretched (overdue less than stretch_days) are not yet a default
         trade_arrears = book.arrears_by_buyer(ms.m)
+        n = book.n
+        unpaid = np.bincount(book.buyer[:n], np.where(t - book.arrears_day[:n] >= self.p.stretch_days,
+                                                      book.arrears[:n], 0.0), minlength=ms.m)
         oldest = np.where(ms.overdraft_day == NEVER, -NEVER, ms.overdraft_day)
         if trade_arrears.any():
             trade_oldest = book.oldest_arrears_day(ms.m)
             oldest = np.minimum(oldest, np.where(trade_oldest == NEVER, -NEVER, trade_oldest))
         too_old = (oldest != -NEVER) & (t - oldest >= self.p.failure_arrears_days)
-        arrears = trade_arrears + np.maximum(ms.bank_drawn - ms.bank_limit, 0.0)
+        arrears = unpaid + np.maximum(ms.bank_drawn - ms.bank_limit, 0.0)
         monthly_revenue = DAYS_PER_MONTH * np.maximum(ms.expected_sales, 1e-9)
         too_big = arrears > self.p.failure_arrears_months * monthly_revenue
-        insolvent = ms.net_worth() < -self.p.failure_net_worth_months * monthly_revenue
-        failing = np.flatnonzero(active & (too_old | too_big | insolvent))
+        # PRC Enterprise Bankruptcy Law art. 2: unable to pay debts due, and assets insufficient
+        # or clearly lacking the ability to pay (the owner will not or cannot put in more)
+        illiquid = too_old | too_big
+        failing = np.flatnonzero(active & illiquid & ((ms.net_worth() < 0) | (self.owner_funds() <= 1e-9)))
         for f in failing:  # the day's failures are few: settle each estate in turn
             self._fail(int(f), arrears=float(trade_arrears[f]))
         self._relink_consumers()
@@ -447,10 +517,11 @@ class SupplyChain:
         model.lenders.cash -= settle
         model.lenders.settlement_payable -= settle
         ms.cash[f] += settle.sum()
-        fire_sale = ms.inventory[f] * (1 - self.p.fire_sale_haircut)
+        fire_sale = ms.inventory[f] * (1 - self.p.fire_sale_haircut) + \
+            ms.fixed_assets[f] * (1 - self.p.fixed_asset_haircut)
         out.cash -= fire_sale
         ms.cash[f] += fire_sale
-        ms.inventory[f] = 0.0
+        ms.inventory[f] = ms.fixed_assets[f] = 0.0
         sells = np.flatnonzero((book.supplier[:n] == f) & ~book.outside_owned[:n])
         face = float(book.owed()[sells].sum())
         book.outside_owned[sells] = True
@@ -501,14 +572,15 @@ class SupplyChain:
         creditor_losses = float(lost.sum() + (ms.bank_drawn[f] - bank_paid) + (ms.scf_drawn[f] - scf_paid)
                                 + (owed[outside_edge] - received[outside_edge]).sum())
         residual = pool - share * claims
-        ms.cash[f] -= pool  # the pool went to creditors; anything left goes to the owners
-        out.cash += residual
+        ms.cash[f] -= pool  # the pool went to creditors; anything left goes to the owner
+        model.consumers.cash[ms.owner[f]] += residual
         ms.bank_drawn[f] = ms.scf_drawn[f] = ms.bank_limit[f] = ms.scf_limit[f] = 0.0
         ms.overdraft_day[f] = NEVER
         # staff lose their jobs; customers go elsewhere
         ms.status[f] = FAILED
         staff = np.flatnonzero(model.consumers.employed & (model.consumers.employer == f))
         self._separate(staff)
+        self._owner_loses_business(f)
         if ms.tier[f] == RETAILER:
             self.closed_retailers.append(f)
         ms.failed_day[f] = t
@@ -529,6 +601,19 @@ class SupplyChain:
                 "arrears": arrears, "creditor_losses": creditor_losses})
         model.today.merchant_failures += 1
         model.today.contagion_failures += cause != CAUSE_LIQUIDITY
+
+    def _owner_loses_business(self, f: int) -> None:
+        """The owner of failed merchant ``f`` loses the business income and looks for a job."""
+        model, cs, ms = self.model, self.model.consumers, self.model.merchants
+        owner = ms.owner[f]
+        if owner < 0:
+            return
+        cs.employed[owner] = False
+        cs.employer[owner] = JOB_SEEKER
+        cs.base_income[owner] = cs.outside_wage[owner]
+        refresh_income(cs, np.array([owner]), model.income_index[model.pos], model.cfg.labour.benefit_replacement)
+        ms.owner[f] = -1
+        ms.owner_income[f] = 0.0
 
     def force_failure(self, target) -> None:
         """A ``supplier_failure`` shock: merchant ``target`` (an id, or a tier name for that
@@ -625,10 +710,12 @@ class SupplyChain:
         ms.inventory[e] = 0.0
         ms.loss_day[e] = ms.line_cut_day[e] = NEVER
         ms.bank_limit[e] = self.p.bank_line_months * DAYS_PER_MONTH * ms.expected_sales[e]
-        capital = self.p.reserve_months * self._monthly_costs()[e] + \
-            self.cover[ms.tier[e]] * ms.expected_sales[e] / ms.markup[e]
+        # outside capital: the cash buffer, and fixed assets bought from the outside sector
+        ms.fixed_assets[e] = self.fixed_assets_months[ms.tier[e]] * DAYS_PER_MONTH * ms.expected_sales[e]
+        capital = cash_target(ms)[e] + self.cover[ms.tier[e]] * ms.expected_sales[e] / ms.markup[e]
         ms.cash[e] += capital
         model.outside.cash -= capital
+        self._new_owner(e)
         tier = int(ms.tier[e])
         net = self.net
         k_up = int(np.bincount(net.buyer, minlength=ms.m)[e])
@@ -646,6 +733,21 @@ class SupplyChain:
         ms.staff_target[e] = desired_staff(ms, self.wage_share, self.p.staff_elasticity, self.p.distress_staff_cut,
                                            MIN_WAGE_SHARE * model.cfg.consumers.income_median)[e]
         del t
+
+    def _new_owner(self, e: int) -> None:
+        """A job-seeker starts the business in slot ``e`` (outside capital) and lives on it."""
+        model, cs, ms = self.model, self.model.consumers, self.model.merchants
+        seekers = np.flatnonzero(~cs.employed)
+        if seekers.size == 0:  # nobody free: an outside employee leaves a job to run it
+            seekers = np.flatnonzero(cs.employed & (cs.employer == JOB_SEEKER))
+        draw = model.streams.uniform_at(f"entry_owner.{e}", model.t, seekers)
+        owner = int(seekers[np.argmin(draw)])
+        ms.owner[e] = owner
+        ms.owner_income[e] = 0.0
+        cs.employed[owner] = True
+        cs.employer[owner] = SELF_EMPLOYED
+        cs.base_income[owner] = 0.0
+        refresh_income(cs, np.array([owner]), model.income_index[model.pos], model.cfg.labour.benefit_replacement)
 
     def _attach_buyers(self, e: int, buyers: np.ndarray) -> None:
         """Each buyer gives the entrant a share 1/(k+1) of its purchases, scaling down the rest."""

@@ -17,11 +17,13 @@ def test_invariants_hold_every_day(scenario):
     assert ts["charge_offs"].sum() > 0 and ts["limit_cuts"].sum() > 0  # the books saw real flows
 
 
-def test_total_net_worth_equals_inventory():
+def test_total_net_worth_equals_real_assets():
     model = make_model(consumers=300, days=40)
     model.run()
     sheets = balance_sheets(model)
-    assert sum(sheets.values()) == pytest.approx(model.merchants.inventory.sum(), rel=1e-9)
+    ms = model.merchants
+    assert ms.fixed_assets.sum() > 0
+    assert sum(sheets.values()) == pytest.approx(ms.inventory.sum() + ms.fixed_assets.sum(), rel=1e-9)
     # total cash is zero: the outside sector holds minus everyone else's
     total = (model.consumers.cash.sum() + model.merchants.cash.sum() + model.lenders.cash.sum()
              + model.outside.cash)

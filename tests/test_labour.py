@@ -126,9 +126,9 @@ def test_unemployment_is_an_outcome_that_an_unemployment_shock_moves():
     """The shock removes outside jobs; unemployment rises by about its size, then matching and
     the sales feedback decide the rest. Without a shock it stays near its start."""
     sets = ["labour.separation_rate=0.03"]
-    calm = make_model(consumers=3000, merchants=20, days=120, burn_in=60, sets=sets).run()
+    calm = make_model(consumers=4000, merchants=60, days=120, burn_in=730, sets=sets).run()
     shock = ["shocks=[{kind='unemployment', start='2026-02-01', days=60, size=0.04}]"]
-    hit = make_model(consumers=3000, merchants=20, days=120, burn_in=60, sets=sets + shock).run()
+    hit = make_model(consumers=4000, merchants=60, days=120, burn_in=730, sets=sets + shock).run()
     a, b = calm.results()["timeseries"], hit.results()["timeseries"]
     window = (a["date"] >= "2026-03-01") & (a["date"] < "2026-04-01")
     gap = (b["unemployment_rate"] - a["unemployment_rate"])[window].mean()

@@ -65,10 +65,18 @@ def add_debt(model, l: int, idx, amount, part: str = "unbilled") -> None:
     model.lenders.receivables[l] += float(amount.sum())
 
 
+def payers(model, l: int = 0) -> np.ndarray:
+    """Consumers with an open account at lender ``l`` who own no business (owners receive
+    their merchants' payouts, so they cannot be made to have no income)."""
+    ids = np.flatnonzero(model.accounts.open[l])
+    return ids[~np.isin(ids, model.merchants.owner)]
+
+
 def make_unable_to_pay(model, idx) -> None:
     """No cash and no income of any kind (wage, benefit) from now on."""
     idx = np.atleast_1d(idx)
     cs = model.consumers
+    assert not np.isin(idx, model.merchants.owner).any(), "owners live on payouts: pick non-owners"
     set_cash(model, idx, 0.0)
     cs.base_income[idx] = 0.0   # benefits are a share of the base wage: zero too
     cs.outside_wage[idx] = 0.0  # and a job found later pays nothing either
@@ -115,7 +123,7 @@ def test_unpaid_bill_goes_overdue_accrues_late_fees_is_frozen_at_30_and_charged_
     model = make_model(consumers=100, merchants=4, days=200, sets=QUIET, check=True)
     acc, cs, lenders = model.accounts, model.consumers, model.lenders
     p = model.cfg.lenders["baitiao"]
-    i = int(np.flatnonzero(acc.open[BAITIAO])[0])
+    i = int(payers(model, BAITIAO)[0])
     make_unable_to_pay(model, i)
     bill = 3000.0
     add_debt(model, BAITIAO, i, bill, "unbilled")
@@ -404,7 +412,7 @@ def reestimation_run(wave: bool):
     acc = model.accounts
     model.step()  # day 0: the snapshot the refit will use
     assert model.snapshots[BAITIAO][-1][0] == 0
-    opened = np.flatnonzero(acc.open[BAITIAO])
+    opened = payers(model, BAITIAO)
     wave_ids = np.sort(np.random.default_rng(1).choice(opened, size=opened.size // 4, replace=False))
     if wave:
         make_unable_to_pay(model, wave_ids)
@@ -451,7 +459,7 @@ def test_reestimation_learns_from_performing_accounts_so_delinquency_stays_risky
     out of the fit (labelled 'good' they would teach the score that delinquency is safe)."""
     model = make_model(consumers=600, merchants=6, days=70, sets=REESTIMATE, check=True)
     acc = model.accounts
-    pick = np.random.default_rng(3).permutation(np.flatnonzero(acc.open[BAITIAO]))
+    pick = np.random.default_rng(3).permutation(payers(model, BAITIAO))
     new_bad, old_bad = np.sort(pick[:60]), np.sort(pick[60:120])
     # old_bad: 35 DPD at the snapshot (frozen, one late payment on record), never pays again
     make_unable_to_pay(model, old_bad)

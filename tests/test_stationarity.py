@@ -19,7 +19,7 @@ RATES = ["delinq_30_rate", "unemployment_rate", "risk_appetite"]
 
 @pytest.fixture(scope="module")
 def three_years():
-    model = make_model(consumers=20000, merchants=400, days=3 * 365, burn_in=730)
+    model = make_model(consumers=20000, merchants=400, days=3 * 365, burn_in=1095)
     model.run()
     ts = model.results()["timeseries"]
     ts["year"] = ts["day"] // 365

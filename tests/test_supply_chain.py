@@ -25,7 +25,7 @@ import pytest
 from conftest import make_model
 
 import sim.supply_chain as supply_chain
-from agents.merchant import ACTIVE, DISTRIBUTOR, FAILED, MANUFACTURER, NEVER, RETAILER
+from agents.merchant import ACTIVE, DISTRIBUTOR, FAILED, MANUFACTURER, NEVER, RETAILER, cash_target
 from sim.accounting import check_invariants
 from sim.config import ConfigError
 from sim.network import SupplyNetwork, save_network
@@ -168,6 +168,10 @@ def retailer_failure_run(tmp_path, fail: bool, drain_distributor: bool, seed: in
         drain(model, R1)
     if drain_distributor:
         drain(model, D)
+    else:  # a distributor with a deep buffer: five months of outflows in cash
+        ms = model.merchants
+        ms.buffer_days[D] = 150.0
+        set_merchant_cash(model, D, float(cash_target(ms)[D]))
     seen = {}
     original = model.supply._fail
 
@@ -191,7 +195,7 @@ def retailer_failure_run(tmp_path, fail: bool, drain_distributor: bool, seed: in
 
 
 def test_retailer_failure_writes_off_its_suppliers_receivable_and_a_weak_supplier_fails_as_contagion(tmp_path):
-    # buffers intact: D takes the loss and survives
+    # a deep buffer: D takes the loss (and the loss of R1's business) and survives
     sturdy, seen = retailer_failure_run(tmp_path, fail=True, drain_distributor=False)
     root = rows_of(sturdy, R1)
     assert len(root) == 1
@@ -236,16 +240,19 @@ def test_retailer_failure_writes_off_its_suppliers_receivable_and_a_weak_supplie
 # --------------------------------------------------------------------------- 2. waterfall
 
 
-@pytest.mark.parametrize("stage", ["cash", "bank", "scf", "arrears"])
-def test_payment_waterfall_cash_then_bank_line_then_scf_line_then_arrears_pro_rata(tmp_path, stage):
-    """On day 12 D owes its two manufacturers an invoice wave; it holds 200,000 in cash, a
-    300,000 bank line and an SCF line. The wave is sized to end in each stage of the
-    waterfall."""
+@pytest.mark.parametrize("stage", ["cash", "stretch", "bank", "scf", "owner", "arrears"])
+def test_payment_waterfall_cash_then_stretching_then_bank_scf_owner_then_arrears(tmp_path, stage):
+    """On day 12 D owes its two manufacturers a wave of invoices; it holds 200,000 in cash, a
+    300,000 bank line and an SCF line. A fresh wave beyond its cash is stretched (paid late,
+    pro rata) before any line is drawn; a wave of arrears older than ``stretch_days`` is
+    pressing: paid from cash, then the bank line, the SCF line and the owner's spare cash, and
+    only the rest stays in arrears. Sized to end in each stage."""
     model = chain_model(tmp_path, FAN_NODES, FAN_EDGES, days=20)
-    ms, book = model.merchants, model.supply.book
+    ms, book, cs = model.merchants, model.supply.book, model.consumers
     ms.scf_enrolled[FD] = True
-    day, cash, bank = 12, 200_000.0, 300_000.0
+    day, cash, bank, spare = 12, 200_000.0, 300_000.0, 50_000.0
     edges = np.concatenate([edges_between(model, FM1, FD), edges_between(model, FM2, FD)])
+    owner = int(ms.owner[FD])
     got = {}
 
     def before():
@@ -254,29 +261,41 @@ def test_payment_waterfall_cash_then_bank_line_then_scf_line_then_arrears_pro_ra
         ms.fixed_cost[FD] = 0.0          # only the invoices draw on the waterfall today
         set_merchant_cash(model, FD, cash)
         ms.bank_limit[FD] = bank
+        # the owner has ``spare`` above their reserve in the owner stage, nothing otherwise
+        reserve = model.cfg.consumers.reserve_months * cs.income[owner]
+        target = reserve + (spare if stage == "owner" else 0.0)
+        model.outside.cash += cs.cash[owner] - target
+        cs.cash[owner] = target
         appetite = min(model.lenders.appetite[model.platform], 1.0)
         scf = model.cfg.merchants.scf_advance_rate * appetite * (ms.trade_receivables[FD] +
                                                                  ms.settlement_receivable()[FD])
         assert scf > bank
-        total = {"cash": 0.5 * cash, "bank": cash + 0.5 * bank, "scf": cash + bank + 0.5 * scf,
+        total = {"cash": 0.5 * cash, "stretch": cash + 0.5 * bank, "bank": cash + 0.5 * bank,
+                 "scf": cash + bank + 0.5 * scf, "owner": cash + bank + scf + 0.5 * spare,
                  "arrears": cash + bank + scf + 100_000.0}[stage]
         regular = book.due[slot, edges].sum()
         wave = total - regular
         assert wave > 0
-        # the wave: invoices falling due today, 3/4 from M1 and 1/4 from M2 (not the 0.6 / 0.4
-        # of the regular purchases), receivables of the manufacturers and payables of D
+        # the wave, 3/4 from M1 and 1/4 from M2 (not the 0.6 / 0.4 of the regular purchases):
+        # invoices due today, or (pressing stages) arrears overdue for stretch_days
+        old = stage in ("bank", "scf", "owner", "arrears")
         for e, share in zip(edges, (0.75, 0.25)):
-            book.due[slot, e] += share * wave
-            book.outstanding[e] += share * wave
+            if old:
+                book.arrears[e] += share * wave
+                book.arrears_day[e] = model.t - model.cfg.merchants.stretch_days
+            else:
+                book.due[slot, e] += share * wave
+                book.outstanding[e] += share * wave
             ms.trade_receivables[book.supplier[e]] += share * wave
         ms.trade_payables[FD] += wave
-        got.update(total=total, scf_limit=scf, payable=book.due[slot, edges].copy(),
+        payable = book.due[slot, edges] + book.arrears[edges]
+        got.update(total=total, scf_limit=scf, payable=payable.copy(), owner_cash=float(cs.cash[owner]),
                    receivables=float(ms.trade_receivables[FD]))
 
     def after():
         got.update(cash=float(ms.cash[FD]), bank=float(ms.bank_drawn[FD]), scf=float(ms.scf_drawn[FD]),
                    scf_limit_used=float(ms.scf_limit[FD]), arrears=book.arrears[edges].copy(),
-                   overdraft=int(ms.overdraft_day[FD]),
+                   overdraft=int(ms.overdraft_day[FD]), owner_paid=got["owner_cash"] - float(cs.cash[owner]),
                    received=got["receivables"] - float(ms.trade_receivables[FD]))
 
     on_day(model, day, before, after)
@@ -289,25 +308,21 @@ def test_payment_waterfall_cash_then_bank_line_then_scf_line_then_arrears_pro_ra
     # what D's own buyers paid it today arrives after its own payments: its cash afterwards
     own_cash_left = got["cash"] - got["received"]
     assert got["overdraft"] == NEVER   # never an emergency overdraft: arrears come first
-    if stage == "cash":
-        assert own_cash_left == pytest.approx(cash - total)
-        assert got["bank"] == 0 and got["scf"] == 0 and got["arrears"].sum() == 0
-    elif stage == "bank":
-        assert own_cash_left == pytest.approx(0.0, abs=1e-6)
-        assert got["bank"] == pytest.approx(total - cash) and got["bank"] < bank
-        assert got["scf"] == 0 and got["arrears"].sum() == 0
-    elif stage == "scf":
-        assert own_cash_left == pytest.approx(0.0, abs=1e-6)
-        assert got["bank"] == pytest.approx(bank)
-        assert got["scf"] == pytest.approx(total - cash - bank) and got["scf"] < scf_limit
-        assert got["arrears"].sum() == 0
-    else:
-        assert own_cash_left == pytest.approx(0.0, abs=1e-6)
-        assert got["bank"] == pytest.approx(bank) and got["scf"] == pytest.approx(scf_limit)
-        # only the rest goes into arrears, shared pro rata to what each creditor is due
-        short = total - cash - bank - scf_limit
-        assert got["arrears"].sum() == pytest.approx(short)
-        np.testing.assert_allclose(got["arrears"], got["payable"] * short / total, rtol=1e-9)
+    drawn = {"bank": got["bank"], "scf": got["scf"], "owner": got["owner_paid"]}
+    expected = {"cash": dict(bank=0, scf=0, owner=0, arrears=0.0),
+                "stretch": dict(bank=0, scf=0, owner=0, arrears=total - cash),
+                "bank": dict(bank=total - cash, scf=0, owner=0, arrears=0.0),
+                "scf": dict(bank=bank, scf=total - cash - bank, owner=0, arrears=0.0),
+                "owner": dict(bank=bank, scf=scf_limit, owner=total - cash - bank - scf_limit, arrears=0.0),
+                "arrears": dict(bank=bank, scf=scf_limit, owner=0,
+                                arrears=total - cash - bank - scf_limit)}[stage]
+    for key in ("bank", "scf", "owner"):
+        assert drawn[key] == pytest.approx(expected[key], abs=1e-6), key
+    assert got["arrears"].sum() == pytest.approx(expected["arrears"], abs=1e-6)
+    assert own_cash_left == pytest.approx(cash - total if stage == "cash" else 0.0, abs=1e-6)
+    if expected["arrears"] > 0:
+        # what is left unpaid is shared pro rata to what each creditor was owed
+        np.testing.assert_allclose(got["arrears"], got["payable"] * expected["arrears"] / total, rtol=1e-9)
         assert got["payable"][0] > 2 * got["payable"][1]   # two creditors, unequal claims
 
 
@@ -359,11 +374,10 @@ def test_supplier_short_of_stock_ships_each_buyer_the_same_share_of_its_order(tm
 
 def operating_loss_run(tmp_path, enrolled: bool):
     """On day 12 D suffers an operating loss of its cash plus its bank line plus 80% of the SCF
-    line it would have (about 38 days of revenue beyond its cash and bank line). The insolvency
-    trigger is switched off: this is about liquidity, which a credit line can save, not about a
-    loss that wipes out the owners' equity, which it cannot."""
-    model = chain_model(tmp_path, CHAIN_NODES, CHAIN_EDGES, days=90,
-                        sets=["merchants.failure_net_worth_months=100"])
+    line it would have (about 38 days of revenue beyond its cash and bank line): a loss of
+    liquidity, which a credit line can save. The owner cannot: the loss leaves the business's
+    net worth negative, so the owner puts in nothing."""
+    model = chain_model(tmp_path, CHAIN_NODES, CHAIN_EDGES, days=90)
     ms = model.merchants
     ms.scf_enrolled[D] = enrolled
     day = 12
@@ -452,7 +466,8 @@ def test_failed_slots_reenter_after_the_delay_and_buyers_relink_after_theirs(tmp
         assert ms.status[e] == ACTIVE
         # the entrant starts with outside capital: cash, no stock, no debts
         assert ms.cash[e] > 0 and ms.inventory[e] == 0
-        assert ms.net_worth()[e] == pytest.approx(ms.cash[e])
+        assert ms.net_worth()[e] == pytest.approx(ms.cash[e] + ms.fixed_assets[e])
+        assert ms.fixed_assets[e] > 0
         assert ms.expected_sales[e] == pytest.approx(0.5 * ms.normal_sales[e])
         assert ms.trade_payables[e] == 0 and ms.bank_drawn[e] == 0
         # the entrant posts vacancies for the staff its sales pay for; it hires through the
