@@ -176,3 +176,19 @@ def choose_retailer(cs: ConsumerState, who: np.ndarray, draw: np.ndarray) -> np.
     for cum in cs.retailer_cumweight:  # one row per cut point: row gathers are cheap
         j += draw >= cum[who]
     return cs.retailers.ravel()[j]
+
+
+def churn_retailers(retailers: np.ndarray, draw: np.ndarray, churn: float, candidates: np.ndarray,
+                    weight: np.ndarray) -> np.ndarray:
+    """Consumers' retailer links after a month of customer churn: each link whose ``draw``
+    (uniform, same shape as ``retailers``) is below ``churn`` moves to one of ``candidates``
+    chosen with probability proportional to ``weight`` (size x appeal); the same uniform,
+    rescaled, picks the new retailer. Returns the new (n, k) links."""
+    out = retailers.copy()
+    move = draw < churn
+    if not move.any() or candidates.size == 0:
+        return out
+    cum = np.cumsum(weight)
+    pick = np.searchsorted(cum, draw[move] / churn * cum[-1], side="right")
+    out[move] = candidates[np.minimum(pick, candidates.size - 1)]
+    return out

@@ -39,6 +39,7 @@ class MerchantState:
     settlement_due: np.ndarray    # (L, lag + 1, m) credit sales each lender will settle, ring buffer by day, yuan
     trade_receivables: np.ndarray  # invoices owed by buyers (own book), yuan
     trade_payables: np.ndarray    # invoices owed to suppliers (own book), yuan
+    bank_access: np.ndarray       # bool: has a bank credit line at all
     bank_limit: np.ndarray        # bank credit line limit, yuan
     bank_drawn: np.ndarray        # bank line drawn (owed to the outside sector), yuan
     scf_enrolled: np.ndarray      # bool: in the platform's supply-chain-finance programme
@@ -52,6 +53,7 @@ class MerchantState:
     status: np.ndarray            # int: ACTIVE, DISTRESSED or FAILED
     failed_day: np.ndarray        # int: day of the last failure (NEVER if none)
     loss_day: np.ndarray          # int: last day a failed counterparty imposed a loss (NEVER if none)
+    shock_day: np.ndarray         # int: last day of an operating loss (the random loss process; NEVER if none)
     line_cut_day: np.ndarray      # int: last day a credit line was cut below its drawn amount
     overdraft_day: np.ndarray     # int: day the bank line was first overdrawn beyond its limit (NEVER if not)
     generation: np.ndarray        # int: cascade generation of the last failure (-1 if none)
@@ -66,6 +68,7 @@ class MerchantState:
     owner: np.ndarray             # int: the consumer who owns the business (a household business)
     owner_income: np.ndarray      # smoothed monthly payouts: the owner's business income, yuan/month
     buffer_days: np.ndarray       # cash buffer target, days of outflows
+    appeal: np.ndarray            # retailers: log appeal to customers (mean-reverting), 0 = normal
 
     @property
     def m(self) -> int:
@@ -80,14 +83,15 @@ class MerchantState:
         return cls(tier=tier.astype(np.int8), size=size.astype(float), cash=z(), inventory=z(), fixed_assets=z(),
                    markup=markup.astype(float), expected_sales=z(), trend_sales=z(),
                    settlement_due=np.zeros((n_lenders, lag_slots, m)), trade_receivables=z(),
-                   trade_payables=z(), bank_limit=z(), bank_drawn=z(), scf_enrolled=np.zeros(m, bool),
+                   trade_payables=z(), bank_access=np.zeros(m, bool), bank_limit=z(), bank_drawn=z(), scf_enrolled=np.zeros(m, bool),
                    scf_limit=z(), scf_drawn=z(), capacity=z(), wage_bill=z(), wage=z(),
                    staff=np.zeros(m, dtype=np.int64), fixed_cost=z(), status=np.zeros(m, dtype=np.int8),
-                   failed_day=never(), loss_day=never(), line_cut_day=never(), overdraft_day=never(),
+                   failed_day=never(), loss_day=never(), shock_day=never(), line_cut_day=never(), overdraft_day=never(),
                    generation=np.full(m, -1, dtype=np.int64), cascade=np.full(m, -1, dtype=np.int64),
                    normal_sales=z(), normal_staff=np.zeros(m, dtype=np.int64),
                    staff_target=np.zeros(m, dtype=np.int64), sales_longrun=z(), sales_today=z(), demand_today=z(),
-                   payouts=z(), owner=np.full(m, -1, dtype=np.int64), owner_income=z(), buffer_days=z())
+                   payouts=z(), owner=np.full(m, -1, dtype=np.int64), owner_income=z(), buffer_days=z(),
+                   appeal=z())
 
     def settlement_receivable(self) -> np.ndarray:
         """Credit sales not yet settled, per merchant, all lenders (yuan)."""
@@ -144,16 +148,20 @@ def owner_available(ms: MerchantState, owner_cash: np.ndarray, owner_reserve: np
 
 
 def cash_budget_gap(ms: MerchantState, payables_due: np.ndarray, receivables_due: np.ndarray) -> np.ndarray:
-    """How far the next 30 days' known outflows exceed their expected inflows (yuan, >= 0): the
-    cash a prudent owner keeps back beyond the buffer (e.g. for the invoices of stock bought
-    for a promotion). Inflows are a retailer's expected sales, or a supplier's invoices due
-    from its buyers; outflows are the invoices due to suppliers (a manufacturer's raw inputs
-    at expected output instead), fixed costs and wages."""
-    retail = ms.tier == RETAILER
-    inflow = np.where(retail, 30.0 * ms.expected_sales, receivables_due)
-    goods = np.where(ms.tier == MANUFACTURER, 30.0 * ms.expected_sales / ms.markup, payables_due)
-    outflow = goods + 30.0 * ms.fixed_cost + ms.wage_bill
-    return np.maximum(outflow - inflow, 0.0)
+    """The cash a prudent owner keeps back beyond the buffer for known invoices (yuan, >= 0):
+    the deepest point of the cumulative net cash flow over the coming days (a cash budget,
+    e.g. for the invoices of stock bought for a promotion, due after the promotion's sales
+    have come in).
+
+    ``payables_due`` and ``receivables_due`` are (m, H) invoices due to suppliers and from
+    buyers on each of the next H days. Inflows a day are a retailer's expected sales, or a
+    supplier's invoices due from its buyers; outflows are the invoices due to suppliers (a
+    manufacturer's raw inputs at expected output instead), fixed costs and wages."""
+    retail = (ms.tier == RETAILER)[:, None]
+    inflow = np.where(retail, ms.expected_sales[:, None], receivables_due)
+    goods = np.where((ms.tier == MANUFACTURER)[:, None], (ms.expected_sales / ms.markup)[:, None], payables_due)
+    net = goods + (ms.fixed_cost + ms.wage_bill / 30.0)[:, None] - inflow
+    return np.maximum(np.cumsum(net, axis=1).max(axis=1), 0.0)
 
 
 def owner_flows(ms: MerchantState, topup_share: float, available: np.ndarray,
@@ -194,3 +202,10 @@ def layoffs_due(staff: np.ndarray, target: np.ndarray, share: float, draw: np.nd
     firms lay off ``share`` of their excess on average."""
     excess = np.maximum(staff - target, 0)
     return np.floor(share * excess + draw).astype(np.int64).clip(0, excess)
+
+
+def drift_appeal(appeal: np.ndarray, persistence: float, sigma: float, shock: np.ndarray) -> np.ndarray:
+    """A month of retailers' log appeal: ``persistence x appeal + sigma x shock`` (an AR(1)
+    with stationary sd ``sigma / sqrt(1 - persistence^2)``): idiosyncratic demand, so that
+    in calm times some retailers drift toward break-even while others thrive."""
+    return persistence * appeal + sigma * shock

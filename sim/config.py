@@ -99,6 +99,9 @@ class ConsumerParams:
     forget_probability: float = param(0.015, "mean chance an able payer forgets a due date", lo=0, hi=1)
     notice_probability: float = param(0.25, "daily chance a forgetful payer notices and pays",
                                       unit="1/day", lo=0, hi=1)
+    customer_churn: float = param(0.05, "monthly share of consumers' retailer links that move to another "
+                                  "retailer (chosen by size and appeal)", unit="1/month", lo=0, hi=1,
+                                  source="retail customer churn of a few percent a month")
     credit_first_share: float = param(0.30, "share of consumers who pay with credit first", lo=0, hi=1,
                                       source="DESIGN 4")
     retailer_links: int = param(3, "preferred retailers per consumer (k)", lo=1, hi=20)
@@ -244,22 +247,29 @@ def _default_promotions() -> dict:
 class TierParams:
     markup: float = param(1.35, "price over cost", lo=1, hi=10)
     wage_share: float = param(0.10, "wage bill as share of expected revenue", lo=0, hi=1)
-    fixed_cost_share: float = param(0.08, "fixed costs (rent, utilities) as share of expected revenue", lo=0, hi=1)
+    fixed_cost_share: float = param(0.10, "fixed costs (rent, utilities) as share of expected revenue at start "
+                                    "(they do not follow sales: operating leverage)", lo=0, hi=1,
+                                    source="net margins of small retailers ~3-6% (NBS retail and wholesale "
+                                    "profit over revenue)")
     cover_days: float = param(20.0, "target inventory, days of expected cost of goods", unit="days", lo=0,
                               source="about 20 days of cost of goods")
-    fixed_assets_months: float = param(1.5, "fixed assets (premises fit-out, equipment), months of expected "
+    bank_access_share: float = param(0.2, "share of the tier's merchants with a bank credit line", lo=0, hi=1,
+                                     source="World Bank Enterprise Survey China 2012: 25% of firms have a bank "
+                                     "loan or line of credit, fewer of the small")
+    fixed_assets_months: float = param(0.5, "fixed assets (premises fit-out, equipment), months of expected "
                                        "revenue: illiquid capital that makes a going concern's equity "
                                        "positive though its trade payables exceed its cash", unit="months",
-                                       lo=0, hi=120, source="small firms' fixed assets about 30-50% of total "
-                                       "assets (NBS industrial enterprises; retail lighter)")
+                                       lo=0, hi=120, source="equity of 10-40 days of revenue for retailers and "
+                                       "wholesalers, a few months for manufacturers (asset turnover and "
+                                       "equity ratios of small firms, NBS enterprise statistics)")
 
 
 def _default_tiers() -> dict:
     return {"retailer": TierParams(),
-            "distributor": TierParams(markup=1.15, wage_share=0.05, fixed_cost_share=0.04, cover_days=25.0,
-                                      fixed_assets_months=1.0),
-            "manufacturer": TierParams(markup=1.30, wage_share=0.12, fixed_cost_share=0.06, cover_days=30.0,
-                                       fixed_assets_months=4.0)}
+            "distributor": TierParams(markup=1.15, wage_share=0.06, fixed_cost_share=0.05, cover_days=25.0,
+                                      fixed_assets_months=0.3, bank_access_share=0.45),
+            "manufacturer": TierParams(markup=1.30, wage_share=0.12, fixed_cost_share=0.08, cover_days=30.0,
+                                       fixed_assets_months=2.0, bank_access_share=0.65)}
 
 
 @dataclass(frozen=True)
@@ -294,6 +304,11 @@ class MerchantParams:
                                   hi=365, source="DESIGN 4: about 60 days")
     capacity_margin: float = param(2.0, "manufacturers' capacity over their expected output (overtime, "
                                    "temporary staff in peaks)", lo=1)
+    appeal_persistence: float = param(0.95, "monthly AR(1) coefficient of a retailer's log appeal to "
+                                      "customers (fashion, location, service)", lo=0, hi=0.9999)
+    appeal_sigma: float = param(0.15, "monthly innovation sd of a retailer's log appeal", lo=0, hi=2,
+                                source="calibrated: with thin margins, idiosyncratic demand gives most of the "
+                                "baseline's 2-6% yearly failures")
     stretch_days: int = param(20, "a merchant short of cash pays suppliers late for up to this many days "
                               "before it draws credit lines or asks its owner to pay them (0: lines first)",
                               unit="days", lo=0, hi=365,
@@ -313,8 +328,9 @@ class MerchantParams:
                                      "business's net worth is negative)", unit="1/month", lo=0, hi=1)
     owner_income_halflife_months: float = param(3.0, "half-life of the smoothing of payouts that owners treat "
                                                 "as their income", unit="months", lo=0.01)
-    loss_shock_rate: float = param(0.10, "yearly chance of an operating loss (fraud, lawsuit, breakdown, bad "
-                                   "batch) hitting a merchant", unit="1/year", lo=0, hi=50)
+    loss_shock_rate: float = param(0.005, "yearly chance of an operating loss (fraud, lawsuit, breakdown, bad "
+                                   "batch) hitting a merchant: a small minority of failures (docs/model.md)",
+                                   unit="1/year", lo=0, hi=50)
     loss_shock_min: float = param(1.0, "smallest operating loss, months of expected revenue", unit="months", lo=0)
     loss_shock_max: float = param(4.0, "largest operating loss, months of expected revenue", unit="months", lo=0)
     failure_arrears_days: int = param(90, "a merchant fails when its oldest arrears (to suppliers, or an "
@@ -337,9 +353,24 @@ class MerchantParams:
     merchant_layoff_share: float = param(0.5, "share of a merchant's excess staff laid off at the monthly "
                                          "review", unit="1/month", lo=0, hi=1)
     distress_staff_cut: float = param(0.2, "distressed merchants want this share fewer staff", lo=0, hi=1)
-    contagion_window_days: int = param(30, "a failure within this many days of a counterparty loss or a "
-                                       "credit-line cut is contagion", unit="days", lo=0,
-                                       source="DESIGN 4")
+    contagion_window_days: int = param(30, "a failure whose distress began within this many days of a "
+                                       "material counterparty loss or a lender's line cut is contagion",
+                                       unit="days", lo=0)
+    counterparty_materiality: float = param(0.1, "a counterparty loss (write-off, or a buyer's overdue "
+                                            "invoices) is material above this share of the creditor's net worth",
+                                            lo=0, hi=10)
+
+
+@dataclass(frozen=True)
+class BankParams:
+    appetite_unemployment: float = param(4.0, "banks' appetite loss per unit of unemployment rate above normal",
+                                         lo=0)
+    appetite_losses: float = param(10.0, "banks' appetite loss per unit of yearly loss rate on merchants' "
+                                   "drawn lines", lo=0)
+    appetite_min: float = param(0.3, "lowest bank risk appetite", lo=0, hi=1)
+    appetite_max: float = param(1.0, "highest bank risk appetite", lo=0.5, hi=2)
+    appetite_halflife_days: float = param(30.0, "half-life of banks' appetite smoothing", unit="days", lo=1)
+    loss_halflife_days: float = param(90.0, "half-life of the loss rate banks remember", unit="days", lo=1)
 
 
 @dataclass(frozen=True)
@@ -357,6 +388,7 @@ class Config:
     tiers: dict = field(default_factory=_default_tiers,
                         metadata={"item": TierParams, "doc": "merchant tiers by name", "fixed_keys": True})
     network: NetworkParams = field(default_factory=NetworkParams)
+    banks: BankParams = field(default_factory=BankParams)
     shocks: tuple = field(default=(), metadata={"doc": "scheduled shocks ([[shocks]] tables)"})
     name: str = "custom"
     description: str = ""

@@ -19,7 +19,8 @@ KINDS = {
               "(-0.05 = 5% less), moving outside labour demand by (1 - theta) x size",
     "income": "income index shifted by size (-0.05 = wages and benefits 5% lower)",
     "confidence": "consumer confidence multiplier shifted by size (-0.2 = 20% less desired spending)",
-    "credit_tightening": "risk appetite shifted by size (-0.3); optional lender (default all)",
+    "credit_tightening": "risk appetite shifted by size (-0.3); optional lender: a platform's name, or "
+                         "'banks' for merchants' bank lines (default: every platform and the banks)",
     "funding_rate": "wholesale funding rate shifted by size (+0.02 = 200 basis points)",
     "model_update": "the scoring model is re-estimated on start (size unused); optional lender",
     "anomaly_strictness": "anomaly z threshold multiplied by 1 + size (-0.3 = 30% stricter); optional lender",
@@ -115,8 +116,11 @@ def parse_shocks(items, cfg=None) -> list[Shock]:
         if isinstance(size, bool) or not isinstance(size, (int, float)):
             raise _err(where, f"size = {size!r}: expected a number")
         lender = table.get("lender")
-        if lender is not None and lender not in cfg.lenders:
-            raise _err(where, f"lender = {lender!r} is not a lender ({', '.join(cfg.lenders)})")
+        if lender == "banks" and kind != "credit_tightening":
+            raise _err(where, f"lender = 'banks' only goes with kind 'credit_tightening'")
+        if lender is not None and lender not in cfg.lenders and lender != "banks":
+            raise _err(where, f"lender = {lender!r} is not a lender ({', '.join(cfg.lenders)}, or 'banks' "
+                              f"for credit_tightening)")
         share = table.get("share")
         if kind == "credit_limit_experiment":
             if share is None or not 0 < share < 1:

@@ -25,10 +25,10 @@ from collections import defaultdict
 
 import numpy as np
 
-from agents.consumer import DAYS_PER_MONTH, OUTSIDE, refresh_income
+from agents.consumer import DAYS_PER_MONTH, OUTSIDE, churn_retailers, refresh_income
 from agents.labour import OUTSIDE as JOB_SEEKER, SELF_EMPLOYED, leave_jobs
 from agents.merchant import (ACTIVE, DISTRESSED, FAILED, MANUFACTURER, NEVER, RETAILER, TIER_NAMES,
-                             MerchantState, cash_budget_gap, cash_target, desired_staff, layoffs_due,
+                             MerchantState, cash_budget_gap, cash_target, desired_staff, drift_appeal, layoffs_due,
                              owner_available, owner_flows)
 from agents.trade import TradeBook, pay_invoices, ration, split_orders
 from sim.network import SupplyNetwork, generate_network, load_network
@@ -70,6 +70,9 @@ class SupplyChain:
         self.wage_share = np.array([t.wage_share for t in tiers])
         self.fixed_share = np.array([t.fixed_cost_share for t in tiers])
         self.fixed_assets_months = np.array([t.fixed_assets_months for t in tiers])
+        self.bank_access_share = np.array([t.bank_access_share for t in tiers])
+        self.bank_appetite = 1.0      # banks' risk appetite (1 = normal)
+        self.bank_loss_rate = 0.0     # smoothed yearly loss rate on merchants' drawn lines
         self.slots = self.p.trade_terms_days + 1
         self.book = TradeBook.create(net.supplier, net.buyer, net.weight, self.slots)
         self.relink_day = np.full(self.book.supplier.size, NEVER, dtype=np.int64)
@@ -82,14 +85,12 @@ class SupplyChain:
     # ------------------------------------------------------------------ start
 
     def _economy_tightening(self) -> np.ndarray:
-        """Daily level of credit-tightening shocks that name no lender: banks tighten too."""
+        """Daily level of credit-tightening shocks for the banks: those naming the banks, and
+        those naming no lender (every platform and the banks)."""
         from sim.shocks import shock_level
         cal = self.model.calendar
-        level = np.zeros(cal.n)
-        for s in self.model.cfg.shocks:
-            if s.kind == "credit_tightening" and s.lender is None:
-                level += shock_level([s], "credit_tightening", cal.n, cal.first)
-        return level
+        return shock_level([s for s in self.model.cfg.shocks if s.lender in (None, "banks")],
+                           "credit_tightening", cal.n, cal.first)
 
     def initialise(self, retail_sales: np.ndarray) -> None:
         """Steady-state start: expected sales up the chain, stocks, staff, costs, lines, and a
@@ -113,7 +114,8 @@ class SupplyChain:
         ms.fixed_cost[:] = self.fixed_share[ms.tier] * sales
         ms.fixed_assets[:] = self.fixed_assets_months[ms.tier] * DAYS_PER_MONTH * sales
         ms.capacity[:] = np.where(ms.tier == MANUFACTURER, self.p.capacity_margin * cogs, 0.0)
-        ms.bank_limit[:] = self.p.bank_line_months * DAYS_PER_MONTH * sales
+        ms.bank_access[:] = model.streams.uniform("population.bank_access", 0, ms.m) < self.bank_access_share[ms.tier]
+        ms.bank_limit[:] = np.where(ms.bank_access, self.p.bank_line_months * DAYS_PER_MONTH * sales, 0.0)
         enrol = model.streams.uniform("population.scf", 0, ms.m) < self.p.scf_share
         ms.scf_enrolled[:] = enrol
         self._hire_initial_staff()
@@ -220,7 +222,9 @@ class SupplyChain:
         # for peaks)
         ms.capacity[:] = np.where(manufacturer & active, self.p.capacity_margin * ms.expected_sales / ms.markup, 0.0)
         output = np.where(manufacturer, np.minimum(gap, ms.capacity), 0.0)
-        output = np.minimum(output, self._headroom())
+        # production is financed from cash and credit, keeping a working floor for wages and
+        # fixed costs
+        output = np.minimum(output, np.maximum(self._headroom() - WORKING_CASH_SHARE * cash_target(ms), 0.0))
         self._spend(output)
         ms.inventory += output
         model.outside.cash += output.sum()
@@ -358,13 +362,18 @@ class SupplyChain:
         ms.status[:] = np.where(active, np.where(distressed, DISTRESSED, ACTIVE), FAILED)
 
     def _cash_budget_gap(self) -> np.ndarray:
-        """Invoices due in the next 30 days against expected inflows (:func:`cash_budget_gap`)."""
+        """Invoices due over the trade terms ahead against expected inflows (:func:`cash_budget_gap`)."""
         model, ms, book = self.model, self.model.merchants, self.book
         n = book.n
-        slots = (model.t + 1 + np.arange(min(30, self.slots - 1))) % self.slots
-        due = book.due[slots, :n].sum(axis=0)
-        payables = np.bincount(book.buyer[:n], due, minlength=ms.m)
-        receivables = np.bincount(book.supplier[:n], np.where(book.outside_owned[:n], 0.0, due), minlength=ms.m)
+        horizon = self.slots - 1
+        slots = (model.t + 1 + np.arange(horizon)) % self.slots
+        due = book.due[slots, :n]                                    # (H, edges)
+        mine = np.where(book.outside_owned[:n], 0.0, 1.0)
+        payables = np.zeros((ms.m, horizon))
+        receivables = np.zeros((ms.m, horizon))
+        for h in range(horizon):
+            payables[:, h] = np.bincount(book.buyer[:n], due[h], minlength=ms.m)
+            receivables[:, h] = np.bincount(book.supplier[:n], due[h] * mine, minlength=ms.m)
         return cash_budget_gap(ms, payables, receivables)
 
     def _settle_with_owners(self) -> None:
@@ -394,6 +403,7 @@ class SupplyChain:
         months = p.loss_shock_min + (p.loss_shock_max - p.loss_shock_min) * draw[hit] / rate
         loss = months * DAYS_PER_MONTH * ms.expected_sales[hit]
         ms.cash[hit] -= loss
+        ms.shock_day[hit] = model.t
         model.outside.cash += loss.sum()
 
     def _repay_lines(self) -> None:
@@ -418,27 +428,66 @@ class SupplyChain:
         appetite = min(model.lenders.appetite[model.platform], 1.0)
         frozen = model.scf_frozen[model.pos]
         base = ms.trade_receivables + ms.settlement_receivable()
-        limit = np.where(ms.scf_enrolled & (ms.status != FAILED) & ~frozen,
-                         self.p.scf_advance_rate * appetite * base, 0.0)
-        # a cut is the lender's decision (lower appetite, a freeze), not receivables shrinking
-        cut = (limit < ms.scf_limit) & (limit < ms.scf_drawn - 1e-9) & (frozen | (appetite < 1.0))
+        normal = np.where(ms.scf_enrolled & (ms.status != FAILED), self.p.scf_advance_rate * base, 0.0)
+        limit = np.where(frozen, 0.0, normal * appetite)
+        # a cut is the lender's decision (lower appetite, a freeze) when the line at normal
+        # appetite would still cover the loan; receivables shrinking is not contagion
+        cut = (limit < ms.scf_limit) & (limit < ms.scf_drawn - 1e-9) & (normal >= ms.scf_drawn - 1e-9)
         ms.line_cut_day[cut] = model.t
         ms.scf_limit[:] = limit
 
     # ------------------------------------------------------------------ phase 9
 
     def review(self) -> None:
-        """Monthly (first of the month): bank-line limits follow revenue and tightening; staff
-        follow sales."""
+        """Banks' risk appetite (daily); monthly (first of the month): bank-line limits follow
+        trend revenue and the banks' appetite; customers churn; staff follow sales."""
         model, ms = self.model, self.model.merchants
+        self._update_bank_appetite()
         if model.calendar.day_of_month[model.pos] != 1:
             return
         active = ms.status != FAILED
-        squeeze = max(1.0 + self.bank_tightening[model.pos], 0.0)
-        limit = np.where(active, self.p.bank_line_months * DAYS_PER_MONTH * ms.trend_sales * squeeze, 0.0)
-        ms.line_cut_day[(limit < ms.bank_limit) & (limit < ms.bank_drawn - 1e-9)] = model.t
+        normal = np.where(active & ms.bank_access, self.p.bank_line_months * DAYS_PER_MONTH * ms.trend_sales, 0.0)
+        limit = normal * self.bank_appetite
+        # a cut is the banks' decision when the line at normal appetite would still cover the
+        # drawn amount; a line that shrinks with the merchant's own sales is not contagion
+        decided = (limit < ms.bank_drawn - 1e-9) & (normal >= ms.bank_drawn - 1e-9) & (limit < ms.bank_limit)
+        ms.line_cut_day[decided] = model.t
         ms.bank_limit[:] = limit
+        self._churn_customers()
         self._plan_staff()
+
+    def _update_bank_appetite(self) -> None:
+        """Banks' risk appetite falls with unemployment above normal, with recent losses on
+        merchants' lines, and with ``credit_tightening`` shocks for the banks; smoothed, bounded."""
+        model, bp = self.model, self.model.cfg.banks
+        u = 1.0 - np.count_nonzero(model.consumers.employed) / model.consumers.n
+        excess = max(u - model.cfg.labour.unemployment_normal, 0.0)
+        target = (1.0 - bp.appetite_unemployment * excess - bp.appetite_losses * self.bank_loss_rate
+                  + self.bank_tightening[model.pos])
+        target = min(max(target, bp.appetite_min), bp.appetite_max)
+        self.bank_appetite += (1.0 - 0.5 ** (1.0 / bp.appetite_halflife_days)) * (target - self.bank_appetite)
+        self.bank_loss_rate *= 0.5 ** (1.0 / bp.loss_halflife_days)
+
+    def _bank_loss(self, amount: float) -> None:
+        """A loss on a failed merchant's line raises the loss rate banks remember (yearly rate on
+        drawn lines, decaying with ``banks.loss_halflife_days``)."""
+        bp, out = self.model.cfg.banks, self.model.outside
+        tau = bp.loss_halflife_days / np.log(2.0)
+        self.bank_loss_rate += amount / max(out.bank_lent, 1.0) * 365.0 / tau
+
+    def _churn_customers(self) -> None:
+        """Retailers' appeal drifts and a share of customers move (idiosyncratic demand)."""
+        model, cs, ms, p = self.model, self.model.consumers, self.model.merchants, self.p
+        retail = (ms.tier == RETAILER) & (ms.status != FAILED)
+        shock = model.streams.normal_at("retail_appeal", model.t, np.arange(ms.m))
+        ms.appeal[:] = np.where(retail, drift_appeal(ms.appeal, p.appeal_persistence, p.appeal_sigma, shock), 0.0)
+        churn = model.cfg.consumers.customer_churn
+        if churn <= 0:
+            return
+        candidates = np.flatnonzero(retail)
+        draw = model.streams.uniform("customer_churn", model.t, cs.retailers.size).reshape(cs.retailers.shape)
+        cs.retailers[:] = churn_retailers(cs.retailers, draw, churn, candidates,
+                                          ms.size[candidates] * np.exp(ms.appeal[candidates]))
 
     def _plan_staff(self) -> None:
         """Desired staff from sales (:func:`agents.merchant.desired_staff`); a share of any excess
@@ -502,14 +551,7 @@ class SupplyChain:
     def _fail(self, f: int, arrears: float) -> None:
         model, ms, book, t = self.model, self.model.merchants, self.book, self.model.t
         out, plat, n = model.outside, model.platform, book.n
-        window = self.p.contagion_window_days
-        parents = sorted(p for p, day in self.loss_sources.get(f, {}).items() if t - day <= window)
-        if parents:
-            cause = CAUSE_COUNTERPARTY
-        elif t - ms.line_cut_day[f] <= window:
-            cause = CAUSE_CREDIT_LINE
-        else:
-            cause = CAUSE_LIQUIDITY
+        cause, parents = self._attribute(f)
         # the estate: settlements due from the lenders (paid now), inventory sold at a fire-sale
         # discount, receivables sold to the outside sector at a factoring discount
         settle = ms.settlement_due[:, :, f].sum(axis=1)
@@ -559,11 +601,15 @@ class SupplyChain:
         book.weight[owes] = 0.0
         book.changed()
         ms.trade_payables[f] = 0.0
-        for creditor in np.flatnonzero(lost > 1e-9):
+        # a loss is material when it is a sizeable share of the creditor's net worth before it
+        worth = ms.net_worth() + lost
+        material = lost > np.maximum(self.p.counterparty_materiality * np.maximum(worth, 0.0), 1e-9)
+        for creditor in np.flatnonzero(material):
             self.loss_sources[int(creditor)][f] = t
             ms.loss_day[creditor] = t
         # the bank and the platform's SCF loan
         bank_paid, scf_paid = ms.bank_drawn[f] * share, ms.scf_drawn[f] * share
+        self._bank_loss(float(ms.bank_drawn[f] - bank_paid))
         out.cash += bank_paid
         out.bank_lent -= ms.bank_drawn[f]
         model.lenders.cash[plat] += scf_paid
@@ -586,9 +632,13 @@ class SupplyChain:
         ms.failed_day[f] = t
         ms.expected_sales[f] = ms.trend_sales[f] = 0.0
         # cascade bookkeeping
-        if parents:
-            generation = 1 + int(max(ms.generation[p] for p in parents))
-            cascade = int(min(ms.cascade[p] for p in parents))
+        failed_parents = [p for p in parents if ms.generation[p] >= 0]
+        if failed_parents:
+            generation = 1 + int(max(ms.generation[p] for p in failed_parents))
+            cascade = int(min(ms.cascade[p] for p in failed_parents))
+        elif parents:  # hit by buyers paying late that have not failed: a cascade of its own
+            generation, cascade = 1, self.next_cascade
+            self.next_cascade += 1
         else:
             generation, cascade = 0, self.next_cascade
             self.next_cascade += 1
@@ -601,6 +651,36 @@ class SupplyChain:
                 "arrears": arrears, "creditor_losses": creditor_losses})
         model.today.merchant_failures += 1
         model.today.contagion_failures += cause != CAUSE_LIQUIDITY
+
+    def _attribute(self, f: int) -> tuple[str, list[int]]:
+        """Why merchant ``f`` fails (DESIGN: a description; causes come from paired runs).
+
+        The window runs back from the onset of its distress (the due day of its oldest unpaid
+        arrears, or its first overdraft), since paying suppliers late delays the formal failure:
+        ``counterparty`` when a failed debtor's write-off, or a buyer's material late payment,
+        hit it within ``contagion_window_days`` of that onset (parents: those counterparties);
+        else ``credit_line`` when a lender's or the banks' decision cut a line it had drawn in
+        that window; else ``liquidity``."""
+        ms, book, t = self.model.merchants, self.book, self.model.t
+        n = book.n
+        window = self.p.contagion_window_days
+        mine = book.buyer[:n] == f
+        owing = mine & (book.arrears[:n] > 0)
+        onset = int(min(t, book.arrears_day[:n][owing].min() if owing.any() else t,
+                        ms.overdraft_day[f] if ms.overdraft_day[f] != NEVER else t))
+        since = onset - window
+        parents = {p for p, day in self.loss_sources.get(f, {}).items() if day >= since}
+        # buyers paying it late: material overdue receivables
+        late = (book.supplier[:n] == f) & ~book.outside_owned[:n] & (book.arrears[:n] > 0)
+        if late.any():
+            owed = np.bincount(book.buyer[:n][late], book.arrears[:n][late], minlength=ms.m)
+            worth = max(float(ms.net_worth()[f] + owed.sum()), 0.0)
+            parents |= set(np.flatnonzero(owed > max(self.p.counterparty_materiality * worth, 1e-9)).tolist())
+        if parents:
+            return CAUSE_COUNTERPARTY, sorted(int(p) for p in parents)
+        if ms.line_cut_day[f] >= since:
+            return CAUSE_CREDIT_LINE, []
+        return CAUSE_LIQUIDITY, []
 
     def _owner_loses_business(self, f: int) -> None:
         """The owner of failed merchant ``f`` loses the business income and looks for a job."""
@@ -708,8 +788,10 @@ class SupplyChain:
         ms.status[e] = ACTIVE
         ms.expected_sales[e] = ms.trend_sales[e] = ms.sales_longrun[e] = 0.5 * ms.normal_sales[e]
         ms.inventory[e] = 0.0
-        ms.loss_day[e] = ms.line_cut_day[e] = NEVER
-        ms.bank_limit[e] = self.p.bank_line_months * DAYS_PER_MONTH * ms.expected_sales[e]
+        ms.loss_day[e] = ms.line_cut_day[e] = ms.shock_day[e] = NEVER
+        ms.appeal[e] = 0.0
+        ms.bank_limit[e] = (self.p.bank_line_months * DAYS_PER_MONTH * ms.expected_sales[e] * self.bank_appetite
+                            if ms.bank_access[e] else 0.0)
         # outside capital: the cash buffer, and fixed assets bought from the outside sector
         ms.fixed_assets[e] = self.fixed_assets_months[ms.tier[e]] * DAYS_PER_MONTH * ms.expected_sales[e]
         capital = cash_target(ms)[e] + self.cover[ms.tier[e]] * ms.expected_sales[e] / ms.markup[e]

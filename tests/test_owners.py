@@ -50,16 +50,19 @@ def test_owner_stops_topping_up_when_equity_is_negative():
     np.testing.assert_allclose(avail, [7_000.0, 0.0])
 
 
-def test_cash_budget_keeps_back_known_invoices_beyond_expected_inflows():
+def test_cash_budget_keeps_back_the_deepest_cumulative_shortfall():
     ms = MerchantState.create(np.array([RETAILER, 1, MANUFACTURER]), np.ones(3), np.array([1.25, 1.25, 1.25]), 3, 1)
     ms.expected_sales[:] = 1000.0
     ms.fixed_cost[:] = 10.0
-    ms.wage_bill[:] = 300.0
-    gap = cash_budget_gap(ms, payables_due=np.array([40_000.0, 20_000.0, 99.0]),
-                          receivables_due=np.array([99.0, 25_000.0, 0.0]))
-    # retailer: 40,000 + 300 + 300 out, 30,000 of sales in; distributor: 20,600 out, 25,000 in;
-    # manufacturer: raw inputs 30 x 800 + 600 out, nothing due in
-    np.testing.assert_allclose(gap, [10_600.0, 0.0, 24_600.0])
+    ms.wage_bill[:] = 300.0                   # 10 a day
+    # three days ahead: the retailer owes 500, 3,000, 100 (a promotion's invoices on day 2)
+    payables = np.array([[500.0, 3000.0, 100.0], [900.0, 900.0, 900.0], [99.0, 99.0, 99.0]])
+    receivables = np.array([[9.0, 9.0, 9.0], [0.0, 2000.0, 2000.0], [0.0, 0.0, 0.0]])
+    gap = cash_budget_gap(ms, payables, receivables)
+    # retailer: net flows -480, +2,020, -880 -> cumulative -480, 1,540, 660: keeps 1,540;
+    # distributor: 920, -1,080, -1,080 -> 920 at its deepest; manufacturer: 820 a day of raw
+    # inputs and costs, nothing in -> 2,460
+    np.testing.assert_allclose(gap, [1540.0, 920.0, 2460.0])
 
 
 def test_every_merchant_has_an_owner_who_lives_on_its_payouts():
@@ -125,6 +128,7 @@ def test_top_ups_come_out_of_the_owners_cash():
     owner = int(ms.owner[f])
     cs.cash[owner] += 50_000.0                # a saver, with a business short of cash:
     model.outside.cash -= 50_000.0
+    ms.fixed_assets[f] += 10 * cash_target(ms)[f]   # a solvent business (real assets: the books balance)
     drain = ms.cash[f] - 0.2 * cash_target(ms)[f]
     ms.cash[f] -= drain
     model.outside.cash += drain

@@ -219,9 +219,11 @@ def test_retailer_failure_writes_off_its_suppliers_receivable_and_a_weak_supplie
     child = rows_of(weak, D)
     assert len(child) == 1
     child = child[0]
+    # D first stretches its own payables (stretch_days), so its formal failure can come after
+    # the contagion window; the window counts back from the onset of its distress
     window = weak.cfg.merchants.contagion_window_days
     waited = int((child["date"] - root["date"]) / np.timedelta64(1, "D"))
-    assert 0 <= waited <= window
+    assert 0 <= waited <= window + weak.cfg.merchants.failure_arrears_days
     assert child["cause"] == "counterparty" and child["tier"] == "distributor"
     assert child["parents"] == [R1] and child["generation"] == 1
     assert child["cascade_id"] == root["cascade_id"]
@@ -288,6 +290,7 @@ def test_payment_waterfall_cash_then_stretching_then_bank_scf_owner_then_arrears
                 book.outstanding[e] += share * wave
             ms.trade_receivables[book.supplier[e]] += share * wave
         ms.trade_payables[FD] += wave
+        ms.inventory[FD] += wave          # the goods those invoices bought: D stays solvent
         payable = book.due[slot, edges] + book.arrears[edges]
         got.update(total=total, scf_limit=scf, payable=payable.copy(), owner_cash=float(cs.cash[owner]),
                    receivables=float(ms.trade_receivables[FD]))
@@ -551,21 +554,21 @@ def test_customers_of_a_failed_retailer_relink_to_open_retailers(tmp_path):
 
 
 def crunch_run(shock: bool, seed: int = 20260101):
-    """The research-size economy scaled down (100,000 consumers, 1,500 merchants: contagion
-    is rare, and a smaller economy often has none), 60 days of burn-in, 270 recorded days."""
+    """20,000 consumers and 400 merchants after the baseline's three-year burn-in (suppliers'
+    buffers, owners' savings and customer bases have settled), 270 recorded days."""
     sets = [f"run.seed={seed}"]
     if shock:   # from February to the end: lenders and banks (no lender named) tighten hard
         sets.append('shocks=[{kind="credit_tightening", start="2026-02-01", end="2026-09-28", size=-0.5}, '
                     '{kind="unemployment", start="2026-02-01", end="2026-09-28", size=0.04}]')
-    model = make_model(consumers=100_000, merchants=1500, days=270, burn_in=60, sets=sets)
+    model = make_model(consumers=20_000, merchants=400, days=270, burn_in=1095, sets=sets)
     model.run()
     books_balance(model)
     return model, model.results()["timeseries"]
 
 
 def test_heavy_credit_tightening_lowers_sales_fails_merchants_through_contagion_and_raises_unemployment():
-    """Seeds 1-5 and the default gave (calm -> crunch): retail sales -18%, failures 21-36 ->
-    37-62, contagion failures 3-16 in the crunch, unemployment 5.1% -> 9.0%."""
+    """The default seed gave (calm -> crunch): retail sales -18%, failures 5 -> 16 (two of them
+    distributors failing as counterparties of failed retailers), unemployment 5.1% -> 9.9%."""
     calm, ts0 = crunch_run(False)
     crunch, ts1 = crunch_run(True)
     assert ts1["risk_appetite"].min() < 0.6 < ts0["risk_appetite"].min()
