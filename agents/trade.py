@@ -32,6 +32,8 @@ class TradeBook:
     arrears_day: np.ndarray     # int: day the oldest unpaid arrears fell due (NEVER when none)
     outside_owned: np.ndarray   # bool: invoices sold to the outside sector (supplier failed)
     live: np.ndarray            # bool: goods flow on this edge (False after the supplier failed)
+    backlog: np.ndarray         # back-orders: ordered, not yet shipped (value at the buyer's cost), yuan
+    rationed_since: np.ndarray  # int: first day of the current run of rationed shipments (NEVER if none)
     n: int                      # edges in use
     _matrix: object = None      # cached purchase-share matrix (see :meth:`share_matrix`)
 
@@ -41,7 +43,8 @@ class TradeBook:
         cap = max(16, 2 * e)
         book = cls(supplier=np.zeros(cap, np.int64), buyer=np.zeros(cap, np.int64), weight=np.zeros(cap),
                    due=np.zeros((slots, cap)), outstanding=np.zeros(cap), arrears=np.zeros(cap), arrears_day=np.full(cap, NEVER, np.int64),
-                   outside_owned=np.zeros(cap, bool), live=np.zeros(cap, bool), n=0)
+                   outside_owned=np.zeros(cap, bool), live=np.zeros(cap, bool), backlog=np.zeros(cap),
+                   rationed_since=np.full(cap, NEVER, np.int64), n=0)
         book.add(supplier, buyer, weight)
         return book
 
@@ -81,7 +84,7 @@ class TradeBook:
                 continue
             old = getattr(self, f.name)
             shape = (*old.shape[:-1], cap)
-            fill = NEVER if f.name == "arrears_day" else 0
+            fill = NEVER if f.name in ("arrears_day", "rationed_since") else 0
             new = np.full(shape, fill, dtype=old.dtype)
             new[..., :old.shape[-1]] = old
             setattr(self, f.name, new)
@@ -157,3 +160,34 @@ def pay_invoices(payable: np.ndarray, buyer: np.ndarray, pressing: np.ndarray, c
                                                        np.maximum(need_credit, 1e-12)), 1.0)
     credit_ratio[~active] = 0.0
     return paid + rest * credit_ratio[buyer]
+
+
+def place_orders(book: TradeBook, gap_by_buyer: np.ndarray, credit_stop: np.ndarray) -> np.ndarray:
+    """Each buyer's new orders, by edge: its restocking gap less what it already has on
+    back-order, split over its live suppliers by purchase share (nothing where the supplier has
+    stopped trade credit). Back-orders count as stock on the way, so a rationed buyer does not
+    order the same goods twice."""
+    n = book.n
+    waiting = np.bincount(book.buyer[:n], book.backlog[:n], minlength=gap_by_buyer.size)
+    return split_orders(book, np.maximum(gap_by_buyer - waiting, 0.0), credit_stop)
+
+
+def serve_orders(book: TradeBook, new: np.ndarray, stock_value: np.ndarray, credit_stop: np.ndarray,
+                 today: int, cancel_days: float, rationed_fill: float) -> tuple[np.ndarray, np.ndarray]:
+    """Suppliers ship back-orders and today's orders pro rata from stock (at selling prices
+    ``stock_value``); what they cannot ship stays on back-order, of which ``1 / cancel_days``
+    is cancelled a day (buyers give up on old orders). An edge shipped less than
+    ``rationed_fill`` of what was asked starts (or continues) a run of rationing. Returns the
+    shipments and each supplier's demand today, by edge and by supplier."""
+    n = book.n
+    asked = np.where(book.live[:n] & ~credit_stop, book.backlog[:n] + new, 0.0)
+    demand = np.bincount(book.supplier[:n], asked, minlength=stock_value.size)
+    fill = ration(stock_value, demand)[book.supplier[:n]]
+    ship = asked * fill
+    left = np.where(book.live[:n], book.backlog[:n] + new - ship, 0.0)
+    book.backlog[:n] = left * (1.0 - 1.0 / max(cancel_days, 1.0))
+    rationed = (asked > 0) & (fill < rationed_fill)
+    book.rationed_since[:n] = np.where(rationed, np.where(book.rationed_since[:n] == NEVER, today,
+                                                          book.rationed_since[:n]),
+                                       np.where(asked > 0, NEVER, book.rationed_since[:n]))
+    return ship, demand

@@ -285,7 +285,9 @@ class NetworkParams:
                             "'multiplicative' (size x (1 + buyers); condenses onto one supplier)",
                             choices=("additive", "multiplicative"),
                             source="Barabasi & Albert 1999; sizes as fitness (Bianconi & Barabasi 2001)")
-    relink_delay_days: int = param(14, "days before buyers of a failed supplier find another",
+    relink_delay_days: int = param(30, "days a buyer needs to find and qualify a new supplier after its "
+                                   "supplier failed or rationed it for as long (relationship-specific inputs)",
+                                   source="Barrot & Sauvagnat 2016: supplier disruptions last about a quarter",
                                    unit="days", lo=0, hi=3650)
 
 
@@ -302,6 +304,13 @@ class MerchantParams:
     sales_halflife_days: float = param(14.0, "half-life of expected sales smoothing", unit="days", lo=1)
     trade_terms_days: int = param(60, "days from shipment to the invoice's due date", unit="days", lo=1,
                                   hi=365, source="DESIGN 4: about 60 days")
+    capacity_halflife_days: float = param(90.0, "half-life of manufacturers' capacity following their expected "
+                                          "output (machines and trained staff take months)", unit="days", lo=1)
+    backorder_days: float = param(30.0, "mean days an unfilled order stays on back-order before the buyer "
+                                  "cancels it", unit="days", lo=1)
+    rationed_fill: float = param(0.5, "a supplier shipping less than this share of what a buyer asked rations "
+                                 "it; rationed for relink_delay_days, the buyer qualifies a second supplier",
+                                 lo=0, hi=1)
     capacity_margin: float = param(2.0, "manufacturers' capacity over their expected output (overtime, "
                                    "temporary staff in peaks)", lo=1)
     appeal_persistence: float = param(0.95, "monthly AR(1) coefficient of a retailer's log appeal to "

@@ -30,7 +30,7 @@ from agents.labour import OUTSIDE as JOB_SEEKER, SELF_EMPLOYED, leave_jobs
 from agents.merchant import (ACTIVE, DISTRESSED, FAILED, MANUFACTURER, NEVER, RETAILER, TIER_NAMES,
                              MerchantState, cash_budget_gap, cash_target, desired_staff, drift_appeal, layoffs_due,
                              owner_available, owner_flows)
-from agents.trade import TradeBook, pay_invoices, ration, split_orders
+from agents.trade import TradeBook, pay_invoices, place_orders, serve_orders
 from sim.network import SupplyNetwork, generate_network, load_network
 
 CAUSE_LIQUIDITY, CAUSE_COUNTERPARTY, CAUSE_CREDIT_LINE = "liquidity", "counterparty", "credit_line"
@@ -218,9 +218,11 @@ class SupplyChain:
         gap = np.where(active, np.maximum(target - ms.inventory, 0.0) * self.p.restock_speed, 0.0)
         # manufacturers produce from raw inputs bought now from the outside sector
         manufacturer = ms.tier == MANUFACTURER
-        # capacity follows expected output (staff and machines adjust with demand, with a margin
-        # for peaks)
-        ms.capacity[:] = np.where(manufacturer & active, self.p.capacity_margin * ms.expected_sales / ms.markup, 0.0)
+        # capacity follows expected output slowly (machines and trained staff take months), with
+        # a margin for peaks
+        wanted = np.where(manufacturer & active, self.p.capacity_margin * ms.expected_sales / ms.markup, 0.0)
+        rate = 1.0 - 0.5 ** (1.0 / self.p.capacity_halflife_days)
+        ms.capacity[:] = np.where(manufacturer & active, ms.capacity + rate * (wanted - ms.capacity), 0.0)
         output = np.where(manufacturer, np.minimum(gap, ms.capacity), 0.0)
         # production is financed from cash and credit, keeping a working floor for wages and
         # fixed costs
@@ -231,10 +233,10 @@ class SupplyChain:
         model.outside.month_merchant_sales += output.sum()
         # the others order from their suppliers, on trade credit
         stop = (book.arrears[:n] > 0) & (t - book.arrears_day[:n] > self.p.credit_stop_days)
-        orders = split_orders(book, np.where(manufacturer, 0.0, gap), stop)
-        demand = np.bincount(book.supplier[:n], orders, minlength=ms.m)
-        fill = ration(np.maximum(ms.inventory, 0.0) * ms.markup, demand)
-        ship = orders * fill[book.supplier[:n]]
+        orders = place_orders(book, np.where(manufacturer, 0.0, gap), stop)
+        backlog_before = float(book.backlog[:n].sum())
+        ship, demand = serve_orders(book, orders, np.maximum(ms.inventory, 0.0) * ms.markup, stop, t,
+                                    self.p.backorder_days, self.p.rationed_fill)
         sold = np.bincount(book.supplier[:n], ship, minlength=ms.m)
         bought = np.bincount(book.buyer[:n], ship, minlength=ms.m)
         ms.inventory += bought - sold / ms.markup
@@ -245,7 +247,27 @@ class SupplyChain:
         book.due[(t + self.p.trade_terms_days) % self.slots, :n] += ship
         book.outstanding[:n] += ship
         self._update_expectations()
-        model.today.shortfall_upstream += float((orders - ship).sum())  # rationed orders
+        model.today.shortfall_upstream += float(orders.sum() + backlog_before - ship.sum())  # unserved orders
+        self._qualify_second_suppliers()
+
+    def _qualify_second_suppliers(self) -> None:
+        """A buyer rationed by a supplier for ``relink_delay_days`` has qualified another: half of
+        that edge's purchase share moves to a new supplier of the same tier (chosen by size)."""
+        model, ms, book, t = self.model, self.model.merchants, self.book, self.model.t
+        n = book.n
+        due = np.flatnonzero(book.live[:n] & (book.rationed_since[:n] != NEVER) &
+                             (t - book.rationed_since[:n] >= model.cfg.network.relink_delay_days))
+        for e in due:  # rare: supply shortages that last a month
+            supplier, buyer = int(book.supplier[e]), int(book.buyer[e])
+            new = self._pick(int(ms.tier[supplier]), 1, f"qualify.{e}", exclude=supplier)
+            book.rationed_since[e] = NEVER
+            if new.size == 0:
+                continue
+            share = 0.5 * book.weight[e]
+            book.weight[e] -= share
+            book.changed()
+            ids = book.add(new, np.array([buyer]), np.array([share]))
+            self.relink_day = _grow_like(self.relink_day, book.supplier.size, ids)
 
     def _update_expectations(self) -> None:
         """Retailers expect the consumer demand they see (before stock-outs, net of the season,
@@ -568,6 +590,7 @@ class SupplyChain:
         face = float(book.owed()[sells].sum())
         book.outside_owned[sells] = True
         book.live[sells] = False
+        book.backlog[sells] = 0.0          # its buyers' back-orders die with it
         book.weight[sells] = 0.0
         book.changed()
         self.relink_day[sells] = t + model.cfg.network.relink_delay_days
@@ -598,6 +621,7 @@ class SupplyChain:
         book.arrears[owes] = 0.0
         book.arrears_day[owes] = NEVER
         book.live[owes] = False
+        book.backlog[owes] = 0.0
         book.weight[owes] = 0.0
         book.changed()
         ms.trade_payables[f] = 0.0

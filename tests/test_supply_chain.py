@@ -338,9 +338,9 @@ def test_supplier_short_of_stock_ships_each_buyer_the_same_share_of_its_order(tm
     ms, book = model.merchants, model.supply.book
     day = 12
     seen = {}
-    original = supply_chain.split_orders
+    original = supply_chain.place_orders
 
-    def split_orders(book_, order_by_buyer, credit_stop):
+    def place_orders(book_, order_by_buyer, credit_stop):
         orders = original(book_, order_by_buyer, credit_stop)
         if model.t == day:
             n = book_.n
@@ -352,11 +352,15 @@ def test_supplier_short_of_stock_ships_each_buyer_the_same_share_of_its_order(tm
             seen.update(orders=orders.copy(), mine=mine, demand=demand)
         return orders
 
-    monkeypatch.setattr(supply_chain, "split_orders", split_orders)
+    monkeypatch.setattr(supply_chain, "place_orders", place_orders)
     while model.t <= day:
         model.step()
     books_balance(model)
     mine, orders = seen["mine"], seen["orders"]
+    # what D could not ship stays on back-order (less a thirtieth cancelled a day) ...
+    keep = 1 - 1 / model.cfg.merchants.backorder_days
+    np.testing.assert_allclose(book.backlog[mine], 0.5 * orders[mine] * keep, rtol=1e-9)
+    assert np.all(book.rationed_since[mine] == day)
     assert sorted(book.buyer[mine].tolist()) == [FR1, FR2]
     assert np.all(orders[mine] > 0)
     assert orders[edges_between(model, FD, FR1)].sum() > 1.3 * orders[edges_between(model, FD, FR2)].sum()
@@ -370,6 +374,44 @@ def test_supplier_short_of_stock_ships_each_buyer_the_same_share_of_its_order(tm
     np.testing.assert_allclose(book.due[slot, up], orders[up], rtol=1e-9)
     assert ms.demand_today[FD] == pytest.approx(seen["demand"])
     assert model.today.shortfall_upstream == pytest.approx(0.5 * seen["demand"])
+    # ... and is served the next day, before new orders, now that D has stock again; the
+    # retailers do not order those goods a second time
+    backlog = book.backlog[mine].copy()
+    ms.inventory[FD] += 10 * seen["demand"] / ms.markup[FD]   # a delivery from the outside: real assets
+    model.step()
+    slot = (day + 1 + model.cfg.merchants.trade_terms_days) % model.supply.slots
+    assert np.all(book.due[slot, mine] >= backlog - 1e-9)
+    np.testing.assert_allclose(book.backlog[mine], 0.0, atol=1e-9)
+    assert np.all(book.rationed_since[mine] == NEVER)
+
+
+def test_a_rationed_buyer_qualifies_a_second_supplier_only_after_the_delay(tmp_path):
+    """From day 5 D (R1's only supplier) has no stock: R1 is rationed. Qualifying another
+    supplier takes relink_delay_days: on that day, and not before, half of R1's purchase share
+    moves to the other distributor D2."""
+    model = chain_model(tmp_path, CASCADE_NODES, CASCADE_EDGES, days=60, sets=["network.relink_delay_days=20"])
+    ms, book = model.merchants, model.supply.book
+    original = model.supply.orders_and_production
+    start, delay = 5, 20
+
+    def starved():
+        if model.t >= start:
+            ms.inventory[D] = 0.0        # goods lost (real assets: net worth falls with them)
+        original()
+
+    model.supply.orders_and_production = starved
+    d2 = CASCADE_NODES.index(next(n for n in CASCADE_NODES if n[0] == "D2"))
+    while model.t < start + delay:
+        model.step()
+        assert live_edges(model, supplier=d2, buyer=R1).size == 0, model.t
+        assert book.weight[edges_between(model, D, R1)].sum() == pytest.approx(1.0)
+    model.step()      # the day the qualification is complete
+    new = live_edges(model, supplier=d2, buyer=R1)
+    assert new.size == 1 and book.weight[new].sum() == pytest.approx(0.5)
+    assert book.weight[edges_between(model, D, R1)].sum() == pytest.approx(0.5)
+    model.supply.orders_and_production = original
+    run_to_end(model)
+    books_balance(model)
 
 
 # --------------------------------------------------------------------------- 4. SCF
