@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from agents.lender import CAUSES
-from agents.merchant import DISTRESSED, FAILED, RETAILER
+from agents.merchant import DISTRESSED, FAILED, RETAILER, TIER_NAMES, daily_outflows
 
 # name -> meaning (the documented contract; docs/model.md lists these)
 COLUMNS = {
@@ -49,14 +49,24 @@ COLUMNS = {
     "wholesale_sales": "distributors' and manufacturers' revenue (flow, yuan)",
     "supply_shortfall": "orders suppliers could not fill from stock (rationing) (flow, yuan)",
     "merchant_cash": "merchants' cash (stock, yuan)",
+    **{f"cash_days_{_tier}": f"{_tier}s' total cash over their total daily outflows at expected sales "
+                             f"(cost of goods, fixed costs, wages), active {_tier}s; 0 when none is active (days)"
+       for _tier in TIER_NAMES},
     "merchant_inventory": "merchants' inventory at cost (stock, yuan)",
     "merchants_active": "merchants not failed (stock, count)",
     "merchants_distressed": "active merchants in trade arrears or drawing over 80% of their bank line (stock, count)",
     "merchant_failures": "merchant failures (flow, count)",
     "contagion_failures": "failures caused by a counterparty (flow, count)",
-    "trade_arrears": "unpaid overdue trade payables (stock, yuan)",
+    **{f"failures_{_tier}": f"{_tier} failures (flow, count; the tiers sum to merchant_failures)"
+       for _tier in TIER_NAMES},
+    "trade_arrears": "unpaid overdue trade payables, however long overdue: late_payables plus the arrears "
+                     "overdue merchants.stretch_days or more (stock, yuan)",
+    "late_payables": "of trade_arrears, the payables buyers are stretching: arrears on relations overdue "
+                     "fewer than merchants.stretch_days days (stock, yuan)",
     "trade_payables": "merchants' trade payables, arrears included (stock, yuan)",
     "bank_drawn": "merchants' bank lines drawn (stock, yuan)",
+    "bank_limit": "merchants' bank line limits (stock, yuan)",
+    "bank_appetite": "banks' risk appetite for merchant lines (1 = normal)",
     "scf_drawn": "supply-chain-finance loans drawn (stock, yuan)",
     "layoffs": "workers laid off: excess staff of the outside sector and merchants, and staff of failed "
                "merchants (flow, count)",
@@ -103,6 +113,7 @@ class Recorder:
                 names += [f"{c}_{name}" for c in LENDER_COLUMNS]
         self.columns = {c: np.zeros(days) for c in names}
         self.n = 0
+        self.failure_rows_seen = 0   # model.failure_rows already counted in failures_<tier>
         self.panel = panel
         self.panel_rows: list[dict] = []
         if panel:
@@ -131,9 +142,16 @@ class Recorder:
         c["merchants_distressed"][i] = np.count_nonzero(ms.status == DISTRESSED)
         c["merchant_failures"][i] = d.merchant_failures
         c["contagion_failures"][i] = d.contagion_failures
-        c["trade_arrears"][i] = m.supply.book.arrears[:m.supply.book.n].sum()
+        self._record_tiers(i)
+        book = m.supply.book
+        arrears = book.arrears[:book.n]
+        c["trade_arrears"][i] = arrears.sum()
+        stretched = (m.t - book.arrears_day[:book.n]) < m.cfg.merchants.stretch_days
+        c["late_payables"][i] = arrears[stretched].sum()
         c["trade_payables"][i] = ms.trade_payables.sum()
         c["bank_drawn"][i] = ms.bank_drawn.sum()
+        c["bank_limit"][i] = ms.bank_limit.sum()
+        c["bank_appetite"][i] = m.supply.bank_appetite
         c["scf_drawn"][i] = ms.scf_drawn.sum()
         c["layoffs"][i] = d.layoffs
         c["hires"][i] = d.hires
@@ -184,6 +202,23 @@ class Recorder:
         if self.panel and m.calendar.month_end[m.pos]:
             self._panel_rows()
 
+    def _record_tiers(self, i: int) -> None:
+        """``failures_<tier>``: the failure rows the supply chain appended since the last recorded
+        day (one per recorded failure, so the tiers sum to ``merchant_failures``); and
+        ``cash_days_<tier>`` over the tier's active merchants."""
+        m, c, ms = self.model, self.columns, self.model.merchants
+        rows = m.failure_rows
+        new = rows[self.failure_rows_seen:]
+        self.failure_rows_seen = len(rows)
+        for name in TIER_NAMES:
+            c[f"failures_{name}"][i] = sum(1 for r in new if r["tier"] == name)
+        outflows = daily_outflows(ms)
+        active = ms.status != FAILED
+        for k, name in enumerate(TIER_NAMES):
+            mine = active & (ms.tier == k)
+            total = outflows[mine].sum()
+            c[f"cash_days_{name}"][i] = ms.cash[mine].sum() / total if total > 0 else 0.0
+
     def _panel_rows(self) -> None:
         m, acc, cs = self.model, self.model.accounts, self.model.consumers
         ids = self.panel_ids
@@ -210,7 +245,8 @@ class Recorder:
         count_like = [c for c in df.columns if c.startswith(("limit_cuts", "limit_raises", "charge_offs",
                                                                "merchants_", "merchant_failures", "layoffs",
                                                                "contagion_failures", "anomaly_flags",
-                                                               "missed_payments", "accounts_"))]
+                                                               "missed_payments", "accounts_",
+                                                               "failures_"))]
         df[count_like] = df[count_like].astype(np.int64)
         df.insert(0, "day", np.arange(n))
         df.insert(0, "date", pd.to_datetime(m.calendar.dates[m.calendar.pos(0):m.calendar.pos(0) + n]))
@@ -308,6 +344,15 @@ def summary(model, frames: dict[str, pd.DataFrame]) -> dict:
     headline["cascades"] = cascade_statistics(failures_frame(model))
     headline["merchant_failure_rate_annual"] = float(ts["merchant_failures"].sum() / max(model.merchants.m, 1)
                                                      / years)
+    by_tier = {name: int(ts[f"failures_{name}"].sum()) for name in TIER_NAMES}
+    slots = {name: int(np.count_nonzero(model.merchants.tier == k)) for k, name in enumerate(TIER_NAMES)}
+    headline["failures_by_tier"] = by_tier
+    headline["failure_rate_annual_by_tier"] = {name: float(by_tier[name] / max(slots[name], 1) / years)
+                                               for name in TIER_NAMES}
+    failures = int(ts["merchant_failures"].sum())
+    headline["contagion_share"] = float(ts["contagion_failures"].sum() / failures) if failures else 0.0
+    headline["cash_days_mean_by_tier"] = {name: float(ts[f"cash_days_{name}"].mean()) if len(ts) else 0.0
+                                          for name in TIER_NAMES}
     return {
         "scenario": model.cfg.name,
         "description": model.cfg.description,
@@ -326,14 +371,16 @@ def write_outputs(model, out_dir: str | Path, dashboard: bool = True) -> dict:
     frames = model.results()
     frames["timeseries"].to_parquet(out / "timeseries.parquet", index=False)
     frames["limit_changes"].to_parquet(out / "limit_changes.parquet", index=False)
-    failures_frame(model).to_parquet(out / "failures.parquet", index=False)
+    failures = failures_frame(model)
+    failures.to_parquet(out / "failures.parquet", index=False)
     if "panel" in frames:
         frames["panel"].to_parquet(out / "panel.parquet", index=False)
     info = summary(model, frames)
     (out / "summary.json").write_text(json.dumps(info, indent=2, default=str))
     if dashboard:
         from sim.dashboard import plot_dashboard
-        plot_dashboard(frames["timeseries"], frames["limit_changes"], info, out / "dashboard.png")
+        plot_dashboard(frames["timeseries"], frames["limit_changes"], info, out / "dashboard.png",
+                       failures=failures)
     return info
 
 

@@ -17,7 +17,9 @@ REQUIRED = ["date", "day", "consumption", "consumption_credit", "consumption_cas
             "limit_raises", "delinq_30_rate", "delinq_90_rate", "charge_offs", "charge_off_amount",
             "multi_borrower_share", "unemployment_rate", "risk_appetite", "retail_sales", "merchant_cash",
             "merchants_active", "merchants_distressed", "merchant_failures", "contagion_failures",
-            "trade_arrears", "scf_drawn", "lender_equity"]
+            "trade_arrears", "scf_drawn", "lender_equity", "late_payables", "bank_drawn", "bank_limit",
+            "bank_appetite", "failures_retailer", "failures_distributor", "failures_manufacturer",
+            "cash_days_retailer", "cash_days_distributor", "cash_days_manufacturer"]
 SMALL = ["--consumers", "300", "--merchants", "6", "--set", "run.burn_in_days=30", "--quiet"]
 
 
