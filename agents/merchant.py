@@ -156,11 +156,10 @@ def cash_budget_gap(ms: MerchantState, payables_due: np.ndarray, receivables_due
     ``payables_due`` and ``receivables_due`` are (m, H) invoices due to suppliers and from
     buyers on each of the next H days. Inflows a day are a retailer's expected sales, or a
     supplier's invoices due from its buyers; outflows are the invoices due to suppliers (a
-    manufacturer's raw inputs at expected output instead), fixed costs and wages."""
+    manufacturer's to its raw-input suppliers), fixed costs and wages."""
     retail = (ms.tier == RETAILER)[:, None]
     inflow = np.where(retail, ms.expected_sales[:, None], receivables_due)
-    goods = np.where((ms.tier == MANUFACTURER)[:, None], (ms.expected_sales / ms.markup)[:, None], payables_due)
-    net = goods + (ms.fixed_cost + ms.wage_bill / 30.0)[:, None] - inflow
+    net = payables_due + (ms.fixed_cost + ms.wage_bill / 30.0)[:, None] - inflow
     return np.maximum(np.cumsum(net, axis=1).max(axis=1), 0.0)
 
 

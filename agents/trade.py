@@ -135,20 +135,22 @@ def ration(stock_value: np.ndarray, demand: np.ndarray) -> np.ndarray:
 
 
 def pay_invoices(payable: np.ndarray, buyer: np.ndarray, pressing: np.ndarray, cash: np.ndarray,
-                 credit_room: np.ndarray, active: np.ndarray) -> np.ndarray:
+                 credit_room: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """How much of each edge's ``payable`` (invoices due today plus arrears) its buyer pays
     today: the payment waterfall of a merchant short of cash.
 
-    1. Cash pays every supplier the same share of what it is owed (pro rata).
+    1. ``cash`` (what the buyer can spend without going below its buffer target) pays every
+       supplier the same share of what it is owed (pro rata).
     2. What cash cannot pay is stretched: left unpaid, late, on the supplier (firms pass more
        than a quarter of a liquidity shock to their suppliers: Boissay & Gropp 2013) -- except
        on ``pressing`` edges, whose arrears are old enough that the supplier is about to stop
-       shipping; those are paid from ``credit_room`` (bank line, SCF line, the owner's funds),
-       pro rata again.
+       shipping; those are paid from ``credit_room`` (bank line, SCF line, the buffer itself,
+       the owner's funds), pro rata again.
     3. The rest stays in arrears.
 
     ``cash`` and ``credit_room`` are per merchant; failed merchants (``~active``) pay nothing
-    (their estate is settled by the failure rule). Returns the payment per edge."""
+    (their estate is settled by the failure rule). Returns the payments per edge from cash and
+    from credit."""
     m = cash.size
     need = np.bincount(buyer, payable, minlength=m)
     cash_ratio = np.where(need > 0, np.minimum(1.0, np.maximum(cash, 0.0) / np.maximum(need, 1e-12)), 1.0)
@@ -159,7 +161,7 @@ def pay_invoices(payable: np.ndarray, buyer: np.ndarray, pressing: np.ndarray, c
     credit_ratio = np.where(need_credit > 0, np.minimum(1.0, np.maximum(credit_room, 0.0) /
                                                        np.maximum(need_credit, 1e-12)), 1.0)
     credit_ratio[~active] = 0.0
-    return paid + rest * credit_ratio[buyer]
+    return paid, rest * credit_ratio[buyer]
 
 
 def place_orders(book: TradeBook, gap_by_buyer: np.ndarray, credit_stop: np.ndarray) -> np.ndarray:

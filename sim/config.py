@@ -246,8 +246,8 @@ def _default_promotions() -> dict:
 @dataclass(frozen=True)
 class TierParams:
     markup: float = param(1.35, "price over cost", lo=1, hi=10)
-    wage_share: float = param(0.10, "wage bill as share of expected revenue", lo=0, hi=1)
-    fixed_cost_share: float = param(0.10, "fixed costs (rent, utilities) as share of expected revenue at start "
+    wage_share: float = param(0.12, "wage bill as share of expected revenue at start", lo=0, hi=1)
+    fixed_cost_share: float = param(0.11, "fixed costs (rent, utilities) as share of expected revenue at start "
                                     "(they do not follow sales: operating leverage)", lo=0, hi=1,
                                     source="net margins of small retailers ~3-6% (NBS retail and wholesale "
                                     "profit over revenue)")
@@ -318,6 +318,11 @@ class MerchantParams:
     appeal_sigma: float = param(0.15, "monthly innovation sd of a retailer's log appeal", lo=0, hi=2,
                                 source="calibrated: with thin margins, idiosyncratic demand gives most of the "
                                 "baseline's 2-6% yearly failures")
+    protected_cash_share: float = param(0.5, "share of its cash buffer target a merchant keeps for wages and "
+                                        "urgent bills: invoices beyond what the rest of its cash pays are "
+                                        "stretched", lo=0, hi=1,
+                                        source="Boissay & Gropp 2013: more than a quarter of a liquidity shock "
+                                        "is passed to suppliers (T8; docs/model.md)")
     stretch_days: int = param(20, "a merchant short of cash pays suppliers late for up to this many days "
                               "before it draws credit lines or asks its owner to pay them (0: lines first)",
                               unit="days", lo=0, hi=365,

@@ -69,7 +69,7 @@ class Outside:
     cash: float = 0.0
     funding_lent: np.ndarray | None = None   # wholesale funding lent to each lender, yuan
     bank_lent: float = 0.0                   # merchants' bank lines drawn, yuan
-    trade_receivables: float = 0.0           # invoices bought from failed suppliers, yuan
+    trade_receivables: float = 0.0           # raw-input invoices and invoices bought from failed suppliers, yuan
     # the outside sector's labour demand follows what it sells (agents/labour.py)
     labour_normal: float = 0.0               # desired employment in normal times, persons
     labour_target: float = 0.0               # desired employment today, persons
@@ -142,6 +142,12 @@ class CreditModel(mesa.Model):
         self.experiments = [s for s in cfg.shocks if s.kind == "credit_limit_experiment"]
         self.supplier_failures = [s for s in cfg.shocks if s.kind == "supplier_failure"]
         self.scf_frozen = shock_active(cfg.shocks, "scf_freeze", cal.n, cal.first)
+        # extra settlement days for credit sales made on each day (by lender)
+        self.settlement_delay = np.zeros((len(self.lender_names), cal.n), dtype=np.int64)
+        for s in cfg.shocks:
+            if s.kind == "settlement_delay":
+                l = self.lender_index[s.lender or cfg.run.platform]
+                self.settlement_delay[l, s.start - cal.first:min(s.end - cal.first, cal.n)] += int(round(s.size))
         # season looking ahead (retailers stock up before promotions)
         season = cal.season
         ahead = np.convolve(np.r_[season, np.ones(10)], np.ones(10) / 10, mode="full")[9:9 + cal.n]
@@ -153,7 +159,8 @@ class CreditModel(mesa.Model):
         if self.network.m != self.cfg.population.merchants:  # a loaded network sets the count
             self.cfg = dataclasses.replace(self.cfg, population=dataclasses.replace(
                 self.cfg.population, merchants=self.network.m))
-        lag_slots = max(p.settlement_lag for p in self.lender_params) + 1
+        delays = [int(round(s.size)) for s in self.cfg.shocks if s.kind == "settlement_delay"]
+        lag_slots = max(p.settlement_lag for p in self.lender_params) + sum(delays) + 1
         self.merchants = create_merchants(self.cfg, self.network, lag_slots, len(self.lender_names))
 
     def _build_consumers(self) -> None:
@@ -212,6 +219,7 @@ class CreditModel(mesa.Model):
     def _build_outside(self) -> None:
         self.outside = Outside(funding_lent=np.zeros(len(self.lender_names)))
         self.outside.cash = -(self.consumers.cash.sum() + self.merchants.cash.sum() + self.lenders.cash.sum())
+        self.outside.trade_receivables = self.supply.book.outside_receivable()   # raw-input invoices
         self.initial_total_cash = 0.0
         # the outside sector's normal demand for labour is its staff at start; it keeps open the
         # vacancies at which matching replaces the normal separations at normal unemployment
@@ -504,7 +512,7 @@ class CreditModel(mesa.Model):
         total = float(amt.sum())
         self.lenders.receivables[l] += total
         fee = total * p.merchant_discount
-        slot = (t + p.settlement_lag) % self.merchants.settlement_due.shape[1]
+        slot = (t + p.settlement_lag + self.settlement_delay[l, self.pos]) % self.merchants.settlement_due.shape[1]
         net = np.bincount(ret, amt * (1 - p.merchant_discount), minlength=self.merchants.m)
         self.merchants.settlement_due[l][slot] += net
         self.lenders.settlement_payable[l] += total - fee

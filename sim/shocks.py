@@ -30,6 +30,8 @@ KINDS = {
     "supplier_failure": "on start, merchant `target` fails (an id, or a tier name for its largest "
                         "active merchant); size unused",
     "scf_freeze": "the platform's supply-chain-finance lines are closed while the shock lasts; size unused",
+    "settlement_delay": "credit sales made while the shock lasts are settled size days later than usual "
+                        "(a whole number >= 0); optional lender (default the platform)",
 }
 NOT_YET: set[str] = set()
 ALLOWED_KEYS = {"kind", "start", "end", "days", "size", "lender", "target", "share"}
@@ -121,6 +123,8 @@ def parse_shocks(items, cfg=None) -> list[Shock]:
         if lender is not None and lender not in cfg.lenders and lender != "banks":
             raise _err(where, f"lender = {lender!r} is not a lender ({', '.join(cfg.lenders)}, or 'banks' "
                               f"for credit_tightening)")
+        if kind == "settlement_delay" and (size < 0 or size != int(size) or size > 365):
+            raise _err(where, f"size = {size!r}: a settlement delay is a whole number of days in [0, 365]")
         share = table.get("share")
         if kind == "credit_limit_experiment":
             if share is None or not 0 < share < 1:

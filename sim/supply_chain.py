@@ -75,6 +75,10 @@ class SupplyChain:
         self.bank_loss_rate = 0.0     # smoothed yearly loss rate on merchants' drawn lines
         self.slots = self.p.trade_terms_days + 1
         self.book = TradeBook.create(net.supplier, net.buyer, net.weight, self.slots)
+        # manufacturers buy raw inputs from the outside sector on the same trade terms: one
+        # outside-owned relation each (no goods flow on it through the book)
+        self.input_edge = np.full(net.m, -1, dtype=np.int64)
+        self._open_input_accounts(np.flatnonzero(net.tier == MANUFACTURER))
         self.relink_day = np.full(self.book.supplier.size, NEVER, dtype=np.int64)
         self.loss_sources: dict[int, dict[int, int]] = defaultdict(dict)  # merchant -> {failed creditor-debtor: day}
         self.failure_rows: list[dict] = []
@@ -83,6 +87,15 @@ class SupplyChain:
         self.bank_tightening = self._economy_tightening()
 
     # ------------------------------------------------------------------ start
+
+    def _open_input_accounts(self, manufacturers: np.ndarray) -> None:
+        """Trade accounts of ``manufacturers`` at their (outside) raw-input suppliers."""
+        book = self.book
+        ids = book.add(manufacturers, manufacturers, np.ones(manufacturers.size))
+        book.live[ids] = False
+        book.outside_owned[ids] = True
+        book.changed()
+        self.input_edge[manufacturers] = ids
 
     def _economy_tightening(self) -> np.ndarray:
         """Daily level of credit-tightening shocks for the banks: those naming the banks, and
@@ -100,7 +113,8 @@ class SupplyChain:
         sales = retail_sales.copy()
         for _ in range(50):  # revenue of suppliers = their buyers' purchases, by purchase share
             purchases = sales / ms.markup
-            upstream = np.bincount(book.supplier[:n], book.weight[:n] * purchases[book.buyer[:n]], minlength=ms.m)
+            goods = np.where(book.live[:n], book.weight[:n], 0.0)   # not the raw-input accounts
+            upstream = np.bincount(book.supplier[:n], goods * purchases[book.buyer[:n]], minlength=ms.m)
             new = retail_sales + upstream
             if np.allclose(new, sales, rtol=1e-12, atol=1e-9):
                 break
@@ -223,16 +237,21 @@ class SupplyChain:
         wanted = np.where(manufacturer & active, self.p.capacity_margin * ms.expected_sales / ms.markup, 0.0)
         rate = 1.0 - 0.5 ** (1.0 / self.p.capacity_halflife_days)
         ms.capacity[:] = np.where(manufacturer & active, ms.capacity + rate * (wanted - ms.capacity), 0.0)
-        output = np.where(manufacturer, np.minimum(gap, ms.capacity), 0.0)
-        # production is financed from cash and credit, keeping a working floor for wages and
-        # fixed costs
-        output = np.minimum(output, np.maximum(self._headroom() - WORKING_CASH_SHARE * cash_target(ms), 0.0))
-        self._spend(output)
+        # suppliers stop trade credit to buyers long in arrears (the outside sector too)
+        stop = (book.arrears[:n] > 0) & (t - book.arrears_day[:n] > self.p.credit_stop_days)
+        inputs = self.input_edge
+        supplied = manufacturer & active & (inputs >= 0)
+        supplied[supplied] &= ~stop[inputs[supplied]]
+        output = np.where(supplied, np.minimum(gap, ms.capacity), 0.0)
+        # raw inputs bought on trade credit from the outside sector, due trade_terms_days later
+        makers = np.flatnonzero(output > 0)
+        book.due[(t + self.p.trade_terms_days) % self.slots, inputs[makers]] += output[makers]
+        book.outstanding[inputs[makers]] += output[makers]
+        ms.trade_payables += output
+        model.outside.trade_receivables += output.sum()
         ms.inventory += output
-        model.outside.cash += output.sum()
         model.outside.month_merchant_sales += output.sum()
         # the others order from their suppliers, on trade credit
-        stop = (book.arrears[:n] > 0) & (t - book.arrears_day[:n] > self.p.credit_stop_days)
         orders = place_orders(book, np.where(manufacturer, 0.0, gap), stop)
         backlog_before = float(book.backlog[:n].sum())
         ship, demand = serve_orders(book, orders, np.maximum(ms.inventory, 0.0) * ms.markup, stop, t,
@@ -257,8 +276,17 @@ class SupplyChain:
         n = book.n
         due = np.flatnonzero(book.live[:n] & (book.rationed_since[:n] != NEVER) &
                              (t - book.rationed_since[:n] >= model.cfg.network.relink_delay_days))
+        if due.size == 0:
+            return
+        # a buyer keeps at most twice the suppliers it started with
+        suppliers = np.bincount(book.buyer[:n][book.live[:n]], minlength=ms.m)
+        allowed = 2 * np.maximum(np.bincount(self.net.buyer, minlength=ms.m), 1)
         for e in due:  # rare: supply shortages that last a month
             supplier, buyer = int(book.supplier[e]), int(book.buyer[e])
+            if suppliers[buyer] >= allowed[buyer]:
+                book.rationed_since[e] = NEVER
+                continue
+            suppliers[buyer] += 1
             new = self._pick(int(ms.tier[supplier]), 1, f"qualify.{e}", exclude=supplier)
             book.rationed_since[e] = NEVER
             if new.size == 0:
@@ -294,18 +322,30 @@ class SupplyChain:
         beta = 1.0 - 0.5 ** (1.0 / self.p.staff_longrun_halflife_days)
         ms.sales_longrun[active] += beta * (ms.trend_sales[active] - ms.sales_longrun[active])
 
-    def _headroom(self) -> np.ndarray:
+    def _draw_credit(self, amount: np.ndarray, buffer: np.ndarray) -> None:
+        """Pay ``amount`` (per merchant) from the bank line, then the SCF line, then the cash
+        ``buffer`` kept for wages, then the owner's funds (what is left, never expected, is an
+        emergency overdraft: see :meth:`_cover_negative_cash`)."""
         ms = self.model.merchants
-        return (np.maximum(ms.cash, 0.0) + np.maximum(ms.bank_limit - ms.bank_drawn, 0.0)
-                + np.maximum(ms.scf_limit - ms.scf_drawn, 0.0) + self.owner_funds())
-
-    def _spend(self, amount: np.ndarray) -> None:
-        """Pay ``amount`` from cash; what cash cannot cover is drawn on the lines (bank, then
-        SCF), then asked of the owner; what is left is an emergency overdraft at the bank (fails
-        the merchant)."""
-        ms = self.model.merchants
-        ms.cash -= amount
+        if not amount.any():
+            return
+        bank = np.minimum(amount, np.maximum(ms.bank_limit - ms.bank_drawn, 0.0))
+        scf = np.minimum(amount - bank, np.maximum(ms.scf_limit - ms.scf_drawn, 0.0))
+        self._borrow(bank, scf)
+        ms.cash -= amount   # what the lines did not bring in comes out of the buffer
+        del buffer
         self._cover_negative_cash()
+
+    def _borrow(self, bank: np.ndarray, scf: np.ndarray) -> None:
+        """Draw ``bank`` on the bank lines and ``scf`` on the SCF lines into cash."""
+        ms, model = self.model.merchants, self.model
+        ms.bank_drawn += bank
+        ms.scf_drawn += scf
+        ms.cash += bank + scf
+        model.outside.cash -= bank.sum()
+        model.outside.bank_lent += bank.sum()
+        model.lenders.cash[model.platform] -= scf.sum()
+        model.lenders.scf_loans[model.platform] += scf.sum()
 
     def _cover_negative_cash(self) -> None:
         ms, model = self.model.merchants, self.model
@@ -323,13 +363,7 @@ class SupplyChain:
         over = short > 1e-9
         ms.overdraft_day[over & (ms.overdraft_day == NEVER)] = model.t
         bank += short  # an emergency overdraft beyond the limit: arrears to the bank
-        ms.bank_drawn += bank
-        ms.scf_drawn += scf
-        ms.cash += bank + scf
-        model.outside.cash -= bank.sum()
-        model.outside.bank_lent += bank.sum()
-        model.lenders.cash[model.platform] -= scf.sum()
-        model.lenders.scf_loans[model.platform] += scf.sum()
+        self._borrow(bank, scf)
 
     # ------------------------------------------------------------------ phase 7
 
@@ -358,12 +392,18 @@ class SupplyChain:
         book.outstanding[:n] -= due
         payable = due + book.arrears[:n]
         pressing = (book.arrears[:n] > 0) & (t - book.arrears_day[:n] >= self.p.stretch_days)
+        # the buffer is kept for wages and urgent bills: suppliers are paid from cash above it,
+        # then stretched; pressing invoices draw on the lines, then the buffer, then the owner
+        buffer = np.clip(ms.cash, 0.0, self.p.protected_cash_share * cash_target(ms))
         credit_room = (np.maximum(ms.bank_limit - ms.bank_drawn, 0.0) + np.maximum(ms.scf_limit - ms.scf_drawn, 0.0)
-                       + self.owner_funds())
-        paid = pay_invoices(payable, book.buyer[:n], pressing, ms.cash, credit_room, active)
+                       + buffer + self.owner_funds())
+        from_cash, from_credit = pay_invoices(payable, book.buyer[:n], pressing, ms.cash - buffer, credit_room, active)
+        paid = from_cash + from_credit
         by_buyer = np.bincount(book.buyer[:n], paid, minlength=ms.m)
+        on_credit = np.bincount(book.buyer[:n], from_credit, minlength=ms.m)
         ms.trade_payables -= by_buyer   # first, so that the owner sees the business's true net worth
-        self._spend(by_buyer)
+        ms.cash -= by_buyer - on_credit
+        self._draw_credit(on_credit, buffer)
         outside_owned = book.outside_owned[:n]
         to_suppliers = np.bincount(book.supplier[:n], np.where(outside_owned, 0.0, paid), minlength=ms.m)
         ms.cash += to_suppliers
@@ -379,7 +419,10 @@ class SupplyChain:
         self._repay_lines()
         if model.calendar.month_end[model.pos]:
             self._settle_with_owners()
-        distressed = active & ((book.arrears_by_buyer(ms.m) > 0) |
+        # distress: arrears beyond the stretch window, or a bank line nearly used up
+        pressing = np.bincount(book.buyer[:n], np.where(t - book.arrears_day[:n] >= self.p.stretch_days,
+                                                        book.arrears[:n], 0.0), minlength=ms.m)
+        distressed = active & ((pressing > 0) |
                                (ms.bank_drawn > DISTRESS_LINE_USE * np.maximum(ms.bank_limit, 1e-9)))
         ms.status[:] = np.where(active, np.where(distressed, DISTRESSED, ACTIVE), FAILED)
 
@@ -694,8 +737,9 @@ class SupplyChain:
                         ms.overdraft_day[f] if ms.overdraft_day[f] != NEVER else t))
         since = onset - window
         parents = {p for p, day in self.loss_sources.get(f, {}).items() if day >= since}
-        # buyers paying it late: material overdue receivables
-        late = (book.supplier[:n] == f) & ~book.outside_owned[:n] & (book.arrears[:n] > 0)
+        # buyers paying it late beyond the stretch window: material overdue receivables
+        late = ((book.supplier[:n] == f) & ~book.outside_owned[:n] & (book.arrears[:n] > 0)
+                & (t - book.arrears_day[:n] >= self.p.stretch_days))
         if late.any():
             owed = np.bincount(book.buyer[:n][late], book.arrears[:n][late], minlength=ms.m)
             worth = max(float(ms.net_worth()[f] + owed.sum()), 0.0)
@@ -823,6 +867,8 @@ class SupplyChain:
         model.outside.cash -= capital
         self._new_owner(e)
         tier = int(ms.tier[e])
+        if tier == MANUFACTURER:
+            self._open_input_accounts(np.array([e]))
         net = self.net
         k_up = int(np.bincount(net.buyer, minlength=ms.m)[e])
         if k_up:
@@ -841,13 +887,16 @@ class SupplyChain:
         del t
 
     def _new_owner(self, e: int) -> None:
-        """A job-seeker starts the business in slot ``e`` (outside capital) and lives on it."""
+        """A job-seeker with savings starts the business in slot ``e`` (with outside capital) and
+        lives on it: founders are drawn with probability proportional to their cash."""
         model, cs, ms = self.model, self.model.consumers, self.model.merchants
-        seekers = np.flatnonzero(~cs.employed)
+        seekers = np.flatnonzero(~cs.employed & (cs.cash > 0))
         if seekers.size == 0:  # nobody free: an outside employee leaves a job to run it
             seekers = np.flatnonzero(cs.employed & (cs.employer == JOB_SEEKER))
+        # exponential race: the smallest -log(u) / cash wins with probability proportional to cash
         draw = model.streams.uniform_at(f"entry_owner.{e}", model.t, seekers)
-        owner = int(seekers[np.argmin(draw)])
+        race = -np.log(np.maximum(draw, 1e-300)) / np.maximum(cs.cash[seekers], 1e-9)
+        owner = int(seekers[np.argmin(race)])
         ms.owner[e] = owner
         ms.owner_income[e] = 0.0
         cs.employed[owner] = True

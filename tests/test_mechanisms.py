@@ -28,7 +28,7 @@ BAITIAO, HUABEI = 0, 1  # lender rows in the baseline (the platform first)
 
 # an economy in which nobody shops, has expense shocks, or buys big tickets: the only
 # debt on the lenders' books is the debt a test puts there
-QUIET = ["consumers.propensity_mean=0", "consumers.big_ticket_probability=0",
+QUIET = ["consumers.propensity_mean=0", "consumers.liquidity_propensity=0", "consumers.big_ticket_probability=0",
          "consumers.hardship_probability=0", "consumers.hardship_probability_risky=0"]
 
 

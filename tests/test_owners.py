@@ -60,9 +60,9 @@ def test_cash_budget_keeps_back_the_deepest_cumulative_shortfall():
     receivables = np.array([[9.0, 9.0, 9.0], [0.0, 2000.0, 2000.0], [0.0, 0.0, 0.0]])
     gap = cash_budget_gap(ms, payables, receivables)
     # retailer: net flows -480, +2,020, -880 -> cumulative -480, 1,540, 660: keeps 1,540;
-    # distributor: 920, -1,080, -1,080 -> 920 at its deepest; manufacturer: 820 a day of raw
-    # inputs and costs, nothing in -> 2,460
-    np.testing.assert_allclose(gap, [1540.0, 920.0, 2460.0])
+    # distributor: 920, -1,080, -1,080 -> 920 at its deepest; manufacturer: 119 a day of
+    # raw-input invoices and costs, nothing in -> 357
+    np.testing.assert_allclose(gap, [1540.0, 920.0, 357.0])
 
 
 def test_every_merchant_has_an_owner_who_lives_on_its_payouts():

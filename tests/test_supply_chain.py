@@ -18,6 +18,8 @@ the order of the file's node table).
 
 from __future__ import annotations
 
+import dataclasses
+
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +27,7 @@ import pytest
 from conftest import make_model
 
 import sim.supply_chain as supply_chain
-from agents.merchant import ACTIVE, DISTRIBUTOR, FAILED, MANUFACTURER, NEVER, RETAILER, cash_target
+from agents.merchant import ACTIVE, DISTRIBUTOR, FAILED, MANUFACTURER, NEVER, RETAILER, cash_target, daily_outflows
 from sim.accounting import check_invariants
 from sim.config import ConfigError
 from sim.network import SupplyNetwork, save_network
@@ -242,14 +244,15 @@ def test_retailer_failure_writes_off_its_suppliers_receivable_and_a_weak_supplie
 # --------------------------------------------------------------------------- 2. waterfall
 
 
-@pytest.mark.parametrize("stage", ["cash", "stretch", "bank", "scf", "owner", "arrears"])
+@pytest.mark.parametrize("stage", ["cash", "buffer", "stretch", "bank", "scf", "owner", "arrears"])
 def test_payment_waterfall_cash_then_stretching_then_bank_scf_owner_then_arrears(tmp_path, stage):
     """On day 12 D owes its two manufacturers a wave of invoices; it holds 200,000 in cash, a
     300,000 bank line and an SCF line. A fresh wave beyond its cash is stretched (paid late,
     pro rata) before any line is drawn; a wave of arrears older than ``stretch_days`` is
     pressing: paid from cash, then the bank line, the SCF line and the owner's spare cash, and
     only the rest stays in arrears. Sized to end in each stage."""
-    model = chain_model(tmp_path, FAN_NODES, FAN_EDGES, days=20)
+    # D keeps no buffer back: it pays suppliers whenever it has cash
+    model = chain_model(tmp_path, FAN_NODES, FAN_EDGES, days=20, sets=["merchants.protected_cash_share=0"])
     ms, book, cs = model.merchants, model.supply.book, model.consumers
     ms.scf_enrolled[FD] = True
     day, cash, bank, spare = 12, 200_000.0, 300_000.0, 50_000.0
@@ -262,6 +265,9 @@ def test_payment_waterfall_cash_then_stretching_then_bank_scf_owner_then_arrears
         assert ms.bank_drawn[FD] == 0 and ms.scf_drawn[FD] == 0 and book.arrears[edges].sum() == 0
         ms.fixed_cost[FD] = 0.0          # only the invoices draw on the waterfall today
         set_merchant_cash(model, FD, cash)
+        if stage == "buffer":   # now D keeps its whole buffer target, which equals its cash
+            model.supply.p = dataclasses.replace(model.supply.p, protected_cash_share=1.0)
+            ms.buffer_days[FD] = cash / daily_outflows(ms)[FD]
         ms.bank_limit[FD] = bank
         # the owner has ``spare`` above their reserve in the owner stage, nothing otherwise
         reserve = model.cfg.consumers.reserve_months * cs.income[owner]
@@ -272,7 +278,7 @@ def test_payment_waterfall_cash_then_stretching_then_bank_scf_owner_then_arrears
         scf = model.cfg.merchants.scf_advance_rate * appetite * (ms.trade_receivables[FD] +
                                                                  ms.settlement_receivable()[FD])
         assert scf > bank
-        total = {"cash": 0.5 * cash, "stretch": cash + 0.5 * bank, "bank": cash + 0.5 * bank,
+        total = {"cash": 0.5 * cash, "buffer": 0.5 * cash, "stretch": cash + 0.5 * bank, "bank": cash + 0.5 * bank,
                  "scf": cash + bank + 0.5 * scf, "owner": cash + bank + scf + 0.5 * spare,
                  "arrears": cash + bank + scf + 100_000.0}[stage]
         regular = book.due[slot, edges].sum()
@@ -313,6 +319,7 @@ def test_payment_waterfall_cash_then_stretching_then_bank_scf_owner_then_arrears
     assert got["overdraft"] == NEVER   # never an emergency overdraft: arrears come first
     drawn = {"bank": got["bank"], "scf": got["scf"], "owner": got["owner_paid"]}
     expected = {"cash": dict(bank=0, scf=0, owner=0, arrears=0.0),
+                "buffer": dict(bank=0, scf=0, owner=0, arrears=total),
                 "stretch": dict(bank=0, scf=0, owner=0, arrears=total - cash),
                 "bank": dict(bank=total - cash, scf=0, owner=0, arrears=0.0),
                 "scf": dict(bank=bank, scf=total - cash - bank, owner=0, arrears=0.0),
@@ -322,7 +329,8 @@ def test_payment_waterfall_cash_then_stretching_then_bank_scf_owner_then_arrears
     for key in ("bank", "scf", "owner"):
         assert drawn[key] == pytest.approx(expected[key], abs=1e-6), key
     assert got["arrears"].sum() == pytest.approx(expected["arrears"], abs=1e-6)
-    assert own_cash_left == pytest.approx(cash - total if stage == "cash" else 0.0, abs=1e-6)
+    left = {"cash": cash - total, "buffer": cash}.get(stage, 0.0)
+    assert own_cash_left == pytest.approx(left, abs=1e-6)
     if expected["arrears"] > 0:
         # what is left unpaid is shared pro rata to what each creditor was owed
         np.testing.assert_allclose(got["arrears"], got["payable"] * expected["arrears"] / total, rtol=1e-9)
@@ -333,7 +341,7 @@ def test_payment_waterfall_cash_then_stretching_then_bank_scf_owner_then_arrears
 
 
 def test_supplier_short_of_stock_ships_each_buyer_the_same_share_of_its_order(tmp_path, monkeypatch):
-    """On day 12 D has stock for half of what its two retailers order: each gets half its order."""
+    """On day 12 D has stock for 40% of what its two retailers order: each gets 40% of its order."""
     model = chain_model(tmp_path, FAN_NODES, FAN_EDGES, days=20)
     ms, book = model.merchants, model.supply.book
     day = 12
@@ -348,7 +356,7 @@ def test_supplier_short_of_stock_ships_each_buyer_the_same_share_of_its_order(tm
             demand = orders[mine].sum()
             # goods at cost are net worth of the merchant and total inventory alike: the books
             # still balance
-            ms.inventory[FD] = 0.5 * demand / ms.markup[FD]
+            ms.inventory[FD] = 0.4 * demand / ms.markup[FD]
             seen.update(orders=orders.copy(), mine=mine, demand=demand)
         return orders
 
@@ -359,7 +367,7 @@ def test_supplier_short_of_stock_ships_each_buyer_the_same_share_of_its_order(tm
     mine, orders = seen["mine"], seen["orders"]
     # what D could not ship stays on back-order (less a thirtieth cancelled a day) ...
     keep = 1 - 1 / model.cfg.merchants.backorder_days
-    np.testing.assert_allclose(book.backlog[mine], 0.5 * orders[mine] * keep, rtol=1e-9)
+    np.testing.assert_allclose(book.backlog[mine], 0.6 * orders[mine] * keep, rtol=1e-9)
     assert np.all(book.rationed_since[mine] == day)
     assert sorted(book.buyer[mine].tolist()) == [FR1, FR2]
     assert np.all(orders[mine] > 0)
@@ -367,13 +375,13 @@ def test_supplier_short_of_stock_ships_each_buyer_the_same_share_of_its_order(tm
     # shipped today: the invoices written today, due trade_terms_days later
     slot = (day + model.cfg.merchants.trade_terms_days) % model.supply.slots
     shipped = book.due[slot, mine]
-    np.testing.assert_allclose(shipped, 0.5 * orders[mine], rtol=1e-9)
+    np.testing.assert_allclose(shipped, 0.4 * orders[mine], rtol=1e-9)
     # the two manufacturers had stock enough for D's order: they shipped all of it
     up = np.concatenate([edges_between(model, FM1, FD), edges_between(model, FM2, FD)])
     assert np.all(orders[up] > 0)
     np.testing.assert_allclose(book.due[slot, up], orders[up], rtol=1e-9)
     assert ms.demand_today[FD] == pytest.approx(seen["demand"])
-    assert model.today.shortfall_upstream == pytest.approx(0.5 * seen["demand"])
+    assert model.today.shortfall_upstream == pytest.approx(0.6 * seen["demand"])
     # ... and is served the next day, before new orders, now that D has stock again; the
     # retailers do not order those goods a second time
     backlog = book.backlog[mine].copy()
