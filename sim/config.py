@@ -340,6 +340,9 @@ class MerchantParams:
     owner_topup_share: float = param(0.2, "share of a cash shortfall below the buffer target that the owner "
                                      "puts back from their own cash at the month end (none while the "
                                      "business's net worth is negative)", unit="1/month", lo=0, hi=1)
+    owner_households: bool = param(True, "merchants are household businesses owned by consumers (false: "
+                                   "owned by outside investors, who receive the payouts and top up without "
+                                   "limit; for counterfactuals without the owners' income channel)")
     owner_income_halflife_months: float = param(3.0, "half-life of the smoothing of payouts that owners treat "
                                                 "as their income", unit="months", lo=0.01)
     loss_shock_rate: float = param(0.005, "yearly chance of an operating loss (fraud, lawsuit, breakdown, bad "

@@ -324,6 +324,7 @@ class CreditModel(mesa.Model):
             cs.cash[hit] -= spend
             self.outside.cash += spend.sum()
             self.outside.month_consumer_sales += spend.sum()
+            self.today.consumption_offplatform += spend.sum()
         if self.dom > BILLING_DAYS:
             return
         paid = self._group("payday", self.dom)
@@ -345,6 +346,7 @@ class CreditModel(mesa.Model):
         cs.cash[paid] -= excess
         self.outside.cash += essentials.sum() + excess.sum() - outside_pays
         self.outside.month_consumer_sales += essentials.sum() + excess.sum()
+        self.today.consumption_offplatform += essentials.sum() + excess.sum()
 
     def _labour_market(self) -> None:
         """Outside labour demand from autonomous demand and outside sales; separations, outside
@@ -1041,6 +1043,7 @@ class _DayFlows:
     lenders: int
     consumption: float = 0.0
     consumption_cash: float = 0.0
+    consumption_offplatform: float = 0.0
     unmet_demand: float = 0.0
     stockout_loss: float = 0.0
     unmet_demand_cut: float = 0.0

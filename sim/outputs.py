@@ -29,6 +29,8 @@ COLUMNS = {
     "consumption": "platform purchases served, all payment means (flow, yuan)",
     "consumption_credit": "of which paid with credit, all lenders (flow, yuan)",
     "consumption_cash": "of which paid with cash (flow, yuan)",
+    "consumption_offplatform": "consumers' spending at the outside sector: essentials, buffer-stock spending, "
+                               "expense shocks (flow, yuan)",
     "unmet_demand": "desired platform spending that cash plus credit could not pay (flow, yuan)",
     "unmet_demand_cut": "of which by consumers with a limit cut in the last 30 days (flow, yuan)",
     "stockout_loss": "affordable purchases lost to retailers' stock-outs (flow, yuan)",
@@ -128,6 +130,7 @@ class Recorder:
         c["consumption"][i] = d.consumption
         c["consumption_credit"][i] = d.consumption_credit_by_lender.sum()
         c["consumption_cash"][i] = d.consumption_cash
+        c["consumption_offplatform"][i] = d.consumption_offplatform
         c["unmet_demand"][i] = d.unmet_demand
         c["unmet_demand_cut"][i] = d.unmet_demand_cut
         c["stockout_loss"][i] = d.stockout_loss

@@ -145,7 +145,8 @@ class SupplyChain:
         z = model.streams.normal_at("population.cash_buffer", 0, np.arange(ms.m))
         ms.buffer_days[:] = self.p.cash_buffer_days * np.exp(self.p.cash_buffer_sigma * z)
         ms.cash[:] = cash_target(ms)
-        self._appoint_owners()
+        if self.p.owner_households:
+            self._appoint_owners()
 
     def _appoint_owners(self) -> None:
         """Every merchant is a household business: its owner is a consumer (not on anyone's
@@ -168,20 +169,30 @@ class SupplyChain:
         cs.cash[owners] = cs.buffer_months[owners] * cs.income[owners]
 
     def owner_funds(self) -> np.ndarray:
-        """What each owner would put into the business now (see :func:`owner_available`)."""
+        """What each owner would put into the business now (see :func:`owner_available`). Without
+        owner households (``merchants.owner_households = false``) the owners are outside
+        investors, whose funds have no limit (net worth must still be non-negative)."""
         model, cs, ms = self.model, self.model.consumers, self.model.merchants
-        owner = ms.owner
-        reserve = model.cfg.consumers.reserve_months * cs.income[owner]
-        return owner_available(ms, cs.cash[owner], reserve)
+        household = ms.owner >= 0
+        owner = np.where(household, ms.owner, 0)
+        cash = np.where(household, cs.cash[owner], np.inf if not self.p.owner_households else 0.0)
+        reserve = np.where(household, model.cfg.consumers.reserve_months * cs.income[owner], 0.0)
+        return owner_available(ms, cash, reserve)
+
+    def _to_owners(self, flow: np.ndarray) -> None:
+        """``flow`` (per merchant; negative: a top-up) moves between each business and its owner:
+        a household's cash, or the outside sector for outside-owned businesses."""
+        ms, cs, out = self.model.merchants, self.model.consumers, self.model.outside
+        ms.cash -= flow
+        ms.payouts += flow
+        household = ms.owner >= 0
+        np.add.at(cs.cash, ms.owner[household], flow[household])
+        out.cash += float(flow[~household].sum())
 
     def _from_owners(self, amount: np.ndarray) -> None:
         """Owners put ``amount`` (per merchant) of their own cash into their businesses."""
-        ms, cs = self.model.merchants, self.model.consumers
-        if not amount.any():
-            return
-        ms.cash += amount
-        np.subtract.at(cs.cash, ms.owner, amount)
-        ms.payouts -= amount
+        if amount.any():
+            self._to_owners(-amount)
 
     def _hire_initial_staff(self) -> None:
         model, cs, ms = self.model, self.model.consumers, self.model.merchants
@@ -446,10 +457,8 @@ class SupplyChain:
         (:func:`agents.merchant.owner_flows`); owners' business income follows the payouts."""
         model, cs, ms, p = self.model, self.model.consumers, self.model.merchants, self.p
         flow = owner_flows(ms, p.owner_topup_share, self.owner_funds(), self._cash_budget_gap())
-        ms.cash -= flow
-        ms.payouts += flow
-        np.add.at(cs.cash, ms.owner, flow)
-        live = ms.status != FAILED
+        self._to_owners(flow)
+        live = (ms.status != FAILED) & (ms.owner >= 0)
         weight = 1.0 - 0.5 ** (1.0 / p.owner_income_halflife_months)
         ms.owner_income[live] += weight * (flow[live] - ms.owner_income[live])
         owners = ms.owner[live]
@@ -686,7 +695,10 @@ class SupplyChain:
                                 + (owed[outside_edge] - received[outside_edge]).sum())
         residual = pool - share * claims
         ms.cash[f] -= pool  # the pool went to creditors; anything left goes to the owner
-        model.consumers.cash[ms.owner[f]] += residual
+        if ms.owner[f] >= 0:
+            model.consumers.cash[ms.owner[f]] += residual
+        else:
+            out.cash += residual
         ms.bank_drawn[f] = ms.scf_drawn[f] = ms.bank_limit[f] = ms.scf_limit[f] = 0.0
         ms.overdraft_day[f] = NEVER
         # staff lose their jobs; customers go elsewhere
@@ -865,7 +877,8 @@ class SupplyChain:
         capital = cash_target(ms)[e] + self.cover[ms.tier[e]] * ms.expected_sales[e] / ms.markup[e]
         ms.cash[e] += capital
         model.outside.cash -= capital
-        self._new_owner(e)
+        if self.p.owner_households:
+            self._new_owner(e)
         tier = int(ms.tier[e])
         if tier == MANUFACTURER:
             self._open_input_accounts(np.array([e]))

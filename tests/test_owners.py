@@ -140,3 +140,21 @@ def test_top_ups_come_out_of_the_owners_cash():
     assert ms.cash[f] > business_cash          # the business got cash ...
     assert cs.cash[owner] < owner_cash - topup + 1e-6   # ... out of the owner's own
     check_invariants(model)
+
+
+def test_without_owner_households_payouts_go_to_the_outside_sector():
+    """The counterfactual switch: businesses owned by outside investors. No consumer owns one,
+    payouts leave the economy, and top-ups come from the outside sector."""
+    model = make_model(consumers=600, merchants=8, days=40, sets=["merchants.owner_households=false"], check=True)
+    cs, ms = model.consumers, model.merchants
+    assert np.all(ms.owner == -1) and not np.any(cs.employer == SELF_EMPLOYED)
+    assert np.all(np.isinf(model.supply.owner_funds()[ms.net_worth() >= 0]))
+    advance_to(model, model.calendar.index("2026-01-31"))
+    model.pos = model.calendar.pos(model.t)
+    consumer_cash, outside_cash = cs.cash.copy(), model.outside.cash
+    expected = owner_flows(ms, model.cfg.merchants.owner_topup_share, model.supply.owner_funds(),
+                           model.supply._cash_budget_gap())
+    model.supply._settle_with_owners()
+    np.testing.assert_array_equal(cs.cash, consumer_cash)
+    assert model.outside.cash - outside_cash == pytest.approx(expected.sum())
+    assert check_invariants(model) == []
