@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_model
+from conftest import advance_to, make_model
 
 import sim.supply_chain as supply_chain
 from agents.merchant import ACTIVE, DISTRIBUTOR, FAILED, MANUFACTURER, NEVER, RETAILER, cash_target, daily_outflows
@@ -419,6 +419,82 @@ def test_a_rationed_buyer_qualifies_a_second_supplier_only_after_the_delay(tmp_p
     assert book.weight[edges_between(model, D, R1)].sum() == pytest.approx(0.5)
     model.supply.orders_and_production = original
     run_to_end(model)
+    books_balance(model)
+
+
+def late_buyer_run(tmp_path, late: bool):
+    """FAN network: on day 12 the distributor D, if ``late``, has no cash and keeps none back:
+    what falls due to M1 and M2 that day is stretched, not paid. Returns M1's cash after day
+    12's payments and what D owed M1 that day."""
+    model = chain_model(tmp_path, FAN_NODES, FAN_EDGES, days=14)
+    ms, book = model.merchants, model.supply.book
+    got = {}
+
+    def before():
+        slot = model.t % model.supply.slots
+        got["due"] = float(book.due[slot, edges_between(model, FM1, FD)].sum())
+        if late:
+            set_merchant_cash(model, FD, 0.0)
+            ms.bank_limit[FD] = 0.0
+            cs = model.consumers
+            owner = int(ms.owner[FD])
+            model.outside.cash += cs.cash[owner]
+            cs.cash[owner] = 0.0            # the owner has nothing to put in either
+
+    def after():
+        got["cash"] = float(ms.cash[FM1])
+
+    on_day(model, 12, before, after)
+    while model.t <= 12:
+        model.step()
+    books_balance(model)
+    return got
+
+
+def test_a_buyers_late_payment_is_a_missing_inflow_for_its_supplier_on_the_due_day(tmp_path):
+    paid = late_buyer_run(tmp_path, late=False)
+    stretched = late_buyer_run(tmp_path, late=True)
+    assert paid["due"] == pytest.approx(stretched["due"]) and paid["due"] > 0
+    # the same economy (common random numbers): M1's cash is short by exactly what D did not pay
+    assert paid["cash"] - stretched["cash"] == pytest.approx(paid["due"], rel=1e-9)
+
+
+def draw_and_spend(model, i: int, amount: float) -> None:
+    """Merchant ``i`` has drawn ``amount`` on its bank line and spent it (a loss paid to the
+    outside sector), and holds too little cash to repay any of it yet."""
+    ms = model.merchants
+    ms.bank_drawn[i] += amount
+    model.outside.bank_lent += amount
+    set_merchant_cash(model, i, 0.3 * float(cash_target(ms)[i]))
+
+
+def test_a_line_that_shrinks_with_the_merchants_own_sales_is_not_credit_line_contagion(tmp_path):
+    """At the monthly bank review a line is cut below what is drawn. When the merchant's own
+    trend sales fell (the line at normal appetite would not cover it either) that is no lender
+    decision; when the banks' appetite fell and the line at normal appetite would still cover
+    the drawn amount, it is."""
+    model = chain_model(tmp_path, CHAIN_NODES, CHAIN_EDGES, days=40)
+    ms, supply = model.merchants, model.supply
+    advance_to(model, model.calendar.index("2026-02-01"))   # the next step reviews the lines
+    months = model.cfg.merchants.bank_line_months
+    for i in (R1, R2, D):
+        ms.bank_access[i] = True
+        ms.bank_limit[i] = months * 30 * ms.trend_sales[i]
+    # R1: draws 55% of its line; its own sales then halve (even at normal appetite the new line,
+    # half the old, is below the drawn amount)
+    draw_and_spend(model, R1, 0.55 * ms.bank_limit[R1])
+    ms.trend_sales[R1] *= 0.5
+    ms.expected_sales[R1] *= 0.5
+    # R2: draws 85% of its line; the banks' appetite falls to 0.8
+    draw_and_spend(model, R2, 0.85 * ms.bank_limit[R2])
+    supply.bank_appetite = 0.8
+    original = supply._update_bank_appetite
+    supply._update_bank_appetite = lambda: None   # hold the appetite at 0.8 for the review
+    model.step()
+    supply._update_bank_appetite = original
+    assert ms.bank_limit[R1] < ms.bank_drawn[R1] and ms.bank_limit[R2] < ms.bank_drawn[R2]
+    assert ms.line_cut_day[R1] == NEVER                           # its own sales: not contagion
+    assert ms.line_cut_day[R2] == model.calendar.index("2026-02-01")   # the banks' decision
     books_balance(model)
 
 
