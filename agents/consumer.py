@@ -192,3 +192,91 @@ def churn_retailers(retailers: np.ndarray, draw: np.ndarray, churn: float, candi
     pick = np.searchsorted(cum, draw[move] / churn * cum[-1], side="right")
     out[move] = candidates[np.minimum(pick, candidates.size - 1)]
     return out
+
+
+# --------------------------------------------------------------------------- paying for purchases
+
+
+def bills_known(acc, idx: np.ndarray, balance: np.ndarray | None = None) -> np.ndarray:
+    """What consumers ``idx`` owe on all lines outside instalment plans (unbilled, billed,
+    overdue): the cash they keep back for bills (precautionary saving against known
+    obligations). ``balance`` (L, idx.size) may give the balances already gathered."""
+    owed = np.zeros(idx.size)
+    for l in range(acc.open.shape[0]):
+        owed += (acc.balance[l][idx] if balance is None else balance[l]) - acc.instalment_principal[l][idx]
+    return owed
+
+
+def able_to_pay(cash: np.ndarray, income: np.ndarray, reserve_months: float) -> np.ndarray:
+    """Cash a consumer can put toward a purchase or a bill: all above a subsistence reserve
+    of ``reserve_months`` of income, yuan."""
+    return np.maximum(cash - reserve_months * income, 0.0)
+
+
+def retrenchment(limit: np.ndarray, balance: np.ndarray, since_cut: np.ndarray,
+                 p: ConsumerParams) -> np.ndarray:
+    """Spending multiplier of shoppers on their primary line: lower for ``retrench_days``
+    after a limit cut (the cut is news about future credit: precautionary retrenchment) and
+    when the line is nearly maxed out (utilisation above ``high_utilisation``)."""
+    util_high = balance > p.high_utilisation * limit
+    return np.where(since_cut < p.retrench_days, p.retrench_after_cut, 1.0) * \
+        np.where(util_high & (limit > 0), p.retrench_high_utilisation, 1.0)
+
+
+def payment_choice(desired: np.ndarray, cash: np.ndarray, income: np.ndarray, buffer_months: np.ndarray,
+                   owed: np.ndarray, credit_first: np.ndarray, credit_total: np.ndarray,
+                   p: ConsumerParams) -> tuple[np.ndarray, np.ndarray]:
+    """How shoppers pay for ``desired``: returns (cash, credit), yuan.
+
+    A pecking order over liquidity: most shoppers pay first from cash above their buffer
+    target, then on credit, then from cash above the subsistence reserve; the credit-first
+    habit (points, interest-free days) goes straight to credit, then cash above the reserve.
+    Cash kept for known bills (``owed``, all lenders) is never spent on purchases. What is
+    left unpaid is unmet demand (credit constraint)."""
+    reserve = p.reserve_months * income + owed
+    above_buffer = np.maximum(cash - buffer_months * income - owed, 0.0)
+    above_reserve = np.maximum(cash - reserve, 0.0)
+    cash1 = np.where(credit_first, 0.0, np.minimum(desired, above_buffer))
+    credit = np.minimum(desired - cash1, credit_total)
+    cash2 = np.minimum(desired - cash1 - credit, np.maximum(above_reserve - cash1, 0.0))
+    return cash1 + cash2, credit
+
+
+def split_over_lines(credit: np.ndarray, available: np.ndarray) -> np.ndarray:
+    """Credit spending spread over a shopper's lines in order of preference (rows of
+    ``available``, (L, s)): each line takes what it can before the next is used."""
+    by_line = np.empty_like(available)
+    left = credit.copy()
+    for j in range(available.shape[0]):
+        by_line[j] = np.minimum(left, available[j])
+        left -= by_line[j]
+    return by_line
+
+
+def in_preference_order(by_lender: np.ndarray, primary: np.ndarray) -> np.ndarray:
+    """Rows of ``by_lender`` (L, s) reordered per column: primary lender first, then the rest
+    in rotation. :func:`in_lender_order` undoes it."""
+    L = by_lender.shape[0]
+    if L == 2:  # the common case, without the index arithmetic
+        first = primary == 0
+        return np.stack([np.where(first, by_lender[0], by_lender[1]), np.where(first, by_lender[1], by_lender[0])])
+    order = (primary[None, :] + np.arange(L)[:, None]) % L
+    return np.take_along_axis(by_lender, order, axis=0)
+
+
+def in_lender_order(by_preference: np.ndarray, primary: np.ndarray) -> np.ndarray:
+    L = by_preference.shape[0]
+    if L == 2:  # with two lenders the rotation is its own inverse
+        return in_preference_order(by_preference, primary)
+    out = np.empty_like(by_preference)
+    order = (primary[None, :] + np.arange(L)[:, None]) % L
+    np.put_along_axis(out, order, by_preference, axis=0)
+    return out
+
+
+def primary_line(open_: np.ndarray, platform: int) -> np.ndarray:
+    """Each consumer's first-choice line from ``open_`` (L, s): the platform's own credit if
+    open (it is the default at checkout), else the first open one."""
+    has_platform = open_[platform]
+    first_open = np.argmax(open_, axis=0)
+    return np.where(has_platform | ~open_.any(axis=0), platform, first_open)

@@ -294,3 +294,249 @@ def write_off(acc: Accounts, lenders: LenderState, l: int, idx: np.ndarray) -> f
     lenders.receivables[l] -= total
     lenders.charge_off_total[l] += total
     return total
+
+
+# --------------------------------------------------------------------------- limit changes
+
+EXPERIMENT_OVERRIDES = ("freeze", "charge_off", "experiment")  # changes experiments allow
+
+
+def set_limit(acc: Accounts, log: LimitLog, last_cut_day: np.ndarray, l: int, idx: np.ndarray,
+              new: np.ndarray, cause, t: int, experiments: bool) -> None:
+    """Change fixed limits of accounts ``idx`` at lender ``l`` to ``new`` and record each change
+    with its ``cause`` (a name or an array of codes); a cut dates the consumer's
+    ``last_cut_day`` (retrenchment, raise cool-down). While credit-line ``experiments`` run,
+    accounts in one keep their limits, except for freezes and charge-offs."""
+    if experiments and not (isinstance(cause, str) and cause in EXPERIMENT_OVERRIDES):
+        keep = acc.protected_until[l][idx] <= t
+        idx, new = idx[keep], new[keep]
+        cause = cause if isinstance(cause, str) else cause[keep]
+    old = acc.fixed_limit[l][idx].copy()
+    log.add(t, l, idx, old, new, cause, acc)
+    acc.fixed_limit[l][idx] = new
+    cut = idx[new < old]
+    last_cut_day[cut] = t
+
+
+# --------------------------------------------------------------------------- the anomaly monitor
+
+
+def anomaly_monitor(acc: Accounts, l: int, p: LenderParams, idx: np.ndarray, x: np.ndarray, z: float,
+                    t: int) -> np.ndarray:
+    """Cause 2: the anomaly monitor on today's credit purchases ``x`` of accounts ``idx``.
+
+    A purchase above ``anomaly_floor`` is flagged when the account has a history (5 shopping
+    days), the purchase is ``z`` standard deviations above its smoothed mean and uses at least
+    ``anomaly_limit_share`` of the limit (a bust-out pattern, or a promotion-season splurge);
+    then every purchase updates the smoothed mean and variance. A flag adds to the account's
+    decaying flag count. Returns the flagged accounts (their limit is cut by ``anomaly_cut``)."""
+    mean, var = acc.spend_mean[l][idx], acc.spend_var[l][idx]
+    # only purchases above the floor can be flagged: test those (few) in full
+    big = np.flatnonzero(x > p.anomaly_floor)
+    cand = idx[big]
+    limit = acc.fixed_limit[l][cand] + acc.temp_limit[l][cand]
+    flag = ((acc.spend_obs[l][cand] >= 5) & (x[big] > mean[big] + z * np.sqrt(var[big])) &
+            (x[big] > p.anomaly_limit_share * limit))
+    flagged = cand[flag]
+    alpha = 1.0 - 0.5 ** (1.0 / p.anomaly_halflife_days)
+    diff = x - mean
+    acc.spend_mean[l][idx] = mean + alpha * diff
+    acc.spend_var[l][idx] = (1 - alpha) * (var + alpha * diff * diff)
+    acc.spend_obs[l][idx] = np.minimum(acc.spend_obs[l][idx] + 1, 1000)
+    if flagged.size:
+        acc.anomaly_score[l][flagged] = acc.anomaly_score[l][flagged] * np.exp(
+            -(t - acc.anomaly_day[l][flagged]) / ANOMALY_DECAY_DAYS) + 1.0
+        acc.anomaly_day[l][flagged] = t
+    return flagged
+
+
+# --------------------------------------------------------------------------- promotions
+
+
+def grant_temporary_limits(acc: Accounts, l: int, p: LenderParams, expiry: int) -> None:
+    """Cause 4, the opening: a promotion window starts and current, unfrozen accounts with a
+    PD below the approval cut-off get a temporary limit (临时额度) of ``temp_limit_share`` of
+    their fixed limit, usable until ``expiry``."""
+    eligible = np.flatnonzero(acc.open[l] & ~acc.frozen[l] & (acc.dpd[l] == 0) & (acc.pd[l] < p.approval_pd))
+    acc.temp_limit[l][eligible] = p.temp_limit_share * acc.fixed_limit[l][eligible]
+    acc.temp_expiry[l][eligible] = expiry
+
+
+def expire_temporary_limits(acc: Accounts, log: LimitLog, l: int, p: LenderParams,
+                            t: int) -> np.ndarray:
+    """Cause 4, the close: temporary limits expiring today are removed (logged as
+    ``promo_expiry``: the usable limit falls though the fixed limit stays). Returns the
+    accounts whose balance exceeds ``promo_reversion_utilisation`` of the fixed limit: they
+    get a reversion cut of ``promo_reversion_cut``."""
+    expiring = np.flatnonzero((acc.temp_expiry[l] == t) & acc.open[l] & (acc.temp_limit[l] > 0))
+    if expiring.size == 0:
+        return expiring
+    fixed = acc.fixed_limit[l][expiring]
+    log.add(t, l, expiring, fixed + acc.temp_limit[l][expiring], fixed, "promo_expiry", acc)
+    acc.temp_limit[l][expiring] = 0.0
+    util = acc.balance[l][expiring] / np.maximum(fixed, 1.0)
+    return expiring[(util > p.promo_reversion_utilisation) & (fixed > 0)]
+
+
+# --------------------------------------------------------------------------- risk appetite and re-estimation
+
+
+def update_appetite(lenders: LenderState, params: list[LenderParams], unemployment: float,
+                    unemployment_normal: float, funding_rate: float, funding_rate_normal: float,
+                    tightening: np.ndarray, dpd30_count: np.ndarray, open_accounts: np.ndarray) -> None:
+    """Cause 3: each lender's risk appetite moves (half-life ``appetite_halflife_days``) toward
+    a target that falls with unemployment, the 30+ DPD rate and the funding rate above normal
+    and with a capital ratio below target, plus any ``credit_tightening`` shock; clipped to
+    [``appetite_min``, ``appetite_max``]. Limits follow appetite at the next review."""
+    for l, p in enumerate(params):
+        delinquent = dpd30_count[l] / max(open_accounts[l], 1)
+        loans = lenders.receivables[l] + lenders.scf_loans[l]
+        capital = lenders.equity[l] / loans if loans > 0 else p.capital_target
+        target = (1.0 - p.appetite_unemployment * max(unemployment - unemployment_normal, 0.0)
+                  - p.appetite_delinquency * max(delinquent - p.delinquency_normal, 0.0)
+                  - p.appetite_funding * max(funding_rate - funding_rate_normal, 0.0)
+                  - p.appetite_capital * max(p.capital_target - capital, 0.0)
+                  + tightening[l])
+        target = min(max(target, p.appetite_min), p.appetite_max)
+        alpha = 1.0 - 0.5 ** (1.0 / p.appetite_halflife_days)
+        lenders.appetite[l] += alpha * (target - lenders.appetite[l])
+
+
+def refit_score(acc: Accounts, lenders: LenderState, l: int, p: LenderParams, snaps: list, t: int) -> None:
+    """Cause 1: refit lender ``l``'s score (:func:`fit_logistic`) on whether the accounts of a
+    snapshot reached 30+ DPD within one re-estimation period after it. The newest snapshot at
+    least one period old is used, so the outcome window has a fixed length whenever the fit
+    happens; older snapshots are dropped from ``snaps`` [(day, accounts, features)]."""
+    ready = [snap for snap in snaps if t - snap[0] >= p.reestimate_every_days]
+    if not ready:
+        return
+    day, idx, X = ready[-1]
+    horizon = day + p.reestimate_every_days
+    reached = acc.last_30dpd_day[l][idx]
+    y = ((reached >= day) & (reached < horizon)).astype(float)
+    lenders.weights[l] = fit_logistic(X, y, lenders.prior_weights[l], p.reestimate_ridge)
+    snaps[:] = [snap for snap in snaps if snap[0] >= day]
+
+
+def reestimation_sample(performing: np.ndarray, draw: np.ndarray, size: int) -> np.ndarray:
+    """The next snapshot's accounts: the ``size`` performing accounts with the smallest draws
+    (each account keeps its own draw), sorted."""
+    take = min(size, performing.size)
+    return np.sort(performing[np.argpartition(draw, take - 1)[:take]])
+
+
+def observed_income(income: np.ndarray, idx: np.ndarray, noise_sd: float, streams, name: str) -> np.ndarray:
+    """Income of consumers ``idx`` as lender ``name`` sees it: true income times a persistent
+    per-account log-normal error of sd ``noise_sd`` (the estimate is wrong in the same
+    direction review after review: imperfect information)."""
+    noise = streams.normal_at(f"income_noise.{name}", 0, idx)
+    return income[idx] * np.exp(noise_sd * noise)
+
+
+# --------------------------------------------------------------------------- reviews
+
+
+def application_probability(share_now: float, p: LenderParams, attrition: float, response: float) -> float:
+    """Monthly chance that a consumer without an account at the lender applies (acquisition):
+    the flow that keeps ``account_share`` steady against ``attrition``, stepped up when the
+    customer base is below its target share and down when above it (by ``response`` per unit
+    of relative shortfall, within 0 to 3 times)."""
+    gap = (p.account_share - share_now) / max(p.account_share, 1e-9)
+    return attrition * p.account_share / max(1 - p.account_share, 1e-9) * \
+        min(max(1.0 + response * gap, 0.0), 3.0)
+
+
+def attrition_rate(paid_up: np.ndarray, attrition: float) -> float:
+    """Monthly chance a paid-up account is closed voluntarily: the rate that closes
+    ``attrition`` of all open accounts a month (at least 5% of accounts count as paid up)."""
+    return min(1.0, attrition / max(paid_up.mean(), 0.05))
+
+
+def limit_review(late_12m: np.ndarray, target: np.ndarray, fixed: np.ndarray, frozen: np.ndarray,
+                 dpd: np.ndarray, protected: np.ndarray, tenure: np.ndarray, since_cut: np.ndarray,
+                 p: LenderParams, clean_late_score: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The limit policy at a monthly review: returns masks (unfreeze, cut, raise).
+
+    Frozen accounts stay frozen while past due and are unfrozen (at limit 0) once current.
+    Active accounts (not frozen, not in an experiment, below ``freeze_dpd``) are cut when
+    the target is ``cut_hysteresis`` below the fixed limit (under the differentiated policy,
+    not long-tenure clean ones); clean accounts (no late payment in about 12 months, current)
+    are raised when the target is ``raise_hysteresis`` above it, after ``raise_min_tenure_days``
+    of tenure and ``raise_cooldown_days`` after a cut."""
+    unfreeze = frozen & (dpd == 0)
+    active = ~frozen & ~protected & (dpd < p.freeze_dpd)
+    clean = (late_12m < clean_late_score) & (dpd == 0)
+    cut = active & (target < fixed * (1 - p.cut_hysteresis))
+    if p.differentiated_policy:
+        cut &= ~(clean & (tenure >= p.differentiated_tenure_days))
+    raise_ = ((active | unfreeze) & ~protected & clean & (target > np.maximum(fixed, 1.0) *
+                                                         (1 + p.raise_hysteresis))
+              & (tenure >= p.raise_min_tenure_days)
+              & (since_cut >= p.raise_cooldown_days))
+    return unfreeze, cut, raise_
+
+
+def cut_causes(pd: np.ndarray, observed: np.ndarray, fixed: np.ndarray, p: LenderParams) -> np.ndarray:
+    """Cause codes of review cuts: ``macro`` when the limit would not be cut at normal risk
+    appetite (the cut is the lender's tightening), else ``review`` (the score moved)."""
+    normal_target = target_limit(pd, observed, 1.0, p)
+    macro = normal_target >= fixed * (1 - p.cut_hysteresis)
+    return np.where(macro, CAUSE_CODE["macro"], CAUSE_CODE["review"])
+
+
+def raised_limit(fixed: np.ndarray, target: np.ndarray, p: LenderParams) -> np.ndarray:
+    """A raise closes ``raise_speed`` of the gap between the fixed limit and the target."""
+    return fixed + p.raise_speed * (target - fixed)
+
+
+# --------------------------------------------------------------------------- applications
+
+
+def eligible_applicants(acc: Accounts, l: int, idx: np.ndarray, t: int, reapply_days: int) -> np.ndarray:
+    """Applicants ``idx`` lender ``l`` considers: those without an open account there and
+    without a charge-off at any lender in the last ``reapply_days`` (it shows at the bureau)."""
+    recent_default = (acc.charged_off[:, idx] & (t - acc.closed_day[:, idx] <= reapply_days)).any(axis=0)
+    return idx[~recent_default & ~acc.open[l][idx]]
+
+
+def underwrite(X: np.ndarray, weights: np.ndarray, observed: np.ndarray, appetite: float, p: LenderParams,
+               limit_share: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Score new applicants (features ``X`` with no history at this lender: bureau-visible
+    accounts and income only) and approve those with PD below ``approval_pd``; a new account
+    starts at ``limit_share`` of its target limit. Returns (approve mask, PD, limits of the
+    approved)."""
+    X[:, [1, 2, 3, 6, 7, 8]] = 0.0
+    pd = sigmoid(X @ weights)
+    approve = pd < p.approval_pd
+    limit = target_limit(pd[approve], observed[approve], appetite, p) * limit_share
+    return approve, pd, limit
+
+
+def open_accounts(acc: Accounts, l: int, new: np.ndarray, limit: np.ndarray, pd: np.ndarray, t: int) -> None:
+    """Open accounts ``new`` at lender ``l`` with fixed limits ``limit``: a fresh history."""
+    acc.open[l][new] = True
+    acc.charged_off[l][new] = False
+    acc.frozen[l][new] = False
+    acc.fixed_limit[l][new] = limit
+    acc.temp_limit[l][new] = 0.0
+    acc.open_day[l][new] = t
+    acc.pd[l][new] = pd
+    acc.closed_day[l][new] = NEVER
+    acc.late_score[l][new] = 0.0
+    acc.anomaly_score[l][new] = 0.0
+    acc.spend_mean[l][new] = 0.0
+    acc.spend_var[l][new] = 0.0
+    acc.spend_obs[l][new] = 0
+    acc.treated[l][new] = -1
+    acc.protected_until[l][new] = NEVER
+    acc.temp_expiry[l][new] = NEVER
+    acc.forgot[l][new] = False
+
+
+def enrol_experiment(acc: Accounts, l: int, idx: np.ndarray, treated: np.ndarray, end: int) -> None:
+    """A credit-line experiment at lender ``l``: accounts ``idx`` (open, unfrozen, current, with
+    a limit) are enrolled, ``treated`` ones as treated, the rest as controls; all keep their
+    limits until ``end`` (see :func:`set_limit`)."""
+    acc.treated[l][idx] = 0
+    acc.treated[l][treated] = 1
+    acc.protected_until[l][idx] = end

@@ -3,22 +3,35 @@
 State lives in columnar stores (``model.consumers``, ``model.accounts``,
 ``model.lenders``, ``model.merchants``, ``model.outside``); Mesa agents are views
 of their rows (``model.agents_by_type[Consumer]``). One call of :meth:`step`
-is one calendar day and runs the phases of DESIGN section 3 in order:
+is one calendar day and runs the phases of DESIGN section 3 in order; the
+behavioural rules are functions of the agent type they belong to, and each phase
+method here gathers their inputs, calls them in order and keeps the day's flows:
 
 1. ``macro``            shocks, unemployment target, income index, confidence, funding rate
-2. ``labour_and_income`` separations and hires; pay days; essential and buffer-stock spending
-3. ``shop``             desired spending, payment choice, purchases at retailers
+2. ``labour_and_income`` separations and hires (agents/labour.py); pay days; essential and
+                        buffer-stock spending (agents/consumer.py)
+3. ``shop``             desired spending, retrenchment, payment choice, splitting credit over
+                        lines (agents/consumer.py); purchases at retailers; booking credit
+                        purchases (agents/accounts.py); applications (agents/lender.py)
 4. ``monitor``          anomaly monitor on today's credit purchases; promotion limits open/expire
+                        (agents/lender.py)
 5. ``book_sales``       retailers' cash sales; lender settlements after the lag, less the fee
+                        (agents/accounts.py)
 6. ``orders``           restocking toward target cover; orders up the chain by purchase shares;
                         manufacturers produce; suppliers ship (pro-rata rationing); invoices
+                        (sim/supply_chain.py)
 7. ``pay_costs``        merchants: fixed costs, interest, invoices due (cash, bank line, SCF line,
                         arrears), payouts; lenders: funding interest, funding, payouts
-8. ``repay``            overdue accounts; statements; due dates; late fees; DPD; freezes; charge-offs
-9. ``review``           staggered monthly reviews; re-estimation; risk appetite; applications
+8. ``repay``            overdue accounts; statements; due dates; late fees; DPD; freezes;
+                        charge-offs (agents/accounts.py); ability to pay (agents/consumer.py)
+9. ``review``           risk appetite; scheduled re-estimation; staggered monthly reviews;
+                        applications and attrition; experiments (agents/lender.py)
 10. ``defaults``        merchant failures, creditors' losses, layoffs, re-linking, cascades
 11. ``entry``           buyers re-link to new suppliers; failed slots refilled with outside capital
 12. ``record``          the day's figures (recorded window only)
+
+Every limit change goes through :func:`agents.lender.set_limit` (``_set_limit``), which
+logs its cause.
 """
 
 from __future__ import annotations
@@ -29,12 +42,20 @@ from dataclasses import dataclass, field
 import mesa
 import numpy as np
 
-from agents.consumer import (BILLING_DAYS, DAYS_PER_MONTH, OUTSIDE, Consumer, ConsumerState,
-                             choose_retailer, desired_spending, hardship_rate, refresh_income)
+from agents.accounts import (book_credit_purchases, charge_offs_due, close_accounts, collect_due, collect_overdue,
+                             cut_statements, settle)
+from agents.consumer import (BILLING_DAYS, DAYS_PER_MONTH, OUTSIDE, Consumer, ConsumerState, able_to_pay,
+                             bills_known,
+                             choose_retailer, desired_spending, hardship_rate, in_lender_order,
+                             in_preference_order, payment_choice, primary_line, refresh_income, retrenchment,
+                             split_over_lines)
 from agents.labour import (SELF_EMPLOYED, labour_market_day, leave_jobs, outside_labour_demand, separation_probability,
                            steady_state_vacancies, take_jobs)
-from agents.lender import (ANOMALY_DECAY_DAYS, CAUSE_CODE, NEVER, Accounts, Lender, LenderState, LimitLog,
-                           add_debt, features, fit_logistic, sigmoid, target_limit, write_off)
+from agents.lender import (Accounts, Lender, LenderState, LimitLog, anomaly_monitor, application_probability,
+                           attrition_rate, cut_causes, eligible_applicants, enrol_experiment, expire_temporary_limits,
+                           features, grant_temporary_limits, limit_review, observed_income, open_accounts,
+                           raised_limit, reestimation_sample, refit_score, set_limit, sigmoid, target_limit,
+                           underwrite, update_appetite, write_off)
 from agents.merchant import RETAILER, Merchant, fill_rates
 from sim.accounting import check_invariants
 from sim.calendar import Calendar
@@ -53,7 +74,6 @@ STARTING_UTILISATION = 0.15        # share of starting limits drawn, for startin
 TYPICAL_SPEND_VOLATILITY = 0.7     # spending-volatility feature assumed for starting limits
 ACQUISITION_RESPONSE = 10.0        # acquisition effort per unit of relative shortfall of accounts
 STARTING_LIMIT_SHARE = 0.85        # starting limits sit this far into the cut/raise band
-EXPERIMENT_OVERRIDES = ("freeze", "charge_off", "experiment")  # changes experiments allow
 BALANCE_EPSILON = 0.005            # balances below half a fen count as paid up (rounding residue)
 CLEAN_LATE_SCORE = 0.37             # decayed late count below this = no late payment in ~12 months
 
@@ -340,7 +360,7 @@ class CreditModel(mesa.Model):
         essentials = np.minimum(cs.cash[paid], p.essential_share * cs.base_income[paid])
         cs.cash[paid] -= essentials
         # cash set aside for the bills the consumer knows of is not spent
-        owed = self._bills_known(paid)
+        owed = bills_known(self.accounts, paid)
         buffer = cs.buffer_months[paid] * cs.income[paid] + owed
         excess = np.maximum(cs.cash[paid] - buffer, 0.0) * (1.0 - (1.0 - p.absorb_rate) ** DAYS_PER_MONTH)
         cs.cash[paid] -= excess
@@ -393,9 +413,10 @@ class CreditModel(mesa.Model):
 
     # 3 ------------------------------------------------------------------
     def shop(self) -> None:
-        """Desired spending; payment choice (cash buffer, credit-first habit, second account);
-        retrenchment; purchases at retailers (stock-outs lose sales)."""
-        cs, acc, cfg, t = self.consumers, self.accounts, self.cfg, self.t
+        """Who shops today; desired spending on the lines' headroom; retrenchment; payment
+        choice (:func:`agents.consumer.payment_choice`); purchases at retailers (stock-outs
+        lose sales); credit booked at the lenders; constrained shoppers may apply elsewhere."""
+        cs, cfg, t = self.consumers, self.cfg, self.t
         p = cfg.consumers
         L = len(self.lender_names)
         shop_draw = self.streams.uniform("shopping", t, cs.n)
@@ -412,56 +433,48 @@ class CreditModel(mesa.Model):
         if who.size == 0:
             return
         # each line's limit, balance and available credit (row-wise gathers: fast)
-        limit = np.empty((L, who.size))
-        balance = np.empty((L, who.size))
-        avail = np.empty((L, who.size))
+        limit, balance, avail = (np.empty((L, who.size)) for _ in range(3))
         for l in range(L):
-            limit[l], balance[l], avail[l] = acc.line(l, who)
-        owed = self._bills_known(who, balance)
+            limit[l], balance[l], avail[l] = self.accounts.line(l, who)
+        owed = bills_known(self.accounts, who, balance)
         desired = desired_spending(cs, p, who, self.calendar.season[self.pos], self.confidence[self.pos],
                                    shop_draw[who], self._big_ticket_sizes(who, big_today, t),
                                    avail.sum(axis=0))
-        # retrenchment after a cut or at high utilisation of the primary line
-        prim = self.primary[who]
-        rows = np.arange(who.size)
-        util_high = balance[prim, rows] > p.high_utilisation * limit[prim, rows]
+        prim, rows = self.primary[who], np.arange(who.size)
         since_cut = t - cs.last_cut_day[who]
-        cut_recent = since_cut < p.retrench_days
-        desired *= np.where(cut_recent, p.retrench_after_cut, 1.0) * \
-            np.where(util_high & (limit[prim, rows] > 0), p.retrench_high_utilisation, 1.0)
-        # lines in order of preference: primary lender first, then the others
-        avail = _in_preference_order(avail, prim)
-        credit_total = avail.sum(axis=0)
-        income = cs.income[who]
-        cash = cs.cash[who]
-        # cash set aside for known bills (all lenders) is not spent on purchases
-        reserve = p.reserve_months * income + owed
-        above_buffer = np.maximum(cash - cs.buffer_months[who] * income - owed, 0.0)
-        above_reserve = np.maximum(cash - reserve, 0.0)
-        first = cs.credit_first[who]
-        # credit-first: credit, then cash above reserve; others: cash above buffer, credit, cash above reserve
-        cash1 = np.where(first, 0.0, np.minimum(desired, above_buffer))
-        credit = np.minimum(desired - cash1, credit_total)
-        cash2 = np.minimum(desired - cash1 - credit, np.maximum(above_reserve - cash1, 0.0))
-        cash_part = cash1 + cash2
+        desired *= retrenchment(limit[prim, rows], balance[prim, rows], since_cut, p)
+        avail = in_preference_order(avail, prim)  # primary lender first, then the others
+        cash_part, credit = payment_choice(desired, cs.cash[who], cs.income[who], cs.buffer_months[who], owed,
+                                           cs.credit_first[who], avail.sum(axis=0), p)
         affordable = cash_part + credit
         constrained = desired - affordable > 1e-9
-        # retailer and stock-outs
         retailer = choose_retailer(cs, who, self.streams.uniform("retailer", t, cs.n)[who])
-        ms = self.merchants
-        demand = np.bincount(retailer, affordable, minlength=ms.m)
-        fill = fill_rates(ms, demand)[retailer]
+        demand = np.bincount(retailer, affordable, minlength=self.merchants.m)
+        fill = fill_rates(self.merchants, demand)[retailer]
         cash_part *= fill
         credit *= fill
-        # split credit over lines in order of preference, then back to lender rows
-        credit_by_line = np.empty_like(avail)
-        left = credit.copy()
-        for j in range(L):
-            credit_by_line[j] = np.minimum(left, avail[j])
-            left -= credit_by_line[j]
-        credit_by_lender = _in_lender_order(credit_by_line, prim)
+        credit_by_lender = in_lender_order(split_over_lines(credit, avail), prim)
         spent = cash_part + credit
-        # money moves: cash sales to retailers now; credit sales settled later
+        self._sell(who, retailer, cash_part, spent, demand)
+        for l in range(L):
+            book_credit_purchases(self.accounts, self.lenders, self.merchants.settlement_due, l,
+                                  self.lender_params[l], p, self.streams, self.lender_names[l], t,
+                                  self.settlement_delay[l, self.pos], who, credit_by_lender[l], retailer,
+                                  bool(self.recorder.panel))
+        self._apply_for_second_accounts(who[constrained])  # constrained shoppers may apply elsewhere
+        d = self.today
+        d.consumption += spent.sum()
+        d.consumption_cash += cash_part.sum()
+        d.consumption_credit_by_lender += credit_by_lender.sum(axis=1)
+        d.unmet_demand += (desired - affordable).sum()
+        d.stockout_loss += (affordable * (1 - fill)).sum()
+        d.unmet_demand_cut += (desired - affordable)[since_cut < 30].sum()
+        d.credit_purchases = (who, credit_by_lender)
+
+    def _sell(self, who: np.ndarray, retailer: np.ndarray, cash_part: np.ndarray, spent: np.ndarray,
+              demand: np.ndarray) -> None:
+        """Money and goods move: cash sales to retailers now (credit sales settle later)."""
+        cs, ms = self.consumers, self.merchants
         cs.cash[who] -= cash_part
         if self.recorder.panel:  # monthly totals are only needed for the panel
             cs.month_spending[who] += spent
@@ -472,53 +485,6 @@ class CreditModel(mesa.Model):
         ms.inventory -= cogs
         ms.sales_today[:] = sales
         ms.demand_today[:] = demand  # what consumers could pay for, before stock-outs
-        for l in range(L):
-            self._book_credit_purchases(l, who, credit_by_lender[l], retailer)
-        # constrained consumers without a second line may apply for one
-        self._apply_for_second_accounts(who[constrained])
-        d = self.today
-        d.consumption += spent.sum()
-        d.consumption_cash += cash_part.sum()
-        d.consumption_credit_by_lender += credit_by_lender.sum(axis=1)
-        d.unmet_demand += (desired - affordable).sum()
-        d.stockout_loss += (affordable * (1 - fill)).sum()
-        cut30 = since_cut < 30
-        d.unmet_demand_cut += (desired - affordable)[cut30].sum()
-        d.credit_purchases = (who, credit_by_lender)
-
-    def _book_credit_purchases(self, l: int, who: np.ndarray, amount: np.ndarray,
-                               retailer: np.ndarray) -> None:
-        """Credit purchases at lender ``l``: the consumer owes, the lender owes the merchant."""
-        acc, p, t = self.accounts, self.lender_params[l], self.t
-        buy = amount > 0
-        idx, amt, ret = who[buy], amount[buy], retailer[buy]
-        if idx.size == 0:
-            return
-        cp = self.cfg.consumers
-        big = amt > cp.instalment_threshold
-        inst = np.zeros(idx.size, dtype=bool)
-        if big.any():
-            u = self.streams.uniform_at(f"instalment.{self.lender_names[l]}", t, idx[big])
-            take = u < cp.instalment_probability
-            inst[np.flatnonzero(big)[take]] = True
-            months = np.asarray(cp.instalment_months)[
-                np.minimum((u[take] / max(cp.instalment_probability, 1e-12) * len(cp.instalment_months))
-                           .astype(int), len(cp.instalment_months) - 1)]
-            ii = idx[inst]
-            acc.instalment_principal[l][ii] += amt[inst]
-            acc.instalment_months[l][ii] = np.maximum(acc.instalment_months[l][ii], months)
-        acc.unbilled[l][idx] += np.where(inst, 0.0, amt)
-        acc.balance[l][idx] += amt
-        if self.recorder.panel:
-            acc.month_credit[l][idx] += amt
-        total = float(amt.sum())
-        self.lenders.receivables[l] += total
-        fee = total * p.merchant_discount
-        slot = (t + p.settlement_lag + self.settlement_delay[l, self.pos]) % self.merchants.settlement_due.shape[1]
-        net = np.bincount(ret, amt * (1 - p.merchant_discount), minlength=self.merchants.m)
-        self.merchants.settlement_due[l][slot] += net
-        self.lenders.settlement_payable[l] += total - fee
-        self.lenders.fee_income[l] += fee
 
     def _apply_for_second_accounts(self, who: np.ndarray) -> None:
         if who.size == 0 or len(self.lender_names) < 2:
@@ -531,49 +497,27 @@ class CreditModel(mesa.Model):
             self._consider_applications(l, cand)
 
     def _consider_applications(self, l: int, idx: np.ndarray) -> None:
-        """Underwrite applications at lender ``l``: approve when PD is below the cut-off."""
-        acc, p, t = self.accounts, self.lender_params[l], self.t
+        """Underwrite applications at lender ``l`` (:func:`agents.lender.underwrite`)."""
+        acc, t = self.accounts, self.t
         if idx.size == 0:
             return
-        # a charge-off at any lender in the last two years shows at the bureau: declined
-        recent_default = (acc.charged_off[:, idx] &
-                          (t - acc.closed_day[:, idx] <= REAPPLY_AFTER_CHARGE_OFF_DAYS)).any(axis=0)
-        idx = idx[~recent_default & ~acc.open[l][idx]]
+        idx = eligible_applicants(acc, l, idx, t, REAPPLY_AFTER_CHARGE_OFF_DAYS)
         if idx.size == 0:
             return
         observed = self._observed_income(l, idx)
-        # a new applicant: bureau-visible accounts and income; no history at this lender
         X = features(acc, l, idx, t, observed, self.cfg.consumers.income_median)
-        X[:, [1, 2, 3, 6, 7, 8]] = 0.0
-        pd = sigmoid(X @ self.lenders.weights[l])
-        approve = pd < p.approval_pd
+        approve, pd, limit = underwrite(X, self.lenders.weights[l], observed, self.lenders.appetite[l],
+                                        self.lender_params[l], SECOND_ACCOUNT_LIMIT_SHARE)
         new = idx[approve]
-        limit = target_limit(pd[approve], observed[approve], self.lenders.appetite[l], p) * \
-            SECOND_ACCOUNT_LIMIT_SHARE
-        acc.open[l][new] = True
-        acc.charged_off[l][new] = False
-        acc.frozen[l][new] = False
-        acc.fixed_limit[l][new] = limit
-        acc.temp_limit[l][new] = 0.0
-        acc.open_day[l][new] = t
-        acc.pd[l][new] = pd[approve]
-        acc.closed_day[l][new] = NEVER
-        acc.late_score[l][new] = 0.0
-        acc.anomaly_score[l][new] = 0.0
-        acc.spend_mean[l][new] = 0.0
-        acc.spend_var[l][new] = 0.0
-        acc.spend_obs[l][new] = 0
-        acc.treated[l][new] = -1
-        acc.protected_until[l][new] = NEVER
-        acc.temp_expiry[l][new] = NEVER
-        acc.forgot[l][new] = False
+        open_accounts(acc, l, new, limit, pd[approve], t)
         self.today.accounts_opened[l] += new.size
         self._choose_primary(new)
 
     # 4 ------------------------------------------------------------------
     def monitor(self) -> None:
-        """Anomaly monitor on today's credit purchases; promotion temporary limits."""
-        acc, t = self.accounts, self.t
+        """Anomaly monitor on today's credit purchases (:func:`agents.lender.anomaly_monitor`);
+        promotion temporary limits."""
+        acc = self.accounts
         if self.today.credit_purchases is not None:
             who, credit = self.today.credit_purchases
             for l, p in enumerate(self.lender_params):
@@ -581,78 +525,39 @@ class CreditModel(mesa.Model):
                 idx, x = who[buy], credit[l][buy]
                 if idx.size == 0:
                     continue
-                mean, var = acc.spend_mean[l][idx], acc.spend_var[l][idx]
                 z = p.anomaly_z * self.strictness[l, self.pos]
                 if p.promotion_aware:
                     z *= self.calendar.season[self.pos]
-                # only purchases above the floor can be flagged: test those (few) in full
-                big = np.flatnonzero(x > p.anomaly_floor)
-                cand = idx[big]
-                limit = acc.fixed_limit[l][cand] + acc.temp_limit[l][cand]
-                flag = ((acc.spend_obs[l][cand] >= 5) & (x[big] > mean[big] + z * np.sqrt(var[big])) &
-                        (x[big] > p.anomaly_limit_share * limit))
-                flagged = cand[flag]
-                alpha = 1.0 - 0.5 ** (1.0 / p.anomaly_halflife_days)
-                diff = x - mean
-                acc.spend_mean[l][idx] = mean + alpha * diff
-                acc.spend_var[l][idx] = (1 - alpha) * (var + alpha * diff * diff)
-                acc.spend_obs[l][idx] = np.minimum(acc.spend_obs[l][idx] + 1, 1000)
+                flagged = anomaly_monitor(acc, l, p, idx, x, z, self.t)
                 if flagged.size:
-                    acc.anomaly_score[l][flagged] = acc.anomaly_score[l][flagged] * np.exp(
-                        -(t - acc.anomaly_day[l][flagged]) / ANOMALY_DECAY_DAYS) + 1.0
-                    acc.anomaly_day[l][flagged] = t
                     self._set_limit(l, flagged, acc.fixed_limit[l][flagged] * (1 - p.anomaly_cut), "anomaly")
                     self.today.anomaly_flags[l] += flagged.size
         self._promotions()
 
     def _promotions(self) -> None:
+        """Temporary limits open with a promotion window and expire after it, with a
+        reversion cut for accounts drawn beyond their fixed limit."""
         acc, t = self.accounts, self.t
         for w in self.calendar.windows_starting(t):
             for l, p in enumerate(self.lender_params):
-                eligible = np.flatnonzero(acc.open[l] & ~acc.frozen[l] & (acc.dpd[l] == 0) &
-                                          (acc.pd[l] < p.approval_pd))
-                acc.temp_limit[l][eligible] = p.temp_limit_share * acc.fixed_limit[l][eligible]
-                acc.temp_expiry[l][eligible] = w.end + p.promo_grace_days
+                grant_temporary_limits(acc, l, p, w.end + p.promo_grace_days)
         for l, p in enumerate(self.lender_params):
             if t not in self.expiry_days[l]:
                 continue
-            expiring = np.flatnonzero((acc.temp_expiry[l] == t) & acc.open[l] & (acc.temp_limit[l] > 0))
-            if expiring.size == 0:
-                continue
-            fixed = acc.fixed_limit[l][expiring]
-            self.log.add(t, l, expiring, fixed + acc.temp_limit[l][expiring], fixed, "promo_expiry", acc)
-            acc.temp_limit[l][expiring] = 0.0
-            util = acc.balance[l][expiring] / np.maximum(fixed, 1.0)
-            revert = expiring[(util > p.promo_reversion_utilisation) & (fixed > 0)]
+            revert = expire_temporary_limits(acc, self.log, l, p, t)
             if revert.size:
                 self._set_limit(l, revert, acc.fixed_limit[l][revert] * (1 - p.promo_reversion_cut),
                                 "promo_reversion")
 
     def _set_limit(self, l: int, idx: np.ndarray, new: np.ndarray, cause) -> None:
-        """Change fixed limits and record the change with its cause. Accounts in a running
-        credit-line experiment keep their limits, except for freezes and charge-offs."""
-        acc = self.accounts
-        if self.experiments and not (isinstance(cause, str) and cause in EXPERIMENT_OVERRIDES):
-            keep = acc.protected_until[l][idx] <= self.t
-            idx, new = idx[keep], new[keep]
-            cause = cause if isinstance(cause, str) else cause[keep]
-        old = acc.fixed_limit[l][idx].copy()
-        self.log.add(self.t, l, idx, old, new, cause, acc)
-        acc.fixed_limit[l][idx] = new
-        cut = idx[new < old]
-        self.consumers.last_cut_day[cut] = self.t
+        """Change fixed limits and record the change with its cause (:func:`agents.lender.set_limit`)."""
+        set_limit(self.accounts, self.log, self.consumers.last_cut_day, l, idx, new, cause, self.t,
+                  bool(self.experiments))
 
     # 5 ------------------------------------------------------------------
     def book_sales(self) -> None:
         """Settlements due today move from the lenders to the merchants."""
-        ms, t = self.merchants, self.t
-        slot = t % ms.settlement_due.shape[1]
-        due = ms.settlement_due[:, slot, :]
-        per_lender = due.sum(axis=1)
-        ms.cash += due.sum(axis=0)
-        self.lenders.cash -= per_lender
-        self.lenders.settlement_payable -= per_lender
-        ms.settlement_due[:, slot, :] = 0.0
+        self.merchants.cash += settle(self.merchants.settlement_due, self.lenders, self.t)
 
     # 6 ------------------------------------------------------------------
     def orders(self) -> None:
@@ -690,7 +595,8 @@ class CreditModel(mesa.Model):
     # 8 ------------------------------------------------------------------
     def repay(self) -> None:
         """Overdue accounts accrue DPD and late fees and pay what they can; statements are cut;
-        due statements are paid in full, in part, or missed; freezes and charge-offs."""
+        due statements are paid in full, in part, or missed; freezes and charge-offs
+        (:mod:`agents.accounts`)."""
         acc = self.accounts
         for l in range(len(self.lender_names)):
             overdue = self._collect_overdue(l)
@@ -703,73 +609,34 @@ class CreditModel(mesa.Model):
             self.today.dpd90_count[l] = np.count_nonzero(dpd >= 90)
         self._fund_lenders()
 
-    def _pay(self, l: int, idx: np.ndarray, amount: np.ndarray, field: str) -> None:
-        acc, cs = self.accounts, self.consumers
-        getattr(acc, field)[l][idx] -= amount
-        acc.balance[l][idx] -= amount
-        cs.cash[idx] -= amount
-        total = float(amount.sum())
-        self.lenders.cash[l] += total
-        self.lenders.receivables[l] -= total
-        self.today.repayments[l] += total
+    def _able(self, idx: np.ndarray) -> np.ndarray:
+        cs = self.consumers
+        return able_to_pay(cs.cash[idx], cs.income[idx], self.cfg.consumers.reserve_months)
 
     def _collect_overdue(self, l: int) -> np.ndarray:
-        """Overdue accounts: DPD, late fees, catch-up payments, freezes. Returns their ids."""
-        acc, cs, p, t = self.accounts, self.consumers, self.lender_params[l], self.t
-        idx = np.flatnonzero(acc.overdue[l] > 0)
+        """A day past due on the overdue accounts (:func:`agents.accounts.collect_overdue`);
+        freezes. Returns their ids."""
+        idx = np.flatnonzero(self.accounts.overdue[l] > 0)
         if idx.size == 0:
             return idx
-        acc.dpd[l][idx] += 1
-        add_debt(acc, self.lenders, l, idx, acc.overdue[l][idx] * p.late_fee_daily, "overdue")
-        able = np.maximum(cs.cash[idx] - self.cfg.consumers.reserve_months * cs.income[idx], 0.0)
-        forgot = acc.forgot[l][idx]
-        notice = self.streams.uniform_at(f"notice.{self.lender_names[l]}", t, idx) < \
+        notice = self.streams.uniform_at(f"notice.{self.lender_names[l]}", self.t, idx) < \
             self.cfg.consumers.notice_probability
-        pays = ~forgot | notice
-        amount = np.where(pays, np.minimum(acc.overdue[l][idx], able), 0.0)
-        self._pay(l, idx, amount, "overdue")
-        acc.forgot[l][idx] &= ~notice
-        cleared = idx[acc.overdue[l][idx] <= 1e-9]
-        acc.overdue[l][cleared] = 0.0
-        acc.dpd[l][cleared] = 0
-        acc.forgot[l][cleared] = False
-        hit30 = idx[acc.dpd[l][idx] == 30]
-        acc.last_30dpd_day[l][hit30] = t
-        freeze = idx[(acc.dpd[l][idx] == p.freeze_dpd) & ~acc.frozen[l][idx]]
+        repaid, freeze = collect_overdue(self.accounts, self.lenders, self.consumers.cash, self._able(idx), l,
+                                         self.lender_params[l], idx, notice, self.t)
+        self.today.repayments[l] += repaid
         if freeze.size:
-            acc.frozen[l][freeze] = True
-            acc.temp_limit[l][freeze] = 0.0
             self._set_limit(l, freeze, np.zeros(freeze.size), "freeze")
         return idx
 
-    def _close(self, l: int, idx: np.ndarray) -> None:
-        """Close accounts: closed accounts carry no limit, no DPD and no score, so that
-        totals over all rows equal totals over open accounts."""
-        acc = self.accounts
-        acc.open[l][idx] = False
-        acc.closed_day[l][idx] = self.t
-        for name in ("fixed_limit", "temp_limit", "pd"):
-            getattr(acc, name)[l][idx] = 0.0
-        acc.frozen[l][idx] = False
-        acc.dpd[l][idx] = 0
-        self._choose_primary(idx)
-
-    def _choose_primary(self, idx: np.ndarray) -> None:
-        """Each consumer's first-choice line: the platform's if open, else the first open one."""
-        acc = self.accounts
-        has_platform = acc.open[self.platform][idx]
-        first_open = np.argmax(acc.open[:, idx], axis=0)
-        self.primary[idx] = np.where(has_platform | ~acc.open[:, idx].any(axis=0), self.platform, first_open)
-
     def _cut_statements(self, l: int) -> None:
-        """Statement day: unbilled purchases and this month's instalment become the bill;
-        accounts at or beyond the charge-off DPD are charged off on their statement day."""
-        acc, p = self.accounts, self.lender_params[l]
+        """Statement day: accounts at or beyond the charge-off DPD are charged off, the others
+        get their bill (:func:`agents.accounts.cut_statements`)."""
+        acc = self.accounts
         idx = self._group("statement_day", self.dom)
         idx = idx[acc.open[l][idx]]
         if idx.size == 0:
             return
-        off = idx[acc.dpd[l][idx] >= p.charge_off_dpd]
+        off = charge_offs_due(acc, l, idx, self.lender_params[l])
         if off.size:
             self._set_limit(l, off, np.zeros(off.size), "charge_off")
             amount = write_off(acc, self.lenders, l, off)
@@ -778,37 +645,31 @@ class CreditModel(mesa.Model):
             self.today.charge_offs[l] += off.size
             self.today.charge_off_amount[l] += amount
             idx = idx[acc.open[l][idx]]
-        months = acc.instalment_months[l][idx]
-        on_plan = months > 0
-        principal = np.where(on_plan, acc.instalment_principal[l][idx] / np.maximum(months, 1), 0.0)
-        fee = np.where(on_plan, acc.instalment_principal[l][idx] * p.instalment_fee_monthly, 0.0)
-        add_debt(acc, self.lenders, l, idx, fee, "billed")
-        acc.instalment_principal[l][idx] -= principal
-        acc.instalment_months[l][idx] = np.maximum(months - 1, 0)
-        acc.billed[l][idx] += acc.unbilled[l][idx] + principal
-        acc.unbilled[l][idx] = 0.0
+        cut_statements(acc, self.lenders, l, idx, self.lender_params[l])
 
     def _collect_due(self, l: int) -> None:
-        acc, cs, p, t = self.accounts, self.consumers, self.lender_params[l], self.t
+        """Due date of the statements cut ``statement_grace_days`` ago
+        (:func:`agents.accounts.collect_due`)."""
+        acc, cs, p = self.accounts, self.consumers, self.lender_params[l]
         due_dom = (self.dom - 1 - p.statement_grace_days) % BILLING_DAYS + 1
         idx = self._group("statement_day", due_dom)
         idx = idx[acc.open[l][idx] & (acc.billed[l][idx] > 0)]
         if idx.size == 0:
             return
-        able = np.maximum(cs.cash[idx] - self.cfg.consumers.reserve_months * cs.income[idx], 0.0)
-        bill = acc.billed[l][idx]
-        forgets = self.streams.uniform_at(f"forget.{self.lender_names[l]}", t, idx) < cs.forgetfulness[idx]
-        forgets &= able >= bill
-        amount = np.where(forgets, 0.0, np.minimum(bill, able))
-        self._pay(l, idx, amount, "billed")
-        late = idx[acc.billed[l][idx] > 1e-9]
-        acc.overdue[l][late] += acc.billed[l][late]
-        acc.billed[l][idx] = 0.0
-        acc.forgot[l][late] = False
-        acc.forgot[l, idx[forgets]] = True
-        acc.late_score[l][late] = acc.late_score[l][late] * np.exp(-(t - acc.late_day[l][late]) / 365.0) + 1
-        acc.late_day[l][late] = t
+        forgets = self.streams.uniform_at(f"forget.{self.lender_names[l]}", self.t, idx) < cs.forgetfulness[idx]
+        repaid, late = collect_due(acc, self.lenders, cs.cash, self._able(idx), l, idx, forgets, self.t)
+        self.today.repayments[l] += repaid
         self.today.missed_payments[l] += late.size
+
+    def _close(self, l: int, idx: np.ndarray) -> None:
+        """Close accounts (:func:`agents.accounts.close_accounts`); consumers re-choose their
+        primary line."""
+        close_accounts(self.accounts, l, idx, self.t)
+        self._choose_primary(idx)
+
+    def _choose_primary(self, idx: np.ndarray) -> None:
+        """Each consumer's first-choice line (:func:`agents.consumer.primary_line`)."""
+        self.primary[idx] = primary_line(self.accounts.open[:, idx], self.platform)
 
     # 9 ------------------------------------------------------------------
     def review(self) -> None:
@@ -824,115 +685,73 @@ class CreditModel(mesa.Model):
         self.supply.review()
 
     def _update_appetite(self) -> None:
-        lenders, acc = self.lenders, self.accounts
-        u = 1.0 - np.count_nonzero(self.consumers.employed) / self.consumers.n
-        u_normal = self.cfg.labour.unemployment_normal
-        r = self.funding_rate[self.pos]
-        for l, p in enumerate(self.lender_params):
-            open_ = np.count_nonzero(acc.open[l])
-            delinquent = self.today.dpd30_count[l] / max(open_, 1)
-            loans = lenders.receivables[l] + lenders.scf_loans[l]
-            capital = lenders.equity[l] / loans if loans > 0 else p.capital_target
-            target = (1.0 - p.appetite_unemployment * max(u - u_normal, 0.0)
-                      - p.appetite_delinquency * max(delinquent - p.delinquency_normal, 0.0)
-                      - p.appetite_funding * max(r - self.cfg.macro.funding_rate_normal, 0.0)
-                      - p.appetite_capital * max(p.capital_target - capital, 0.0)
-                      + self.tightening[l, self.pos])
-            target = min(max(target, p.appetite_min), p.appetite_max)
-            alpha = 1.0 - 0.5 ** (1.0 / p.appetite_halflife_days)
-            lenders.appetite[l] += alpha * (target - lenders.appetite[l])
+        """Risk appetite (:func:`agents.lender.update_appetite`)."""
+        cs = self.consumers
+        update_appetite(self.lenders, self.lender_params, 1.0 - np.count_nonzero(cs.employed) / cs.n,
+                        self.cfg.labour.unemployment_normal, self.funding_rate[self.pos],
+                        self.cfg.macro.funding_rate_normal, self.tightening[:, self.pos],
+                        self.today.dpd30_count, np.count_nonzero(self.accounts.open, axis=1))
 
     def _maybe_reestimate(self, l: int) -> None:
-        """Cause 1: refit the score on recent 30+ DPD outcomes, then take a new snapshot."""
-        p, t, lenders = self.lender_params[l], self.t, self.lenders
+        """Cause 1 on schedule (or a ``model_update`` shock): refit the score
+        (:func:`agents.lender.refit_score`), then take a new snapshot of performing accounts."""
+        p, t, acc = self.lender_params[l], self.t, self.accounts
         forced = (t, None) in self.model_updates or (t, self.lender_names[l]) in self.model_updates
         due = (t - self.calendar.first) % p.reestimate_every_days == 0
         if not (due or forced):
             return
-        # fit on the newest snapshot that is at least one re-estimation period old, so the
-        # outcome window has a fixed length whenever the fit happens
         snaps = self.snapshots.setdefault(l, [])
-        ready = [snap for snap in snaps if t - snap[0] >= p.reestimate_every_days]
-        if ready:
-            day, idx, X = ready[-1]
-            horizon = day + p.reestimate_every_days
-            reached = self.accounts.last_30dpd_day[l][idx]
-            y = ((reached >= day) & (reached < horizon)).astype(float)
-            lenders.weights[l] = fit_logistic(X, y, lenders.prior_weights[l], p.reestimate_ridge)
-            snaps[:] = [snap for snap in snaps if snap[0] >= day]
-        acc = self.accounts
+        refit_score(acc, self.lenders, l, p, snaps, t)
         open_idx = np.flatnonzero(acc.open[l])
         performing = open_idx[acc.dpd[l][open_idx] < 30]  # the score predicts entry into 30+ DPD
         if performing.size == 0:
             return
-        # the sample: the accounts with the smallest draws (each account keeps its own draw)
         draw = self.streams.uniform_at(f"reestimate.{self.lender_names[l]}", t, performing)
-        take = min(p.reestimate_sample, performing.size)
-        sample = np.sort(performing[np.argpartition(draw, take - 1)[:take]])
+        sample = reestimation_sample(performing, draw, p.reestimate_sample)
         observed = self._observed_income(l, sample)
-        X = features(acc, l, sample, t, observed, self.cfg.consumers.income_median)
-        snaps.append((t, sample, X))
+        snaps.append((t, sample, features(acc, l, sample, t, observed, self.cfg.consumers.income_median)))
 
     def _review_accounts(self, l: int) -> None:
-        """Monthly review (staggered by statement day): score, then the limit policy."""
+        """Monthly review (staggered by statement day): applications from consumers without an
+        account here; voluntary attrition of paid-up accounts; the limit review."""
         acc, cs, p, t = self.accounts, self.consumers, self.lender_params[l], self.t
-        review_dom = (self.dom - 1 - 14) % BILLING_DAYS + 1
-        group = self._group("statement_day", review_dom)
+        group = self._group("statement_day", (self.dom - 1 - 14) % BILLING_DAYS + 1)
         name = self.lender_names[l]
-        # applications from consumers without an account here; voluntary attrition
         absent = group[~acc.open[l][group]]
         if absent.size:
-            # acquisition: the flow that keeps account_share steady against attrition, stepped
-            # up when the customer base is below its target share and down when above it
-            share_now = np.count_nonzero(acc.open[l]) / cs.n
-            gap = (p.account_share - share_now) / max(p.account_share, 1e-9)
-            apply_p = ACCOUNT_ATTRITION_MONTHLY * p.account_share / max(1 - p.account_share, 1e-9) * \
-                min(max(1.0 + ACQUISITION_RESPONSE * gap, 0.0), 3.0)
+            apply_p = application_probability(np.count_nonzero(acc.open[l]) / cs.n, p,
+                                              ACCOUNT_ATTRITION_MONTHLY, ACQUISITION_RESPONSE)
             u = self.streams.uniform_at(f"apply.{name}", t, absent)
             self._consider_applications(l, absent[u < apply_p])
         idx = group[acc.open[l][group]]
         if idx.size == 0:
             return
-        # voluntary closure of paid-up accounts, at a rate that closes ACCOUNT_ATTRITION_MONTHLY
-        # of all open accounts a month
         paid_up = acc.balance[l][idx] < BALANCE_EPSILON
-        rate = min(1.0, ACCOUNT_ATTRITION_MONTHLY / max(paid_up.mean(), 0.05))
+        rate = attrition_rate(paid_up, ACCOUNT_ATTRITION_MONTHLY)
         quit_ = idx[paid_up & (self.streams.uniform_at(f"attrition.{name}", t, idx) < rate)]
         # accounts opened today are not closed; closures keep their history for a re-application
-        quit_ = quit_[acc.open_day[l][quit_] < t]
-        self._close(l, quit_)
-        idx = idx[acc.open[l][idx]]
+        self._close(l, quit_[acc.open_day[l][quit_] < t])
+        self._review_limits(l, idx[acc.open[l][idx]])
+
+    def _review_limits(self, l: int, idx: np.ndarray) -> None:
+        """Score the reviewed accounts, then the limit policy (:func:`agents.lender.limit_review`):
+        unfreezes, cuts (by cause: review or macro) and raises."""
+        acc, p, t = self.accounts, self.lender_params[l], self.t
         observed = self._observed_income(l, idx)
         X = features(acc, l, idx, t, observed, self.cfg.consumers.income_median)
         pd = sigmoid(X @ self.lenders.weights[l])
         acc.pd[l][idx] = pd
-        appetite = self.lenders.appetite[l]
-        target = target_limit(pd, observed, appetite, p)
+        target = target_limit(pd, observed, self.lenders.appetite[l], p)
         fixed = acc.fixed_limit[l][idx]
-        frozen = acc.frozen[l][idx]
-        dpd = acc.dpd[l][idx]
-        # frozen accounts stay frozen while past due; once current they are unfrozen at limit 0
-        unfreeze = frozen & (dpd == 0)
+        unfreeze, cut, raise_ = limit_review(X[:, 1], target, fixed, acc.frozen[l][idx], acc.dpd[l][idx],
+                                             acc.protected_until[l][idx] > t, t - acc.open_day[l][idx],
+                                             t - self.consumers.last_cut_day[idx], p, CLEAN_LATE_SCORE)
         acc.frozen[l, idx[unfreeze]] = False
-        protected = acc.protected_until[l][idx] > t
-        active = ~frozen & ~protected & (dpd < p.freeze_dpd)
-        clean = (X[:, 1] < CLEAN_LATE_SCORE) & (dpd == 0)
-        cut = active & (target < fixed * (1 - p.cut_hysteresis))
-        if p.differentiated_policy:
-            tenure = t - acc.open_day[l][idx]
-            cut &= ~(clean & (tenure >= p.differentiated_tenure_days))
-        raise_ = ((active | unfreeze) & ~protected & clean & (target > np.maximum(fixed, 1.0) *
-                                                             (1 + p.raise_hysteresis))
-                  & (t - acc.open_day[l][idx] >= p.raise_min_tenure_days)
-                  & (t - cs.last_cut_day[idx] >= p.raise_cooldown_days))
         if cut.any():
-            normal_target = target_limit(pd[cut], observed[cut], 1.0, p)
-            macro = normal_target >= fixed[cut] * (1 - p.cut_hysteresis)
-            causes = np.where(macro, CAUSE_CODE["macro"], CAUSE_CODE["review"])
+            causes = cut_causes(pd[cut], observed[cut], fixed[cut], p)
             self._set_limit(l, idx[cut], target[cut], causes)
         if raise_.any():
-            new = fixed[raise_] + p.raise_speed * (target[raise_] - fixed[raise_])
-            self._set_limit(l, idx[raise_], new, "raise")
+            self._set_limit(l, idx[raise_], raised_limit(fixed[raise_], target[raise_], p), "raise")
 
     def _start_experiment(self, s) -> None:
         """A credit-line experiment: a random share of open accounts get their limit changed by
@@ -942,9 +761,7 @@ class CreditModel(mesa.Model):
         idx = np.flatnonzero(acc.open[l] & ~acc.frozen[l] & (acc.fixed_limit[l] > 0) & (acc.dpd[l] == 0))
         u = self.streams.uniform_at(f"experiment.{s.lender}.{s.start}", self.t, idx)
         treated = idx[u < s.share]
-        acc.treated[l][idx] = 0
-        acc.treated[l][treated] = 1
-        acc.protected_until[l][idx] = s.end
+        enrol_experiment(acc, l, idx, treated, s.end)
         self._set_limit(l, treated, acc.fixed_limit[l][treated] * (1 + s.size), "experiment")
 
     # 10, 11 ----------------------------------------------------------------
@@ -974,20 +791,10 @@ class CreditModel(mesa.Model):
         sizes[buying] = self.streams.uniform_at("big_ticket.size", t, who[buying])
         return sizes
 
-    def _bills_known(self, idx: np.ndarray, balance: np.ndarray | None = None) -> np.ndarray:
-        """What consumers ``idx`` owe on all lines outside instalment plans (unbilled, billed,
-        overdue): cash they keep for bills."""
-        acc = self.accounts
-        owed = np.zeros(idx.size)
-        for l in range(acc.open.shape[0]):
-            owed += (acc.balance[l][idx] if balance is None else balance[l]) - acc.instalment_principal[l][idx]
-        return owed
-
     def _observed_income(self, l: int, idx: np.ndarray) -> np.ndarray:
-        """Income as lender ``l`` sees it: true income times a persistent per-account error
-        (the lender's estimate is wrong in the same direction review after review)."""
-        noise = self.streams.normal_at(f"income_noise.{self.lender_names[l]}", 0, idx)
-        return self.consumers.income[idx] * np.exp(self.lender_params[l].income_noise * noise)
+        """Income as lender ``l`` sees it (:func:`agents.lender.observed_income`)."""
+        return observed_income(self.consumers.income, idx, self.lender_params[l].income_noise, self.streams,
+                               self.lender_names[l])
 
     def _group(self, name: str, dom: int) -> np.ndarray:
         """Consumers whose ``name`` (payday, statement_day) is day-of-month ``dom``."""
@@ -1013,27 +820,6 @@ class CreditModel(mesa.Model):
     def results(self):
         """The recorded outputs as pandas DataFrames (see :mod:`sim.outputs`)."""
         return self.recorder.results()
-
-
-def _in_preference_order(by_lender: np.ndarray, primary: np.ndarray) -> np.ndarray:
-    """Rows of ``by_lender`` (L, s) reordered per column: primary lender first, then the rest
-    in rotation. :func:`_in_lender_order` undoes it."""
-    L = by_lender.shape[0]
-    if L == 2:  # the common case, without the index arithmetic
-        first = primary == 0
-        return np.stack([np.where(first, by_lender[0], by_lender[1]), np.where(first, by_lender[1], by_lender[0])])
-    order = (primary[None, :] + np.arange(L)[:, None]) % L
-    return np.take_along_axis(by_lender, order, axis=0)
-
-
-def _in_lender_order(by_preference: np.ndarray, primary: np.ndarray) -> np.ndarray:
-    L = by_preference.shape[0]
-    if L == 2:  # with two lenders the rotation is its own inverse
-        return _in_preference_order(by_preference, primary)
-    out = np.empty_like(by_preference)
-    order = (primary[None, :] + np.arange(L)[:, None]) % L
-    np.put_along_axis(out, order, by_preference, axis=0)
-    return out
 
 
 @dataclass(slots=True)

@@ -1,0 +1,169 @@
+"""Accounts' book-keeping: credit purchases and settlements, statements, due dates,
+repayment, delinquency (DPD, late fees, freezes) and charge-offs, as vectorised rules
+on :class:`agents.lender.Accounts` (shape (L, n)) and :class:`agents.lender.LenderState`.
+
+Scoring, reviews, the anomaly monitor, promotions and applications are in
+:mod:`agents.lender`; what a consumer can pay is :func:`agents.consumer.able_to_pay`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agents.lender import Accounts, LenderState, add_debt
+from sim.config import ConsumerParams, LenderParams
+from sim.rng import Streams
+
+
+def book_credit_purchases(acc: Accounts, lenders: LenderState, settlement_due: np.ndarray, l: int,
+                          p: LenderParams, cp: ConsumerParams, streams: Streams, name: str, t: int,
+                          delay: int, who: np.ndarray, amount: np.ndarray, retailer: np.ndarray,
+                          panel: bool) -> None:
+    """Credit purchases at lender ``l``: the consumer owes, the lender owes the merchant.
+
+    A purchase above ``instalment_threshold`` goes on an instalment plan (分期) with chance
+    ``instalment_probability`` (the same uniform picks the plan's length); the rest waits for
+    the next statement. The lender keeps the merchant discount and owes the merchant the rest,
+    paid ``settlement_lag`` (+ ``delay``) days later from ``settlement_due`` (L, slots, m)."""
+    buy = amount > 0
+    idx, amt, ret = who[buy], amount[buy], retailer[buy]
+    if idx.size == 0:
+        return
+    big = amt > cp.instalment_threshold
+    inst = np.zeros(idx.size, dtype=bool)
+    if big.any():
+        u = streams.uniform_at(f"instalment.{name}", t, idx[big])
+        take = u < cp.instalment_probability
+        inst[np.flatnonzero(big)[take]] = True
+        months = np.asarray(cp.instalment_months)[
+            np.minimum((u[take] / max(cp.instalment_probability, 1e-12) * len(cp.instalment_months))
+                       .astype(int), len(cp.instalment_months) - 1)]
+        ii = idx[inst]
+        acc.instalment_principal[l][ii] += amt[inst]
+        acc.instalment_months[l][ii] = np.maximum(acc.instalment_months[l][ii], months)
+    acc.unbilled[l][idx] += np.where(inst, 0.0, amt)
+    acc.balance[l][idx] += amt
+    if panel:
+        acc.month_credit[l][idx] += amt
+    total = float(amt.sum())
+    lenders.receivables[l] += total
+    fee = total * p.merchant_discount
+    slot = (t + p.settlement_lag + delay) % settlement_due.shape[1]
+    net = np.bincount(ret, amt * (1 - p.merchant_discount), minlength=settlement_due.shape[2])
+    settlement_due[l][slot] += net
+    lenders.settlement_payable[l] += total - fee
+    lenders.fee_income[l] += fee
+
+
+def settle(settlement_due: np.ndarray, lenders: LenderState, t: int) -> np.ndarray:
+    """Settlements due today: the lenders pay the merchants what credit sales earned
+    ``settlement_lag`` days ago. Returns each merchant's receipts (length m)."""
+    slot = t % settlement_due.shape[1]
+    due = settlement_due[:, slot, :]
+    per_lender = due.sum(axis=1)
+    receipts = due.sum(axis=0)
+    lenders.cash -= per_lender
+    lenders.settlement_payable -= per_lender
+    settlement_due[:, slot, :] = 0.0
+    return receipts
+
+
+# --------------------------------------------------------------------------- repayment and delinquency
+
+
+def pay(acc: Accounts, lenders: LenderState, cash: np.ndarray, l: int, idx: np.ndarray, amount: np.ndarray,
+        field: str) -> float:
+    """Consumers ``idx`` pay ``amount`` off the ``field`` part (billed, overdue) of their balance
+    at lender ``l`` from ``cash``: the lender's cash rises and its receivables fall. Returns
+    the total repaid, yuan."""
+    getattr(acc, field)[l][idx] -= amount
+    acc.balance[l][idx] -= amount
+    cash[idx] -= amount
+    total = float(amount.sum())
+    lenders.cash[l] += total
+    lenders.receivables[l] -= total
+    return total
+
+
+def collect_overdue(acc: Accounts, lenders: LenderState, cash: np.ndarray, able: np.ndarray, l: int,
+                    p: LenderParams, idx: np.ndarray, notice: np.ndarray,
+                    t: int) -> tuple[float, np.ndarray]:
+    """A day past due for the overdue accounts ``idx`` (all with ``overdue`` > 0).
+
+    DPD rise by one and the late fee (``late_fee_daily`` of the overdue amount) is added;
+    consumers pay what they can (``able``) unless they forgot the due date and have not yet
+    noticed (``notice``: today's chance of noticing); paid-up accounts are current again
+    (DPD 0). An account reaching 30 DPD is dated (the score's outcome) and one reaching
+    ``freeze_dpd`` is frozen (no spending, no temporary limit). Returns (total repaid, the
+    accounts to freeze: their fixed limit goes to 0)."""
+    acc.dpd[l][idx] += 1
+    add_debt(acc, lenders, l, idx, acc.overdue[l][idx] * p.late_fee_daily, "overdue")
+    forgot = acc.forgot[l][idx]
+    pays = ~forgot | notice
+    amount = np.where(pays, np.minimum(acc.overdue[l][idx], able), 0.0)
+    repaid = pay(acc, lenders, cash, l, idx, amount, "overdue")
+    acc.forgot[l][idx] &= ~notice
+    cleared = idx[acc.overdue[l][idx] <= 1e-9]
+    acc.overdue[l][cleared] = 0.0
+    acc.dpd[l][cleared] = 0
+    acc.forgot[l][cleared] = False
+    hit30 = idx[acc.dpd[l][idx] == 30]
+    acc.last_30dpd_day[l][hit30] = t
+    freeze = idx[(acc.dpd[l][idx] == p.freeze_dpd) & ~acc.frozen[l][idx]]
+    if freeze.size:
+        acc.frozen[l][freeze] = True
+        acc.temp_limit[l][freeze] = 0.0
+    return repaid, freeze
+
+
+def charge_offs_due(acc: Accounts, l: int, idx: np.ndarray, p: LenderParams) -> np.ndarray:
+    """Accounts among ``idx`` (on their statement day) at or beyond ``charge_off_dpd``: the
+    lender gives up on them (the balance is written off, the account closed)."""
+    return idx[acc.dpd[l][idx] >= p.charge_off_dpd]
+
+
+def cut_statements(acc: Accounts, lenders: LenderState, l: int, idx: np.ndarray, p: LenderParams) -> None:
+    """Statement day for open accounts ``idx``: unbilled purchases and this month's instalment
+    (principal over the months left, plus ``instalment_fee_monthly`` on the principal) become
+    the bill, due ``statement_grace_days`` later."""
+    months = acc.instalment_months[l][idx]
+    on_plan = months > 0
+    principal = np.where(on_plan, acc.instalment_principal[l][idx] / np.maximum(months, 1), 0.0)
+    fee = np.where(on_plan, acc.instalment_principal[l][idx] * p.instalment_fee_monthly, 0.0)
+    add_debt(acc, lenders, l, idx, fee, "billed")
+    acc.instalment_principal[l][idx] -= principal
+    acc.instalment_months[l][idx] = np.maximum(months - 1, 0)
+    acc.billed[l][idx] += acc.unbilled[l][idx] + principal
+    acc.unbilled[l][idx] = 0.0
+
+
+def collect_due(acc: Accounts, lenders: LenderState, cash: np.ndarray, able: np.ndarray, l: int,
+                idx: np.ndarray, forgets: np.ndarray, t: int) -> tuple[float, np.ndarray]:
+    """Due date of the bills of accounts ``idx``: each consumer pays the bill in full, or as
+    much as they can (``able``); one able to pay may forget (``forgets``) and pays nothing.
+    What is left becomes overdue and counts as a late payment in the score (a count decaying
+    over a year). Returns (total repaid, the accounts that missed)."""
+    bill = acc.billed[l][idx]
+    forgets = forgets & (able >= bill)
+    amount = np.where(forgets, 0.0, np.minimum(bill, able))
+    repaid = pay(acc, lenders, cash, l, idx, amount, "billed")
+    late = idx[acc.billed[l][idx] > 1e-9]
+    acc.overdue[l][late] += acc.billed[l][late]
+    acc.billed[l][idx] = 0.0
+    acc.forgot[l][late] = False
+    acc.forgot[l, idx[forgets]] = True
+    acc.late_score[l][late] = acc.late_score[l][late] * np.exp(-(t - acc.late_day[l][late]) / 365.0) + 1
+    acc.late_day[l][late] = t
+    return repaid, late
+
+
+def close_accounts(acc: Accounts, l: int, idx: np.ndarray, t: int) -> None:
+    """Close accounts ``idx`` at lender ``l``: closed accounts carry no limit, no DPD and no
+    score, so that totals over all rows equal totals over open accounts; their history stays
+    (for a re-application)."""
+    acc.open[l][idx] = False
+    acc.closed_day[l][idx] = t
+    for name in ("fixed_limit", "temp_limit", "pd"):
+        getattr(acc, name)[l][idx] = 0.0
+    acc.frozen[l][idx] = False
+    acc.dpd[l][idx] = 0
