@@ -176,8 +176,8 @@ def place_orders(book: TradeBook, gap_by_buyer: np.ndarray, credit_stop: np.ndar
 
 def serve_orders(book: TradeBook, new: np.ndarray, stock_value: np.ndarray, credit_stop: np.ndarray,
                  today: int, cancel_days: float, rationed_fill: float) -> tuple[np.ndarray, np.ndarray]:
-    """Suppliers ship back-orders and today's orders pro rata from stock (at selling prices
-    ``stock_value``); what they cannot ship stays on back-order, of which ``1 / cancel_days``
+    """Suppliers ship back-orders and today's orders together, pro rata, from stock (at selling
+    prices ``stock_value``); what they cannot ship stays on back-order, of which ``1 / cancel_days``
     is cancelled a day (buyers give up on old orders). An edge shipped less than
     ``rationed_fill`` of what was asked starts (or continues) a run of rationing. Returns the
     shipments and each supplier's demand today, by edge and by supplier."""

@@ -80,7 +80,7 @@ MEASURES: tuple[Measure, ...] = (
     Measure("limit_cuts_{cause}", "sum", "limit_cuts_{cause}", "count", "platform limit cuts with cause {cause}"),
     Measure("accounts_cut", "accounts_cut", "limit_changes", "count",
             "platform accounts with a fixed-limit cut (distinct consumers)"),
-    Measure("layoffs", "sum", "layoffs", "count", "merchant staff laid off", optional=True),
+    Measure("layoffs", "sum", "layoffs", "count", "workers laid off (excess staff and failures)", optional=True),
     Measure("hires", "sum", "hires", "count", "hires", optional=True),
     Measure("vacancies", "mean", "vacancies", "count", "vacancies, mean", optional=True),
 )

@@ -49,16 +49,18 @@ COLUMNS = {
     "risk_appetite": "platform risk appetite (1 = normal)",
     "retail_sales": "retailers' revenue (flow, yuan)",
     "wholesale_sales": "distributors' and manufacturers' revenue (flow, yuan)",
-    "supply_shortfall": "orders suppliers could not fill from stock (rationing) (flow, yuan)",
+    "supply_shortfall": "orders waiting at suppliers after today's shipments: back-orders and today's unfilled "
+                        "orders (stock, yuan)",
     "merchant_cash": "merchants' cash (stock, yuan)",
     **{f"cash_days_{_tier}": f"{_tier}s' total cash over their total daily outflows at expected sales "
                              f"(cost of goods, fixed costs, wages), active {_tier}s; 0 when none is active (days)"
        for _tier in TIER_NAMES},
     "merchant_inventory": "merchants' inventory at cost (stock, yuan)",
     "merchants_active": "merchants not failed (stock, count)",
-    "merchants_distressed": "active merchants in trade arrears or drawing over 80% of their bank line (stock, count)",
+    "merchants_distressed": "active merchants with trade arrears beyond the stretch window or drawing over 80% "
+                            "of their bank line (stock, count)",
     "merchant_failures": "merchant failures (flow, count)",
-    "contagion_failures": "failures caused by a counterparty (flow, count)",
+    "contagion_failures": "failures labelled counterparty or credit_line (flow, count)",
     **{f"failures_{_tier}": f"{_tier} failures (flow, count; the tiers sum to merchant_failures)"
        for _tier in TIER_NAMES},
     "trade_arrears": "unpaid overdue trade payables, however long overdue: late_payables plus the arrears "

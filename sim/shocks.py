@@ -17,7 +17,8 @@ KINDS = {
                     "direct job loss; the loop adds the rest)",
     "demand": "autonomous demand for the outside sector (exports, government) changes by the fraction size "
               "(-0.05 = 5% less), moving outside labour demand by (1 - theta) x size",
-    "income": "income index shifted by size (-0.05 = wages and benefits 5% lower)",
+    "income": "income index shifted by size (-0.05 = wages and benefits 5% lower); autonomous demand for "
+              "the outside sector moves by the same size",
     "confidence": "consumer confidence multiplier shifted by size (-0.2 = 20% less desired spending)",
     "credit_tightening": "risk appetite shifted by size (-0.3); optional lender: a platform's name, or "
                          "'banks' for merchants' bank lines (default: every platform and the banks)",

@@ -1,22 +1,26 @@
 """The supply chain: merchants' orders, production, trade credit, payments, credit
-lines, failures, contagion and entry (DESIGN sections 2-4).
+lines, owners, failures, contagion and entry (docs/model.md sections 7.10-7.24).
 
 :class:`SupplyChain` owns the merchant phases of the day and is driven by
-:class:`sim.model.CreditModel`:
+:class:`sim.model.CreditModel`; the rules it applies live in :mod:`agents.merchant`,
+:mod:`agents.trade`, :mod:`agents.labour` and :mod:`agents.consumer`:
 
-- phase 6 :meth:`orders_and_production`: restocking toward target cover; orders
-  split over suppliers by purchase shares; manufacturers produce from raw inputs
-  (bought from the outside sector) within capacity; suppliers ship from stock
-  with pro-rata rationing; invoices fall due ``trade_terms_days`` later;
-- phase 7 :meth:`payments`: fixed costs and interest, then invoices due today by
-  the waterfall cash -> bank line -> supply-chain-finance line -> arrears; any
-  shortfall left is an emergency overdraft that fails the merchant;
-- phase 9 :meth:`review`: credit-line limits (monthly bank review, daily SCF
-  limits) and staff that follow sales (layoffs make consumers unemployed);
-- phase 10 :meth:`defaults`: the failure rule, recovery shared by creditors,
-  losses, layoffs, consumers and buyers re-linking, cascade bookkeeping;
-- phase 11 :meth:`entry`: buyers re-link to new suppliers; failed slots are
-  refilled with outside capital.
+- phase 6 :meth:`orders_and_production`: restocking toward target cover net of back-orders;
+  orders split over suppliers by purchase shares; manufacturers produce within a capacity
+  that follows expected output over months, buying raw inputs on trade credit from the
+  outside sector; suppliers ship back-orders and new orders pro rata from stock; invoices
+  fall due ``trade_terms_days`` later; buyers rationed for long qualify second suppliers;
+- phase 7 :meth:`payments`: fixed costs and interest, then invoices due by the waterfall
+  (cash above the protected buffer -> stretching -> for pressing invoices the bank line, the
+  SCF line, the buffer, the owner -> arrears); line repayments; month-end settlement with
+  the owners (payouts and top-ups);
+- phase 9 :meth:`review`: the banks' risk appetite (daily); on the 1st, bank lines, retailers'
+  appeal and customer churn, and desired staff (layoffs of a share of any excess);
+- phase 10 :meth:`defaults`: the failure rule (illiquid, and the owner will not or cannot
+  pay in), the estate shared by creditors, attribution, layoffs, the owner back on the
+  labour market, consumers and buyers re-linking, cascade bookkeeping;
+- phase 11 :meth:`entry`: buyers re-link to new suppliers after the qualification delay;
+  failed slots are refilled with outside capital and a new owner.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from agents.trade import TradeBook, pay_invoices, place_orders, serve_orders
 from sim.network import SupplyNetwork, generate_network, load_network
 
 CAUSE_LIQUIDITY, CAUSE_COUNTERPARTY, CAUSE_CREDIT_LINE = "liquidity", "counterparty", "credit_line"
-WORKING_CASH_SHARE = 0.5   # lines are repaid from cash above this share of the reserve target
+WORKING_CASH_SHARE = 0.5   # lines are repaid from cash above this share of the cash buffer target
 DISTRESS_LINE_USE = 0.8    # a merchant drawing more than this share of its bank line is distressed
 MIN_WAGE_SHARE = 0.5       # staffing plans assume at least this share of the median income per employee
 
@@ -333,7 +337,7 @@ class SupplyChain:
         beta = 1.0 - 0.5 ** (1.0 / self.p.staff_longrun_halflife_days)
         ms.sales_longrun[active] += beta * (ms.trend_sales[active] - ms.sales_longrun[active])
 
-    def _draw_credit(self, amount: np.ndarray, buffer: np.ndarray) -> None:
+    def _draw_credit(self, amount: np.ndarray) -> None:
         """Pay ``amount`` (per merchant) from the bank line, then the SCF line, then the cash
         ``buffer`` kept for wages, then the owner's funds (what is left, never expected, is an
         emergency overdraft: see :meth:`_cover_negative_cash`)."""
@@ -344,7 +348,6 @@ class SupplyChain:
         scf = np.minimum(amount - bank, np.maximum(ms.scf_limit - ms.scf_drawn, 0.0))
         self._borrow(bank, scf)
         ms.cash -= amount   # what the lines did not bring in comes out of the buffer
-        del buffer
         self._cover_negative_cash()
 
     def _borrow(self, bank: np.ndarray, scf: np.ndarray) -> None:
@@ -414,7 +417,7 @@ class SupplyChain:
         on_credit = np.bincount(book.buyer[:n], from_credit, minlength=ms.m)
         ms.trade_payables -= by_buyer   # first, so that the owner sees the business's true net worth
         ms.cash -= by_buyer - on_credit
-        self._draw_credit(on_credit, buffer)
+        self._draw_credit(on_credit)
         outside_owned = book.outside_owned[:n]
         to_suppliers = np.bincount(book.supplier[:n], np.where(outside_owned, 0.0, paid), minlength=ms.m)
         ms.cash += to_suppliers
@@ -573,7 +576,7 @@ class SupplyChain:
                             model.streams.uniform("merchant_layoffs", model.t, ms.m))
         if not going.any():
             return
-        # the most recently hired go first (the highest ids within each employer: a fixed rule)
+        # within each employer the staff with the highest consumer ids go first (a fixed rule)
         staff = np.flatnonzero(cs.employed & (cs.employer >= 0))
         staff = staff[np.argsort(cs.employer[staff], kind="stable")]
         employer = cs.employer[staff]
@@ -622,10 +625,10 @@ class SupplyChain:
             self._fail(int(f), arrears=float(trade_arrears[f]))
         self._relink_consumers()
 
-    def _fail(self, f: int, arrears: float) -> None:
+    def _fail(self, f: int, arrears: float, forced: bool = False) -> None:
         model, ms, book, t = self.model, self.model.merchants, self.book, self.model.t
         out, plat, n = model.outside, model.platform, book.n
-        cause, parents = self._attribute(f)
+        cause, parents = (CAUSE_LIQUIDITY, []) if forced else self._attribute(f)
         # the estate: settlements due from the lenders (paid now), inventory sold at a fire-sale
         # discount, receivables sold to the outside sector at a factoring discount
         settle = ms.settlement_due[:, :, f].sum(axis=1)
@@ -715,8 +718,8 @@ class SupplyChain:
         if failed_parents:
             generation = 1 + int(max(ms.generation[p] for p in failed_parents))
             cascade = int(min(ms.cascade[p] for p in failed_parents))
-        elif parents:  # hit by buyers paying late that have not failed: a cascade of its own
-            generation, cascade = 1, self.next_cascade
+        elif parents:  # hit by buyers paying late that have not failed: the root of a cascade
+            generation, cascade = 0, self.next_cascade
             self.next_cascade += 1
         else:
             generation, cascade = 0, self.next_cascade
@@ -787,9 +790,7 @@ class SupplyChain:
         if not 0 <= target < ms.m:
             raise ValueError(f"supplier_failure: target {target} is not a merchant id (0..{ms.m - 1})")
         if ms.status[target] != FAILED:
-            self.loss_sources.pop(target, None)
-            ms.line_cut_day[target] = NEVER
-            self._fail(target, arrears=float(self.book.arrears_by_buyer(ms.m)[target]))
+            self._fail(target, arrears=float(self.book.arrears_by_buyer(ms.m)[target]), forced=True)
             self._relink_consumers()
 
     def _relink_consumers(self) -> None:
@@ -870,6 +871,7 @@ class SupplyChain:
         ms.inventory[e] = 0.0
         ms.loss_day[e] = ms.line_cut_day[e] = ms.shock_day[e] = NEVER
         ms.appeal[e] = 0.0
+        ms.generation[e] = ms.cascade[e] = -1   # a new business: not part of its slot's old cascade
         ms.bank_limit[e] = (self.p.bank_line_months * DAYS_PER_MONTH * ms.expected_sales[e] * self.bank_appetite
                             if ms.bank_access[e] else 0.0)
         # outside capital: the cash buffer, and fixed assets bought from the outside sector

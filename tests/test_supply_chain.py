@@ -177,12 +177,12 @@ def retailer_failure_run(tmp_path, fail: bool, drain_distributor: bool, seed: in
     seen = {}
     original = model.supply._fail
 
-    def fail_spy(f, arrears):
+    def fail_spy(f, arrears, **kw):
         if f == R1:
             book, ms = model.supply.book, model.merchants
             seen.update(owed=float(book.owed()[edges_between(model, D, R1)].sum()),
                         receivables=float(ms.trade_receivables[D]), cash=float(ms.cash[D]))
-        original(f, arrears)
+        original(f, arrears, **kw)
         if f == R1:
             seen.update(receivables_after=float(model.merchants.trade_receivables[D]),
                         cash_after=float(model.merchants.cash[D]))
@@ -382,7 +382,7 @@ def test_supplier_short_of_stock_ships_each_buyer_the_same_share_of_its_order(tm
     np.testing.assert_allclose(book.due[slot, up], orders[up], rtol=1e-9)
     assert ms.demand_today[FD] == pytest.approx(seen["demand"])
     assert model.today.shortfall_upstream == pytest.approx(0.6 * seen["demand"])
-    # ... and is served the next day, before new orders, now that D has stock again; the
+    # ... and is served the next day, with the new orders, now that D has stock again; the
     # retailers do not order those goods a second time
     backlog = book.backlog[mine].copy()
     ms.inventory[FD] += 10 * seen["demand"] / ms.markup[FD]   # a delivery from the outside: real assets
