@@ -221,6 +221,24 @@ class LenderParams:
     promo_reversion_utilisation: float = param(1.0, "utilisation of the fixed limit at expiry that "
                                                "triggers a reversion cut", lo=0)
     promo_reversion_cut: float = param(0.2, "share of the fixed limit cut at reversion", lo=0, hi=1)
+    attrition_monthly: float = param(0.01, "share of open accounts closed voluntarily a month (paid-up ones)",
+                                     unit="1/month", lo=0, hi=1)
+    acquisition_response: float = param(10.0, "acquisition effort per unit of relative shortfall of accounts "
+                                        "below account_share", lo=0)
+    new_account_limit_share: float = param(0.5, "a new account starts at this share of its target limit", lo=0,
+                                           hi=1)
+    reapply_after_charge_off_days: int = param(730, "a consumer charged off at any lender is declined for this "
+                                               "long (the bureau shows it)", unit="days", lo=0)
+    clean_late_score: float = param(0.37, "decayed late-payment count below which a record is clean (no late "
+                                    "payment in about 12 months)", lo=0)
+    starting_limit_share: float = param(0.85, "starting limits sit this far into the cut/raise band of the "
+                                        "policy's target", lo=0, hi=2)
+    starting_score_utilisation: float = param(0.2, "utilisation assumed in the score of starting limits", lo=0,
+                                              hi=3)
+    starting_score_spend_volatility: float = param(0.7, "spending-volatility feature assumed in the score of "
+                                                   "starting limits", lo=0)
+    starting_drawn_share: float = param(0.15, "share of starting limits assumed drawn when sizing the lender's "
+                                        "starting capital", lo=0, hi=1)
 
 
 def _default_lenders() -> dict:

@@ -66,16 +66,7 @@ from sim.rng import Streams
 from sim.shocks import shock_active, shock_level
 from sim.supply_chain import SupplyChain, build_network, create_merchants
 
-REAPPLY_AFTER_CHARGE_OFF_DAYS = 730  # a charged-off consumer is not accepted again for two years
-SECOND_ACCOUNT_LIMIT_SHARE = 0.5    # a new account starts at half its target limit
-ACCOUNT_ATTRITION_MONTHLY = 0.01    # share of open accounts closed voluntarily a month (paid-up ones)
-TYPICAL_UTILISATION = 0.2          # utilisation assumed in the score of starting limits
-STARTING_UTILISATION = 0.15        # share of starting limits drawn, for starting lender capital
-TYPICAL_SPEND_VOLATILITY = 0.7     # spending-volatility feature assumed for starting limits
-ACQUISITION_RESPONSE = 10.0        # acquisition effort per unit of relative shortfall of accounts
-STARTING_LIMIT_SHARE = 0.85        # starting limits sit this far into the cut/raise band
 BALANCE_EPSILON = 0.005            # balances below half a fen count as paid up (rounding residue)
-CLEAN_LATE_SCORE = 0.37             # decayed late count below this = no late payment in ~12 months
 
 
 @dataclass(slots=True)
@@ -221,10 +212,10 @@ class CreditModel(mesa.Model):
             holders = np.flatnonzero(acc.open[l])
             observed = self._observed_income(l, holders)
             X = features(acc, l, holders, self.t, observed, cfg.consumers.income_median)
-            X[:, 3] = TYPICAL_UTILISATION
-            X[:, 7] = TYPICAL_SPEND_VOLATILITY
+            X[:, 3] = p.starting_score_utilisation
+            X[:, 7] = p.starting_score_spend_volatility
             pd0 = sigmoid(X @ np.asarray(p.initial_weights))
-            acc.fixed_limit[l][holders] = target_limit(pd0, observed, 1.0, p) * STARTING_LIMIT_SHARE
+            acc.fixed_limit[l][holders] = target_limit(pd0, observed, 1.0, p) * p.starting_limit_share
             acc.pd[l][holders] = pd0
         self.primary = np.full(cs.n, self.platform, dtype=np.int64)
         self._choose_primary(np.arange(cs.n))
@@ -232,7 +223,7 @@ class CreditModel(mesa.Model):
     def _build_lenders(self) -> None:
         """Starting equity near the steady state: a capital ratio of 1.3 times the target on
         the receivables the lender expects (typical utilisation of the starting limits)."""
-        expected = self.accounts.fixed_limit.sum(axis=1) * STARTING_UTILISATION
+        expected = self.accounts.fixed_limit.sum(axis=1) * np.array([p.starting_drawn_share for p in self.lender_params])
         capital = 1.3 * np.array([p.capital_target for p in self.lender_params]) * expected
         self.lenders = LenderState.create(self.lender_params, capital)
 
@@ -501,13 +492,13 @@ class CreditModel(mesa.Model):
         acc, t = self.accounts, self.t
         if idx.size == 0:
             return
-        idx = eligible_applicants(acc, l, idx, t, REAPPLY_AFTER_CHARGE_OFF_DAYS)
+        idx = eligible_applicants(acc, l, idx, t, self.lender_params[l].reapply_after_charge_off_days)
         if idx.size == 0:
             return
         observed = self._observed_income(l, idx)
         X = features(acc, l, idx, t, observed, self.cfg.consumers.income_median)
         approve, pd, limit = underwrite(X, self.lenders.weights[l], observed, self.lenders.appetite[l],
-                                        self.lender_params[l], SECOND_ACCOUNT_LIMIT_SHARE)
+                                        self.lender_params[l], self.lender_params[l].new_account_limit_share)
         new = idx[approve]
         open_accounts(acc, l, new, limit, pd[approve], t)
         self.today.accounts_opened[l] += new.size
@@ -720,14 +711,14 @@ class CreditModel(mesa.Model):
         absent = group[~acc.open[l][group]]
         if absent.size:
             apply_p = application_probability(np.count_nonzero(acc.open[l]) / cs.n, p,
-                                              ACCOUNT_ATTRITION_MONTHLY, ACQUISITION_RESPONSE)
+                                              p.attrition_monthly, p.acquisition_response)
             u = self.streams.uniform_at(f"apply.{name}", t, absent)
             self._consider_applications(l, absent[u < apply_p])
         idx = group[acc.open[l][group]]
         if idx.size == 0:
             return
         paid_up = acc.balance[l][idx] < BALANCE_EPSILON
-        rate = attrition_rate(paid_up, ACCOUNT_ATTRITION_MONTHLY)
+        rate = attrition_rate(paid_up, p.attrition_monthly)
         quit_ = idx[paid_up & (self.streams.uniform_at(f"attrition.{name}", t, idx) < rate)]
         # accounts opened today are not closed; closures keep their history for a re-application
         self._close(l, quit_[acc.open_day[l][quit_] < t])
@@ -745,7 +736,7 @@ class CreditModel(mesa.Model):
         fixed = acc.fixed_limit[l][idx]
         unfreeze, cut, raise_ = limit_review(X[:, 1], target, fixed, acc.frozen[l][idx], acc.dpd[l][idx],
                                              acc.protected_until[l][idx] > t, t - acc.open_day[l][idx],
-                                             t - self.consumers.last_cut_day[idx], p, CLEAN_LATE_SCORE)
+                                             t - self.consumers.last_cut_day[idx], p, p.clean_late_score)
         acc.frozen[l, idx[unfreeze]] = False
         if cut.any():
             causes = cut_causes(pd[cut], observed[cut], fixed[cut], p)
