@@ -874,7 +874,9 @@ class SupplyChain:
         ms.generation[e] = ms.cascade[e] = -1   # a new business: not part of its slot's old cascade
         ms.bank_limit[e] = (self.p.bank_line_months * DAYS_PER_MONTH * ms.expected_sales[e] * self.bank_appetite
                             if ms.bank_access[e] else 0.0)
-        # outside capital: the cash buffer, and fixed assets bought from the outside sector
+        # outside capital: the cash buffer and stock money, paid by the outside sector; the fixed
+        # assets (fit-out, equipment) come with it as a real investment (a new real asset, so net
+        # worth and real assets rise together)
         ms.fixed_assets[e] = self.fixed_assets_months[ms.tier[e]] * DAYS_PER_MONTH * ms.expected_sales[e]
         capital = cash_target(ms)[e] + self.cover[ms.tier[e]] * ms.expected_sales[e] / ms.markup[e]
         ms.cash[e] += capital
