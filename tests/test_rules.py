@@ -1,0 +1,229 @@
+"""Exact values of the pure rule functions (labour market, merchants, trade credit) on
+small hand-made cases: each pins one rule so that a slip in an operator or a bound shows."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agents.labour import matches, steady_state_vacancies
+from agents.merchant import owner_available, owner_flows
+from agents.trade import TradeBook, pay_invoices, place_orders, serve_orders
+
+NEVER = -10**9
+
+
+def test_matches_are_capped_by_each_side_separately():
+    # 1000 x sqrt(10 x 4) / 30 = 210.8 a day, more than either side: capped by the smaller
+    assert matches(10, 4, 1000.0, 0.5) == 4.0       # the 4 vacancies
+    assert matches(4, 10, 1000.0, 0.5) == 4.0       # the 4 job-seekers
+
+
+def test_steady_state_vacancies_exact_values():
+    # (60 / (0.5 x 100^0.5))^(1 / 0.5) = (60 / 5)^2 = 144
+    assert steady_state_vacancies(100, 60.0, 0.5, 0.5) == 144.0
+    # fewer than one job-seeker counts as it is: (1 / (0.5 x 0.25^0.5))^2 = (1 / 0.25)^2 = 16
+    assert steady_state_vacancies(0.25, 1.0, 0.5, 0.5) == 16.0
+    # elasticity 0.75: (12 / (0.5 x 16^0.75))^(1 / 0.25) = (12 / 4)^4 = 81
+    assert steady_state_vacancies(16, 12.0, 0.5, 0.75) == 81.0
+    assert steady_state_vacancies(100, 0.0, 0.5, 0.5) == 0.0    # no separations: no vacancies
+
+
+def test_pay_invoices_waterfall_exact_values():
+    # edges:        0    1    2    3    4    5    6
+    buyer = np.array([0, 0, 1, 2, 3, 4, 5])
+    payable = np.array([600.0, 400.0, 100.0, 200.0, 0.0, 50.0, 100.0])
+    pressing = np.array([False, True, True, True, False, True, False])
+    cash = np.array([500.0, -50.0, 1000.0, 10.0, 0.0, 1000.0])
+    credit = np.array([100.0, 300.0, 1000.0, 0.0, -10.0, 0.0])
+    active = np.array([True, True, False, True, True, True])
+    paid, credit_paid = pay_invoices(payable, buyer, pressing, cash, credit, active)
+    # buyer 0: cash 500 of 1,000 owed -> half of each: 300, 200; the pressing edge's other 200
+    #   from credit room 100 -> 100
+    # buyer 1: cash below zero pays nothing; its pressing 100 from credit room 300 -> 100 (all)
+    # buyer 2: failed -> nothing, whatever its cash and credit
+    # buyer 3: owes nothing -> pays nothing
+    # buyer 4: no cash; credit room below zero pays nothing on the pressing 50
+    # buyer 5: cash 1,000 > 100 owed -> pays the 100, no more
+    assert paid.tolist() == [300.0, 200.0, 0.0, 0.0, 0.0, 0.0, 100.0]
+    assert credit_paid.tolist() == [0.0, 100.0, 100.0, 0.0, 0.0, 0.0, 0.0]
+
+
+def _book(supplier, buyer, weight, backlog, rationed_since=None, live=None):
+    book = TradeBook.create(np.array(supplier), np.array(buyer), np.array(weight, dtype=float), 3)
+    n = book.n
+    book.backlog[:n] = backlog
+    if rationed_since is not None:
+        book.rationed_since[:n] = rationed_since
+    if live is not None:
+        book.live[:n] = live
+    return book
+
+
+def test_place_orders_net_of_back_orders_by_purchase_share():
+    # buyer 1 buys 3/4 from supplier 0 and 1/4 from supplier 2, with 40 + 20 on back-order;
+    # buyer 3 buys all from supplier 0, with 50 on back-order; edge 3 (buyer 1) is credit-stopped
+    book = _book([0, 2, 0, 2], [1, 1, 3, 1], [0.75, 0.25, 1.0, 0.0], [40.0, 20.0, 50.0, 0.0])
+    gap = np.array([0.0, 100.0, 0.0, 30.0])
+    stop = np.array([False, False, False, True])
+    orders = place_orders(book, gap, stop)
+    # buyer 1: 100 - 60 = 40 -> 30 and 10; buyer 3: 30 - 50 < 0 -> nothing (never negative)
+    assert orders.tolist() == [30.0, 10.0, 0.0, 0.0]
+
+
+def test_serve_orders_pro_rata_back_orders_cancellation_and_rationing_runs():
+    # edge:         0     1    2      3      4    5 (dead)
+    supplier = [0, 0, 4, 4, 4, 3]
+    buyer = [1, 2, 2, 1, 3, 1]
+    backlog = [20.0, 0.0, 10.0, 0.0, 8.0, 5.0]
+    since = [3, NEVER, NEVER, NEVER, 5, NEVER]
+    live = [True, True, True, True, True, False]
+    book = _book(supplier, buyer, [1.0] * 6, backlog, since, live)
+    new = np.array([30.0, 50.0, 10.0, 40.0, 0.0, 7.0])
+    stock = np.array([50.0, 0.0, 0.0, 0.0, 12.0])
+    stop = np.array([False, False, True, False, False, False])
+    ship, demand = serve_orders(book, new, stock, stop, today=7, cancel_days=4.0, rationed_fill=0.5)
+    # asked: 50, 50, 0 (credit stopped), 40, 8, 0 (dead); supplier 0 asked 100 with 50 in stock
+    # (fill 0.5), supplier 4 asked 48 with 12 (fill 0.25)
+    assert demand.tolist() == [100.0, 0.0, 0.0, 0.0, 48.0]
+    assert ship.tolist() == [25.0, 25.0, 0.0, 10.0, 2.0, 0.0]
+    # left on back-order: 25, 25, 20 (stopped: all of it waits), 30, 6, 0 (dead edge: dropped);
+    # a quarter (1 / cancel_days) is cancelled
+    assert book.backlog[:6].tolist() == [18.75, 18.75, 15.0, 22.5, 4.5, 0.0]
+    # fill 0.5 is not below rationed_fill 0.5: edge 0's run ends; edge 3 starts one today,
+    # edge 4 continues its run from day 5; edges asking nothing keep what they had
+    assert book.rationed_since[:6].tolist() == [NEVER, NEVER, NEVER, 7, 5, NEVER]
+
+
+def _market(draw, employed, employer, target, merchant_vac, sep, slot=0.5, speed=30.0):
+    from agents.labour import labour_market_day
+    return labour_market_day(np.array(employed), np.array(employer), np.full(len(draw), sep),
+                             np.array(draw, dtype=float), target, np.array(merchant_vac), speed,
+                             1000.0, 0.5, slot)
+
+
+def test_labour_market_day_boundaries_of_the_draw_bands():
+    from agents.labour import OUTSIDE
+    # an outside worker, a merchant employee (both drawing exactly the separation chance 0.25)
+    # and four job-seekers; the outside sector wants 0 of its 1 (lays off 1 x 1/1 a day) and
+    # merchant 0 has 2 vacancies: hires min(1000 x sqrt(4 x 2) / 30, 4, 2) = 2 of 4 seekers,
+    # a job-finding rate of exactly 0.5
+    flows = _market([0.25, 0.25, 0.5, 0.9, 0.9, 0.9], [True, True, False, False, False, False],
+                    [OUTSIDE, 0, OUTSIDE, OUTSIDE, OUTSIDE, OUTSIDE], 0.0, [2], sep=0.25)
+    assert flows.separated.tolist() == []      # a draw of 0.25 is not below 0.25
+    assert flows.laid_off.tolist() == [0]      # but is in the layoff band [0.25, 1.25)
+    assert flows.hired.tolist() == []          # a draw of 0.5 is not below the rate 0.5
+    assert flows.vacancies == 2
+
+
+def test_labour_market_day_lone_outside_worker_is_laid_off_at_the_full_rate():
+    from agents.labour import OUTSIDE
+    # excess 1 over a target of 0, layoff_speed 30 a month: 1 a day of 1 worker -> band [0.1, 1.1)
+    flows = _market([0.7], [True], [OUTSIDE], 0.0, [0], sep=0.1)
+    assert flows.laid_off.tolist() == [0]
+
+
+def test_labour_market_day_fractional_target_and_one_hire_too_many():
+    from agents.labour import OUTSIDE
+    # target 2.5 with 1 outside worker: floor(2.5) - 1 = 1 vacancy; 2 seekers, hires
+    # min(..., 2, 1) = 1, rate 0.5: both seekers draw below it, the lower draw (id 2) gets the job
+    flows = _market([0.9, 0.2, 0.1], [True, False, False], [OUTSIDE] * 3, 2.5, [0], sep=0.0)
+    assert flows.vacancies == 1
+    assert flows.hired.tolist() == [2] and flows.hired_by.tolist() == [OUTSIDE]
+
+
+def test_labour_market_day_slot_draw_places_the_first_hire():
+    from agents.labour import OUTSIDE
+    # slots: [0] outside (target 2, has 1), [1] merchant 0, [2, 3] merchant 1; 2 hires of 4 slots
+    # at positions floor((k + slot) x 4 / 2): slot 0.5 -> 1, 3 (merchants 0, 1); slot 0 -> 0, 2
+    args = ([0.9, 0.0, 0.0], [True, False, False], [OUTSIDE] * 3, 2.0, [1, 2])
+    flows = _market(*args, sep=0.0, slot=0.5)
+    assert flows.vacancies == 4 and flows.hired.tolist() == [1, 2]
+    assert flows.hired_by.tolist() == [0, 1]
+    assert _market(*args, sep=0.0, slot=0.0).hired_by.tolist() == [OUTSIDE, 1]
+
+
+def test_separation_probability_by_risk_type():
+    from agents.labour import separation_probability
+    # 1.5 a month = 0.05 a day; risk-prone types twice that
+    assert separation_probability(np.array([False, True]), 1.5, 2.0).tolist() == [0.05, 0.1]
+
+
+def _retailers(k):
+    from agents.merchant import RETAILER, MerchantState
+    ms = MerchantState.create(np.full(k, RETAILER), np.ones(k), np.full(k, 1.25), 3, 1)
+    ms.expected_sales[:] = 1000.0          # cost of goods 800 a day
+    ms.fixed_cost[:] = 100.0
+    ms.wage_bill[:] = 3000.0               # 100 a day
+    ms.buffer_days[:] = 10.0               # target 10 x 1,000 = 10,000
+    return ms
+
+
+def test_owner_available_boundaries():
+    from agents.merchant import FAILED
+    ms = _retailers(4)
+    ms.cash[:] = 1000.0
+    ms.trade_payables[0] = 1000.0          # net worth exactly 0: still worth topping up
+    ms.status[1] = FAILED                  # failed, though solvent on its books: nothing
+    owner_cash = np.array([5000.0, 5000.0, 1500.0, 9000.0])
+    reserve = np.full(4, 2000.0)
+    # spare cash above the 2,000 reserve: 3,000, (failed), none (below the reserve), 7,000
+    assert owner_available(ms, owner_cash, reserve).tolist() == [3000.0, 0.0, 0.0, 7000.0]
+
+
+def test_owner_flows_nothing_between_the_target_and_the_keep_back():
+    ms = _retailers(2)
+    ms.cash[:] = [10_500.0, 9_000.0]
+    # 500 above the 10,000 target but 1,000 kept back: no payout, and no shortfall to top up;
+    # the second is 1,000 short: the owner puts back half of it, 500
+    flow = owner_flows(ms, 0.5, np.array([1e9, 1e9]), np.array([1_000.0, 0.0]))
+    assert flow.tolist() == [0.0, -500.0]
+
+
+def test_daily_outflows_and_cash_target_exact():
+    from agents.merchant import cash_target, daily_outflows
+    ms = _retailers(1)
+    ms.buffer_days[:] = 3.0
+    # 1,000 / 1.25 + 100 + 3,000 / 30 = 800 + 100 + 100
+    assert daily_outflows(ms).tolist() == [1000.0]
+    assert cash_target(ms).tolist() == [3000.0]
+
+
+def test_desired_staff_exact_values():
+    from agents.merchant import (DISTRESSED, DISTRIBUTOR, FAILED, MANUFACTURER, RETAILER, MerchantState,
+                                 desired_staff)
+    tier = np.array([RETAILER, DISTRIBUTOR, MANUFACTURER, RETAILER, RETAILER])
+    ms = MerchantState.create(tier, np.ones(5), np.full(5, 1.25), 3, 1)
+    ms.wage[:] = [5000.0, 1000.0, 3000.0, 5000.0, 5000.0]
+    ms.sales_longrun[:] = [9000.0, 8000.0, 10_000.0, 9000.0, 9000.0]
+    ms.trend_sales[:] = [2250.0, 8000.0, 10_000.0, -100.0, 9000.0]
+    ms.status[:] = [0, 0, DISTRESSED, 0, FAILED]
+    share = np.array([0.1, 0.05, 0.2])
+    staff = desired_staff(ms, share, elasticity=0.5, distress_cut=0.25, wage_floor=2000.0)
+    # 0: 0.1 x 9,000 x 30 / 5,000 = 5.4, trend at a quarter of the long run: x 0.25^0.5 -> 2.7 -> 3
+    # 1: wage 1,000 below the floor 2,000: 0.05 x 8,000 x 30 / 2,000 = 6
+    # 2: 0.2 x 10,000 x 30 / 3,000 = 20, distressed: x 0.75 -> 15
+    # 3: trend sales below zero count as none -> 0, but at least one employee while active
+    # 4: failed -> none
+    assert staff.tolist() == [3, 6, 15, 1, 0]
+    # the wage floor binds only below it: a floor of 2,000 under the retailer's 5,000 leaves 3
+    ms.wage[0] = 2000.0                                # 5.4 x 5/2 x 0.5 = 6.75 -> 7
+    assert desired_staff(ms, share, 0.5, 0.25, 2000.0)[0] == 7
+
+
+def test_drift_appeal_ar1_step():
+    from agents.merchant import drift_appeal
+    # 0.5 x 0.5 + 0.25 x 1 = 0.5; 0.5 x -0.25 + 0.25 x -2 = -0.625
+    out = drift_appeal(np.array([0.5, -0.25]), 0.5, 0.25, np.array([1.0, -2.0]))
+    assert out.tolist() == [0.5, -0.625]
+
+
+def test_take_jobs_at_merchant_zero():
+    from agents.labour import OUTSIDE, take_jobs
+    employed, employer = np.array([False, False]), np.array([OUTSIDE, OUTSIDE])
+    base, outside_wage = np.array([6000.0, 6500.0]), np.array([6000.0, 6500.0])
+    staff, bill, wage = np.array([0, 0]), np.array([0.0, 0.0]), np.array([4000.0, 5000.0])
+    take_jobs(employed, employer, base, outside_wage, staff, bill, wage, np.array([0, 1]), np.array([0, OUTSIDE]))
+    # merchant 0 (index 0 is a merchant, not the outside) hires consumer 0 at its 4,000 wage
+    assert employer.tolist() == [0, OUTSIDE] and employed.tolist() == [True, True]
+    assert base.tolist() == [4000.0, 6500.0]
+    assert staff.tolist() == [1, 0] and bill.tolist() == [4000.0, 0.0]
