@@ -34,18 +34,18 @@ def test_pay_invoices_waterfall_exact_values():
     payable = np.array([600.0, 400.0, 100.0, 200.0, 0.0, 50.0, 100.0])
     pressing = np.array([False, True, True, True, False, True, False])
     cash = np.array([500.0, -50.0, 1000.0, 10.0, 0.0, 1000.0])
-    credit = np.array([100.0, 300.0, 1000.0, 0.0, -10.0, 0.0])
+    credit = np.array([300.0, 300.0, 1000.0, 0.0, -10.0, 0.0])
     active = np.array([True, True, False, True, True, True])
     paid, credit_paid = pay_invoices(payable, buyer, pressing, cash, credit, active)
     # buyer 0: cash 500 of 1,000 owed -> half of each: 300, 200; the pressing edge's other 200
-    #   from credit room 100 -> 100
+    #   from credit room 300 -> all 200 (only what cash left unpaid is asked of credit)
     # buyer 1: cash below zero pays nothing; its pressing 100 from credit room 300 -> 100 (all)
     # buyer 2: failed -> nothing, whatever its cash and credit
     # buyer 3: owes nothing -> pays nothing
     # buyer 4: no cash; credit room below zero pays nothing on the pressing 50
     # buyer 5: cash 1,000 > 100 owed -> pays the 100, no more
     assert paid.tolist() == [300.0, 200.0, 0.0, 0.0, 0.0, 0.0, 100.0]
-    assert credit_paid.tolist() == [0.0, 100.0, 100.0, 0.0, 0.0, 0.0, 0.0]
+    assert credit_paid.tolist() == [0.0, 200.0, 100.0, 0.0, 0.0, 0.0, 0.0]
 
 
 def _book(supplier, buyer, weight, backlog, rationed_since=None, live=None):
