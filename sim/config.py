@@ -341,6 +341,12 @@ class MerchantParams:
                                         "stretched", lo=0, hi=1,
                                         source="Boissay & Gropp 2013: more than a quarter of a liquidity shock "
                                         "is passed to suppliers (T8; docs/model.md)")
+    working_cash_share: float = param(0.5, "credit lines are repaid from cash above this share of the cash "
+                                      "buffer target", lo=0, hi=10)
+    distress_line_use: float = param(0.8, "a merchant drawing more than this share of its bank line is "
+                                     "distressed", lo=0, hi=1)
+    min_wage_share: float = param(0.5, "staffing plans assume at least this share of the median income per "
+                                  "employee", lo=0, hi=10)
     stretch_days: int = param(20, "a merchant short of cash pays suppliers late for up to this many days "
                               "before it draws credit lines or asks its owner to pay them (0: lines first)",
                               unit="days", lo=0, hi=365,

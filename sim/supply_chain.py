@@ -30,7 +30,7 @@ from collections import defaultdict
 import numpy as np
 
 from agents.consumer import DAYS_PER_MONTH, OUTSIDE, churn_retailers, refresh_income
-from agents.labour import OUTSIDE as JOB_SEEKER, SELF_EMPLOYED, leave_jobs
+from agents.labour import SELF_EMPLOYED, leave_jobs
 from agents.merchant import (ACTIVE, DISTRESSED, FAILED, MANUFACTURER, NEVER, RETAILER, TIER_NAMES,
                              MerchantState, cash_budget_gap, cash_target, desired_staff, drift_appeal, layoffs_due,
                              owner_available, owner_flows)
@@ -38,9 +38,6 @@ from agents.trade import TradeBook, pay_invoices, place_orders, serve_orders
 from sim.network import SupplyNetwork, generate_network, load_network
 
 CAUSE_LIQUIDITY, CAUSE_COUNTERPARTY, CAUSE_CREDIT_LINE = "liquidity", "counterparty", "credit_line"
-WORKING_CASH_SHARE = 0.5   # lines are repaid from cash above this share of the cash buffer target
-DISTRESS_LINE_USE = 0.8    # a merchant drawing more than this share of its bank line is distressed
-MIN_WAGE_SHARE = 0.5       # staffing plans assume at least this share of the median income per employee
 
 
 def build_network(cfg, streams) -> SupplyNetwork:
@@ -157,7 +154,7 @@ class SupplyChain:
         staff) who lives on the payouts. The owner's business income starts at the merchant's
         expected monthly profit."""
         model, cs, ms = self.model, self.model.consumers, self.model.merchants
-        pool = np.flatnonzero(cs.employed & (cs.employer == JOB_SEEKER))
+        pool = np.flatnonzero(cs.employed & (cs.employer == OUTSIDE))
         if pool.size < ms.m:
             raise ValueError(f"population.consumers: {cs.n} consumers cannot own and staff {ms.m} merchants; "
                              f"add consumers or reduce merchants")
@@ -437,7 +434,7 @@ class SupplyChain:
         pressing = np.bincount(book.buyer[:n], np.where(t - book.arrears_day[:n] >= self.p.stretch_days,
                                                         book.arrears[:n], 0.0), minlength=ms.m)
         distressed = active & ((pressing > 0) |
-                               (ms.bank_drawn > DISTRESS_LINE_USE * np.maximum(ms.bank_limit, 1e-9)))
+                               (ms.bank_drawn > self.p.distress_line_use * np.maximum(ms.bank_limit, 1e-9)))
         ms.status[:] = np.where(active, np.where(distressed, DISTRESSED, ACTIVE), FAILED)
 
     def _cash_budget_gap(self) -> np.ndarray:
@@ -486,7 +483,7 @@ class SupplyChain:
     def _repay_lines(self) -> None:
         """Cash above working needs repays the SCF loan first, then the bank line."""
         model, ms = self.model, self.model.merchants
-        spare = np.maximum(ms.cash - WORKING_CASH_SHARE * cash_target(ms), 0.0)
+        spare = np.maximum(ms.cash - self.p.working_cash_share * cash_target(ms), 0.0)
         scf = np.minimum(spare, ms.scf_drawn)
         bank = np.minimum(spare - scf, ms.bank_drawn)
         ms.cash -= scf + bank
@@ -571,7 +568,7 @@ class SupplyChain:
         is laid off now; shortfalls are vacancies filled through the labour market."""
         model, cs, ms, p = self.model, self.model.consumers, self.model.merchants, self.p
         ms.staff_target[:] = desired_staff(ms, self.wage_share, p.staff_elasticity, p.distress_staff_cut,
-                                           MIN_WAGE_SHARE * model.cfg.consumers.income_median)
+                                           self.p.min_wage_share * model.cfg.consumers.income_median)
         going = layoffs_due(ms.staff, ms.staff_target, p.merchant_layoff_share,
                             model.streams.uniform("merchant_layoffs", model.t, ms.m))
         if not going.any():
@@ -772,7 +769,7 @@ class SupplyChain:
         if owner < 0:
             return
         cs.employed[owner] = False
-        cs.employer[owner] = JOB_SEEKER
+        cs.employer[owner] = OUTSIDE
         cs.base_income[owner] = cs.outside_wage[owner]
         refresh_income(cs, np.array([owner]), model.income_index[model.pos], model.cfg.labour.benefit_replacement)
         ms.owner[f] = -1
@@ -900,7 +897,7 @@ class SupplyChain:
             self._attract_customers(e)
         self.relink_day = _grow_like(self.relink_day, book.supplier.size, np.zeros(0, dtype=np.int64))
         ms.staff_target[e] = desired_staff(ms, self.wage_share, self.p.staff_elasticity, self.p.distress_staff_cut,
-                                           MIN_WAGE_SHARE * model.cfg.consumers.income_median)[e]
+                                           self.p.min_wage_share * model.cfg.consumers.income_median)[e]
         del t
 
     def _new_owner(self, e: int) -> None:
@@ -909,7 +906,7 @@ class SupplyChain:
         model, cs, ms = self.model, self.model.consumers, self.model.merchants
         seekers = np.flatnonzero(~cs.employed & (cs.cash > 0))
         if seekers.size == 0:  # nobody free: an outside employee leaves a job to run it
-            seekers = np.flatnonzero(cs.employed & (cs.employer == JOB_SEEKER))
+            seekers = np.flatnonzero(cs.employed & (cs.employer == OUTSIDE))
         # exponential race: the smallest -log(u) / cash wins with probability proportional to cash
         draw = model.streams.uniform_at(f"entry_owner.{e}", model.t, seekers)
         race = -np.log(np.maximum(draw, 1e-300)) / np.maximum(cs.cash[seekers], 1e-9)
