@@ -55,6 +55,19 @@ def book_credit_purchases(acc: Accounts, lenders: LenderState, settlement_due: n
     lenders.fee_income[l] += fee
 
 
+def book_outside_credit(acc: Accounts, lenders: LenderState, l: int, idx: np.ndarray, amount: np.ndarray) -> float:
+    """Consumers ``idx`` pay an off-platform expense on their line at lender ``l`` (both
+    platforms' credit pays at outside merchants: QR payments, JD Pay): they owe it at the next
+    statement and the lender pays the outside payee at once. Returns the total, yuan (the
+    caller credits it to the outside sector)."""
+    acc.unbilled[l][idx] += amount
+    acc.balance[l][idx] += amount
+    total = float(amount.sum())
+    lenders.receivables[l] += total
+    lenders.cash[l] -= total
+    return total
+
+
 def settle(settlement_due: np.ndarray, lenders: LenderState, t: int) -> np.ndarray:
     """Settlements due today: the lenders pay the merchants what credit sales earned
     ``settlement_lag`` days ago. Returns each merchant's receipts (length m)."""
@@ -94,8 +107,9 @@ def collect_overdue(acc: Accounts, lenders: LenderState, cash: np.ndarray, able:
     consumers pay what they can (``able``) unless they forgot the due date and have not yet
     noticed (``notice``: today's chance of noticing); paid-up accounts are current again
     (DPD 0). An account reaching 30 DPD is dated (the score's outcome) and one reaching
-    ``freeze_dpd`` is frozen (no spending, no temporary limit). Returns (total repaid, the
-    accounts to freeze: their fixed limit goes to 0)."""
+    ``freeze_dpd`` is frozen (no spending, no temporary limit) and its debt called in
+    (:func:`accelerate`). Returns (total repaid, the accounts to freeze: their fixed limit
+    goes to 0)."""
     acc.dpd[l][idx] += 1
     add_debt(acc, lenders, l, idx, acc.overdue[l][idx] * p.late_fee_daily, "overdue")
     forgot = acc.forgot[l][idx]
@@ -113,7 +127,20 @@ def collect_overdue(acc: Accounts, lenders: LenderState, cash: np.ndarray, able:
     if freeze.size:
         acc.frozen[l][freeze] = True
         acc.temp_limit[l][freeze] = 0.0
+        accelerate(acc, l, freeze)
     return repaid, freeze
+
+
+def accelerate(acc: Accounts, l: int, idx: np.ndarray) -> None:
+    """A frozen account's debt is called in (collections): everything the consumer owes
+    (unbilled, billed, revolving, instalments) becomes overdue, so a cure takes the whole
+    balance and most accounts that reach the freeze roll on to charge-off (the high 90+/30+
+    ratio of consumer-credit portfolios)."""
+    for name in ("unbilled", "billed", "revolving", "instalment_principal"):
+        part = getattr(acc, name)[l]
+        acc.overdue[l][idx] += part[idx]
+        part[idx] = 0.0
+    acc.instalment_months[l][idx] = 0
 
 
 def charge_offs_due(acc: Accounts, l: int, idx: np.ndarray, p: LenderParams) -> np.ndarray:
@@ -122,36 +149,68 @@ def charge_offs_due(acc: Accounts, l: int, idx: np.ndarray, p: LenderParams) -> 
     return idx[acc.dpd[l][idx] >= p.charge_off_dpd]
 
 
-def cut_statements(acc: Accounts, lenders: LenderState, l: int, idx: np.ndarray, p: LenderParams) -> None:
-    """Statement day for open accounts ``idx``: unbilled purchases and this month's instalment
-    (principal over the months left, plus ``instalment_fee_monthly`` on the principal) become
-    the bill, due ``statement_grace_days`` later."""
+def cut_statements(acc: Accounts, lenders: LenderState, l: int, idx: np.ndarray, p: LenderParams,
+                   cycle_days: float = 30.0) -> None:
+    """Statement day for open accounts ``idx``: unbilled purchases, this month's instalment
+    (principal over the months left, plus ``instalment_fee_monthly`` on the principal) and the
+    cycle's interest on the revolving balance (``revolving_rate_daily`` x ``cycle_days``)
+    become the bill, due ``statement_grace_days`` later. The revolving balance stays where it
+    is: the statement balance is the bill plus the revolving balance."""
     months = acc.instalment_months[l][idx]
     on_plan = months > 0
     principal = np.where(on_plan, acc.instalment_principal[l][idx] / np.maximum(months, 1), 0.0)
     fee = np.where(on_plan, acc.instalment_principal[l][idx] * p.instalment_fee_monthly, 0.0)
     add_debt(acc, lenders, l, idx, fee, "billed")
+    revolving = acc.revolving[l][idx]
+    carrying = np.flatnonzero(revolving > 0)
+    if carrying.size:
+        add_debt(acc, lenders, l, idx[carrying], revolving[carrying] * p.revolving_rate_daily * cycle_days,
+                 "billed", income="interest_income")
     acc.instalment_principal[l][idx] -= principal
     acc.instalment_months[l][idx] = np.maximum(months - 1, 0)
     acc.billed[l][idx] += acc.unbilled[l][idx] + principal
     acc.unbilled[l][idx] = 0.0
 
 
+def repayment_due(statement: np.ndarray, target_carry: np.ndarray, minimum_share: float) -> tuple[np.ndarray, np.ndarray]:
+    """What a consumer means to pay on a statement balance ``statement`` (new bill plus
+    revolving balance), and the minimum payment (``minimum_share`` of it). A consumer who
+    wants to carry ``target_carry`` (u* x limit; 0 for patient consumers, who pay in full)
+    pays the part above it, and never less than the minimum. Returns (intended, minimum)."""
+    minimum = minimum_share * statement
+    intended = np.clip(statement - target_carry, minimum, statement)
+    return intended, minimum
+
+
 def collect_due(acc: Accounts, lenders: LenderState, cash: np.ndarray, able: np.ndarray, l: int,
-                idx: np.ndarray, forgets: np.ndarray, t: int) -> tuple[float, np.ndarray]:
-    """Due date of the bills of accounts ``idx``: each consumer pays the bill in full, or as
-    much as they can (``able``); one able to pay may forget (``forgets``) and pays nothing.
-    What is left becomes overdue and counts as a late payment in the score (a count decaying
-    over a year). Returns (total repaid, the accounts that missed)."""
-    bill = acc.billed[l][idx]
-    forgets = forgets & (able >= bill)
-    amount = np.where(forgets, 0.0, np.minimum(bill, able))
-    repaid = pay(acc, lenders, cash, l, idx, amount, "billed")
-    late = idx[acc.billed[l][idx] > 1e-9]
-    acc.overdue[l][late] += acc.billed[l][late]
+                idx: np.ndarray, forgets: np.ndarray, t: int, target_carry: np.ndarray,
+                p: LenderParams) -> tuple[float, np.ndarray]:
+    """Due date of the statements of accounts ``idx``.
+
+    Each consumer pays what they intend (:func:`repayment_due`: in full, or down to their
+    target debt, at least the minimum) as far as they can (``able``); one able to pay may
+    forget (``forgets``) and pays nothing. Payments clear the bill first, then the revolving
+    balance. Whatever is left of the statement revolves (at ``revolving_rate_daily``), except
+    the shortfall below the minimum payment, which is overdue and counts as a late payment
+    in the score (a count decaying over a year). Returns (total repaid, the accounts that
+    missed the minimum)."""
+    bill, revolving = acc.billed[l][idx], acc.revolving[l][idx]
+    statement = bill + revolving
+    intended, minimum = repayment_due(statement, target_carry, p.minimum_payment_share)
+    forgets = forgets & (able >= intended)
+    amount = np.where(forgets, 0.0, np.minimum(intended, able))
+    on_bill = np.minimum(amount, bill)
+    repaid = pay(acc, lenders, cash, l, idx, on_bill, "billed")
+    repaid += pay(acc, lenders, cash, l, idx, amount - on_bill, "revolving")
+    shortfall = np.maximum(minimum - amount, 0.0)
+    missed = shortfall > 1e-9
+    late = idx[missed]
+    acc.overdue[l][late] += shortfall[missed]
+    acc.revolving[l][idx] += acc.billed[l][idx] - shortfall
     acc.billed[l][idx] = 0.0
+    acc.revolving[l][idx[acc.revolving[l][idx] < 1e-9]] = 0.0  # rounding residue
     acc.forgot[l][late] = False
-    acc.forgot[l, idx[forgets]] = True
+    acc.forgot[l, idx[forgets & missed]] = True
     acc.late_score[l][late] = acc.late_score[l][late] * np.exp(-(t - acc.late_day[l][late]) / 365.0) + 1
     acc.late_day[l][late] = t
     return repaid, late

@@ -36,14 +36,17 @@ class ConsumerState:
     propensity: np.ndarray        # share of income spent on the platform
     buffer_months: np.ndarray     # cash buffer target, months of income
     risk_prone: np.ndarray        # bool: latent high-risk type
+    impatient: np.ndarray         # bool: thin cash buffer, revolves (all risk-prone, some others)
+    target_utilisation: np.ndarray  # u*: share of the credit limits the consumer wants drawn
+    fraud: np.ndarray             # bool: a bust-out fraudster (maxes out, never repays)
+    arrears: np.ndarray           # unpaid expense-shock bills owed to the outside sector, yuan
     forgetfulness: np.ndarray     # chance of forgetting a due date when able to pay
     credit_first: np.ndarray      # bool: pays with credit before cash
-    liquidity_propensity: np.ndarray  # monthly spending out of available credit (MPB)
     retailers: np.ndarray         # int (n, k): preferred retailers
     retailer_cumweight: np.ndarray  # float32 (k - 1, n): cumulative choice weights (the last, 1, is implied)
     payday: np.ndarray            # int: day of month (1..28) income arrives
     statement_day: np.ndarray     # int: day of month (1..28) statements are cut
-    last_cut_day: np.ndarray      # int: last day any limit of the consumer was cut (-10**9: never)
+    last_cut_day: np.ndarray      # int: last day any limit of the consumer was cut (-10**9: never); raise cool-down
     next_big_ticket: np.ndarray   # int: day of the next big-ticket purchase (a Poisson clock)
     next_hardship: np.ndarray     # int: day of the next expense shock (a Poisson clock)
     month_spending: np.ndarray    # platform spending this month (for the panel), yuan
@@ -67,8 +70,15 @@ class ConsumerState:
         propensity = beta_dist.ppf(u("propensity"), a, b) if 0 < p.propensity_mean < 1 else \
             np.full(n, p.propensity_mean)
         risk_prone = u("risk_type") < p.risk_prone_share
-        # risk-prone consumers keep thinner buffers and forget more often
-        buffer_months = p.buffer_months * np.where(risk_prone, 0.3, 1.0) * (0.5 + u("buffer"))
+        # impatience: thin cash buffers and a taste for revolving (buffer-stock saving with
+        # credit, Carroll 1997; Fulford 2015); the risk-prone are all impatient
+        impatient = risk_prone | (u("impatience") < p.impatient_share)
+        lo, hi = p.target_utilisation_impatient
+        target_utilisation = np.where(impatient, lo + (hi - lo) * u("target_utilisation"),
+                                      p.target_utilisation_patient)
+        buffer_months = p.buffer_months * np.where(impatient, p.impatient_buffer_factor, 1.0) * (0.5 + u("buffer"))
+        fraud = u("fraud") < p.fraud_share
+        # the risk-prone forget more often
         forgetfulness = np.clip(p.forget_probability * -np.log(np.maximum(u("forgetfulness"), 1e-300)) *
                                 np.where(risk_prone, 2.0, 1.0), 0, 1)
         credit_first = u("credit_first") < p.credit_first_share
@@ -86,9 +96,9 @@ class ConsumerState:
             base_income=base_income, outside_wage=base_income.copy(), income=income, employed=employed,
             employer=np.full(n, OUTSIDE, dtype=np.int64),
             cash=buffer_months * income,
-            propensity=propensity, buffer_months=buffer_months, risk_prone=risk_prone,
+            propensity=propensity, buffer_months=buffer_months, risk_prone=risk_prone, impatient=impatient,
+            target_utilisation=target_utilisation, fraud=fraud, arrears=np.zeros(n),
             forgetfulness=forgetfulness, credit_first=credit_first,
-            liquidity_propensity=p.liquidity_propensity * np.where(risk_prone, p.liquidity_risky_multiplier, 1.0),
             retailers=retailers, retailer_cumweight=np.ascontiguousarray(cum[:, :-1].T, dtype=np.float32),
             payday=payday, statement_day=statement_day,
             last_cut_day=np.full(n, -10**9, dtype=np.int64), month_spending=np.zeros(n),
@@ -145,21 +155,25 @@ def hardship_rate(cs: "ConsumerState", p: ConsumerParams, idx) -> np.ndarray:
 
 def desired_spending(cs: ConsumerState, p: ConsumerParams, who: np.ndarray, season: float,
                      confidence: float, shop_u: np.ndarray, big_size_u: np.ndarray | None,
-                     available_credit: np.ndarray) -> np.ndarray:
-    """Desired platform spending of the shoppers ``who`` (before retrenchment), yuan.
+                     credit_gap: np.ndarray) -> np.ndarray:
+    """Desired platform spending of the shoppers ``who``, yuan.
 
-    Monthly desire is ``propensity x income`` plus ``liquidity_propensity x available
-    credit``: spending rises with credit headroom, most for the present-biased risk-prone
-    (the marginal propensity to borrow falls with the credit score: Agarwal et al. 2018).
-    A trip's basket is exponential with the mean that spreads that desire over the
-    expected trips, scaled by season and confidence; the uniform that decides whether also
-    decides how much (inverse transform). ``big_size_u`` holds a uniform for each shopper
-    buying a big ticket today (NaN for the others): the purchase costs ``big_ticket_min`` to
-    ``big_ticket_max`` months of income.
+    Monthly desire is ``propensity x income`` plus ``credit_adjustment_rate`` (kappa) times
+    ``credit_gap``, the amount by which the debt a consumer carries falls short of their
+    target debt (u* x limits, :func:`credit_gap`): buffer-stock behaviour with credit
+    (Carroll 1997; Fulford 2015). A limit rise moves target debt by u* per yuan, so the
+    response to credit is largest for impatient consumers, who revolve, and close to zero
+    for patient ones (Agarwal et al. 2018); a cut closes the gap from above through larger
+    repayments (:func:`repayment_due`), not through a spending penalty. A trip's basket is
+    exponential with the mean that spreads that desire over the expected trips, scaled by
+    season and confidence; the uniform that decides whether also decides how much (inverse
+    transform). ``big_size_u`` holds a uniform for each shopper buying a big ticket today
+    (NaN for the others): the purchase costs ``big_ticket_min`` to ``big_ticket_max``
+    months of income.
     """
     q = p.shop_probability
     income = cs.income[who]
-    monthly = cs.propensity[who] * income + cs.liquidity_propensity[who] * available_credit
+    monthly = cs.propensity[who] * income + p.credit_adjustment_rate * credit_gap
     basket_mean = monthly / DAYS_PER_MONTH / q * season * confidence
     basket = np.where(shop_u < q, -np.log(np.maximum(shop_u / q, 1e-12)) * basket_mean, 0.0)
     if big_size_u is None:
@@ -167,6 +181,28 @@ def desired_spending(cs: ConsumerState, p: ConsumerParams, who: np.ndarray, seas
     span = p.big_ticket_max - p.big_ticket_min
     big_amount = np.where(np.isnan(big_size_u), 0.0, (p.big_ticket_min + span * np.nan_to_num(big_size_u)) * income)
     return basket + big_amount
+
+
+def credit_gap(target_utilisation: np.ndarray, limit: np.ndarray, carried: np.ndarray) -> np.ndarray:
+    """How far the debt a consumer carries past its due dates (``carried``: revolving,
+    overdue and instalment balances over all lines) falls short of the debt they want,
+    ``target_utilisation`` (u*) x ``limit`` (all lines, temporary limits included), yuan
+    (never negative: debt above target is paid down at the due date instead)."""
+    return np.maximum(target_utilisation * limit - carried, 0.0)
+
+
+def big_ticket_acceptance(in_window: bool, p: ConsumerParams) -> float:
+    """Chance that a ringing big-ticket clock (which rings at the peak rate, the window rate)
+    is a purchase today: 1 in a promotion window, ``1/multiplier`` outside it (thinning of a
+    Poisson process). Consumers save big purchases for 618 and Double 11."""
+    return 1.0 if in_window else 1.0 / p.big_ticket_promotion_multiplier
+
+
+def big_ticket_peak_rate(p: ConsumerParams, window_share: float) -> float:
+    """Daily big-ticket rate on promotion-window days, such that the yearly average is
+    ``big_ticket_probability`` when ``window_share`` of the days are in a window."""
+    m = p.big_ticket_promotion_multiplier
+    return min(p.big_ticket_probability * m / (1.0 + (m - 1.0) * window_share), 1.0)
 
 
 def choose_retailer(cs: ConsumerState, who: np.ndarray, draw: np.ndarray) -> np.ndarray:
@@ -198,13 +234,26 @@ def churn_retailers(retailers: np.ndarray, draw: np.ndarray, churn: float, candi
 
 
 def bills_known(acc, idx: np.ndarray, balance: np.ndarray | None = None) -> np.ndarray:
-    """What consumers ``idx`` owe on all lines outside instalment plans (unbilled, billed,
-    overdue): the cash they keep back for bills (precautionary saving against known
-    obligations). ``balance`` (L, idx.size) may give the balances already gathered."""
+    """What consumers ``idx`` owe on all lines outside instalment plans and the revolving
+    balance (unbilled, billed, overdue: what the next due dates ask for): the cash they keep
+    back for bills (precautionary saving against known obligations). ``balance`` (L, idx.size)
+    may give the balances already gathered."""
     owed = np.zeros(idx.size)
     for l in range(acc.open.shape[0]):
-        owed += (acc.balance[l][idx] if balance is None else balance[l]) - acc.instalment_principal[l][idx]
+        owed += ((acc.balance[l][idx] if balance is None else balance[l]) - acc.instalment_principal[l][idx]
+                 - acc.revolving[l][idx])
     return owed
+
+
+def debt_carried(acc, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Consumers ``idx``'s debt carried past due dates (revolving, overdue, instalment
+    principal) and their limits (fixed plus temporary), summed over all lines, yuan."""
+    carried = np.zeros(idx.size)
+    limit = np.zeros(idx.size)
+    for l in range(acc.open.shape[0]):
+        carried += acc.revolving[l][idx] + acc.overdue[l][idx] + acc.instalment_principal[l][idx]
+        limit += acc.fixed_limit[l][idx] + acc.temp_limit[l][idx]
+    return carried, limit
 
 
 def able_to_pay(cash: np.ndarray, income: np.ndarray, reserve_months: float) -> np.ndarray:
@@ -213,14 +262,32 @@ def able_to_pay(cash: np.ndarray, income: np.ndarray, reserve_months: float) -> 
     return np.maximum(cash - reserve_months * income, 0.0)
 
 
-def retrenchment(limit: np.ndarray, balance: np.ndarray, since_cut: np.ndarray,
-                 p: ConsumerParams) -> np.ndarray:
-    """Spending multiplier of shoppers on their primary line: lower for ``retrench_days``
-    after a limit cut (the cut is news about future credit: precautionary retrenchment) and
-    when the line is nearly maxed out (utilisation above ``high_utilisation``)."""
-    util_high = balance > p.high_utilisation * limit
-    return np.where(since_cut < p.retrench_days, p.retrench_after_cut, 1.0) * \
-        np.where(util_high & (limit > 0), p.retrench_high_utilisation, 1.0)
+def essential_spending(cash: np.ndarray, base_income: np.ndarray, income: np.ndarray, share: float,
+                       stickiness: float) -> np.ndarray:
+    """Essential off-platform spending on a pay day: ``share`` of a mix of usual income
+    (``base_income``, weight ``stickiness``: habits and commitments do not shrink at once) and
+    current income (a benefit after a layoff, the income index), as far as cash allows, yuan."""
+    return np.minimum(cash, share * (stickiness * base_income + (1.0 - stickiness) * income))
+
+
+def finance_expense(size: np.ndarray, able: np.ndarray, available: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """How consumers pay an expense shock (medical bill, repair, family need) of ``size``:
+    from cash above subsistence (``able``), then from their credit lines' available credit
+    (``available``, (L, s) in order of preference), and what is left stays unpaid as arrears
+    to the outside sector, which the consumer pays before anything else on later pay days
+    (it crowds out platform repayments). Credit is insurance: a consumer whose limit was cut
+    falls into arrears and then misses platform payments (Sullivan 2008; Braxton, Herkenhoff
+    & Phillips 2020). Returns (cash, credit by line (L, s), arrears), yuan."""
+    cash = np.minimum(size, able)
+    credit = split_over_lines(size - cash, available)
+    arrears = np.maximum(size - cash - credit.sum(axis=0), 0.0)
+    return cash, credit, arrears
+
+
+def pay_arrears(arrears: np.ndarray, able: np.ndarray, income: np.ndarray, share: float) -> np.ndarray:
+    """Expense arrears paid on a pay day: up to ``share`` of the month's ``income``, as far as
+    cash above subsistence (``able``) allows, yuan."""
+    return np.minimum(np.minimum(arrears, able), share * income)
 
 
 def payment_choice(desired: np.ndarray, cash: np.ndarray, income: np.ndarray, buffer_months: np.ndarray,

@@ -41,9 +41,10 @@ class Accounts:
     unbilled: np.ndarray        # purchases since the last statement, yuan
     billed: np.ndarray          # last statement not yet due, yuan
     overdue: np.ndarray         # past-due amount including late fees, yuan
+    revolving: np.ndarray       # balance carried past its due date at revolving interest (paid at least the minimum), yuan
     instalment_principal: np.ndarray  # 分期 principal outstanding on instalment plans, yuan
     instalment_months: np.ndarray     # int: months left on the (merged) instalment plan
-    balance: np.ndarray         # all the consumer owes: unbilled + billed + overdue + instalments, yuan
+    balance: np.ndarray         # all the consumer owes: unbilled + billed + overdue + revolving + instalments, yuan
     dpd: np.ndarray             # int: days past due
     frozen: np.ndarray          # bool: frozen for delinquency
     forgot: np.ndarray          # bool: missed the last due date by forgetting (pays on noticing)
@@ -110,7 +111,8 @@ class LenderState:
     appetite: np.ndarray        # risk appetite (1 = normal)
     weights: np.ndarray         # (L, 9) score weights
     prior_weights: np.ndarray   # (L, 9) prior weights (ridge target)
-    fee_income: np.ndarray      # cumulative fee income, yuan
+    fee_income: np.ndarray      # cumulative fees: merchant discount, late, instalment, SCF interest, yuan
+    interest_income: np.ndarray  # cumulative revolving interest, yuan
     interest_cost: np.ndarray   # cumulative funding cost, yuan
     charge_off_total: np.ndarray  # cumulative charge-offs, yuan
     payouts: np.ndarray         # cumulative payouts to owners, yuan
@@ -126,7 +128,7 @@ class LenderState:
         z = np.zeros(L)
         return cls(cash=initial_equity.astype(float).copy(), funding=z.copy(), receivables=z.copy(),
                    settlement_payable=z.copy(), scf_loans=z.copy(), scf_losses=z.copy(), appetite=np.ones(L), weights=w.copy(),
-                   prior_weights=w.copy(), fee_income=z.copy(),
+                   prior_weights=w.copy(), fee_income=z.copy(), interest_income=z.copy(),
                    interest_cost=z.copy(), charge_off_total=z.copy(), payouts=z.copy())
 
 
@@ -275,19 +277,20 @@ def target_limit(pd: np.ndarray, observed_income: np.ndarray, appetite: float,
 
 
 def add_debt(acc: Accounts, lenders: LenderState, l: int, idx: np.ndarray, amount: np.ndarray,
-             into: str) -> None:
-    """Fees and interest: the consumer owes more, the lender earns it (no cash moves)."""
+             into: str, income: str = "fee_income") -> None:
+    """Fees and interest: the consumer owes more, the lender earns it (``income``: fee or
+    interest income; no cash moves)."""
     getattr(acc, into)[l][idx] += amount
     acc.balance[l][idx] += amount
     total = float(amount.sum())
     lenders.receivables[l] += total
-    lenders.fee_income[l] += total
+    getattr(lenders, income)[l] += total
 
 
 def write_off(acc: Accounts, lenders: LenderState, l: int, idx: np.ndarray) -> float:
     """Charge off accounts ``idx``: the lender loses the whole balance."""
     amount = acc.balance[l][idx].copy()
-    for name in ("unbilled", "billed", "overdue", "instalment_principal", "balance", "temp_limit"):
+    for name in ("unbilled", "billed", "overdue", "revolving", "instalment_principal", "balance", "temp_limit"):
         getattr(acc, name)[l][idx] = 0.0
     acc.instalment_months[l][idx] = 0
     total = float(amount.sum())

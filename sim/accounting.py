@@ -3,6 +3,7 @@
 - total cash over all sectors, outside included, is constant (zero);
 - each loan is an asset of exactly one agent and a liability of another:
   lender receivables = consumer balances (and every balance = its parts),
+  consumers' expense arrears = the outside sector's claims on them,
   settlements the lenders owe = settlements the merchants are owed,
   wholesale funding the lenders owe = funding the outside sector lent,
   trade receivables (suppliers' and the outside sector's) = trade payables,
@@ -37,10 +38,11 @@ def balance_sheets(model) -> dict[str, float]:
     """Net worth of each sector (yuan), each from its own books."""
     cs, acc, ms, lenders, out = model.consumers, model.accounts, model.merchants, model.lenders, model.outside
     return {
-        "consumers": float(cs.cash.sum() - acc.balance.sum()),
+        "consumers": float(cs.cash.sum() - acc.balance.sum() - cs.arrears.sum()),
         "merchants": float(ms.net_worth().sum()),
         "lenders": float(lenders.equity.sum()),
-        "outside": float(out.cash + out.funding_lent.sum() + out.bank_lent + out.trade_receivables),
+        "outside": float(out.cash + out.funding_lent.sum() + out.bank_lent + out.trade_receivables
+                         + out.consumer_receivables),
     }
 
 
@@ -58,7 +60,7 @@ def invariants(model) -> list[Breach]:
 
     total_cash = cs.cash.sum() + ms.cash.sum() + lenders.cash.sum() + out.cash
     same("total cash (consumers + merchants + lenders + outside)", total_cash, model.initial_total_cash)
-    parts = acc.unbilled + acc.billed + acc.overdue + acc.instalment_principal
+    parts = acc.unbilled + acc.billed + acc.overdue + acc.revolving + acc.instalment_principal
     worst = float(np.abs(parts - acc.balance).max()) if parts.size else 0.0
     same("largest gap between an account's balance and its parts", worst, 0.0, 1e-6)
     for l, name in enumerate(model.lender_names):
@@ -80,6 +82,12 @@ def invariants(model) -> list[Breach]:
     same("bank lines drawn vs bank credit of the outside sector", ms.bank_drawn.sum(), out.bank_lent)
     same(f"{model.lender_names[model.platform]}: SCF loans vs merchants' SCF debt",
          lenders.scf_loans.sum(), ms.scf_drawn.sum())
+    same("consumers' expense arrears vs the outside sector's claims on them", cs.arrears.sum(),
+         out.consumer_receivables)
+    if (cs.arrears < -1e-6).any():
+        breaches.append(Breach("negative expense arrears", float(cs.arrears.min()), 0.0))
+    if (acc.revolving < -1e-6).any():
+        breaches.append(Breach("negative revolving balance", float(acc.revolving.min()), 0.0))
     if (ms.cash < -1e-6).any():
         breaches.append(Breach("negative merchant cash after the payment waterfall", float(ms.cash.min()), 0.0))
     if (acc.balance < -1e-6).any():

@@ -55,16 +55,20 @@ class Calendar:
                 self.windows.append(Window(f"promotion@{shock.start}", shock.start, shock.end - 1,
                                            shock.end - 1, shock.size, shock.size))
         self.season = np.ones(n)
+        self.in_window = np.zeros(n, dtype=bool)   # a promotion window is open that day
         for w in self.windows:
             lo, hi = max(w.start, self.first), min(w.end, self.days - 1)
             if lo > hi:
                 continue
             idx = np.arange(lo, hi + 1)
+            self.in_window[idx - self.first] = True
             # rises linearly from the window level to the peak level on the peak day
             dist = np.abs(idx - w.peak) / max(1, max(w.peak - w.start, w.end - w.peak))
             self.season[idx - self.first] += w.demand_window + (w.demand_peak - w.demand_window) * \
                 np.clip(1 - 3 * dist, 0, 1)
         self.n = n
+        # share of a year's days inside the yearly promotion windows
+        self.window_share = sum((_days_in(p.start, p.end)) for p in cfg.promotions.values()) / 365.0
 
     def index(self, date: str | dt.date) -> int:
         """Day index of a date (0 = start_date)."""
@@ -80,3 +84,10 @@ class Calendar:
 
     def windows_starting(self, t: int) -> list[Window]:
         return [w for w in self.windows if w.start == t]
+
+
+def _days_in(start: str, end: str) -> int:
+    """Days from MM-DD ``start`` to MM-DD ``end`` inclusive (a window may span the new year)."""
+    a = dt.date.fromisoformat(f"2023-{start}")
+    b = dt.date.fromisoformat(f"2023-{end}")
+    return ((b - a).days % 365) + 1

@@ -76,17 +76,43 @@ class ConsumerParams:
                                   unit="months", lo=0, hi=12)
     essential_share: float = param(0.45, "essential off-platform spending, share of income",
                                    lo=0, hi=1)
+    essential_stickiness: float = param(0.6, "weight of the usual (pre-shock, in-work) income in essential "
+                                        "spending; the rest follows current income (a laid-off consumer "
+                                        "cuts essentials only part of the way to the benefit)", lo=0, hi=1,
+                                        source="consumption falls 10-25% at job loss (Ganong & Noel 2019)")
+    collections_payment_share: float = param(0.1, "most of a month's income a consumer whose debt was called "
+                                             "in (frozen, 30+ DPD) pays toward it", unit="share of income a "
+                                             "month", lo=0, hi=10,
+                                             source="calibrated: few accounts cure after 30 DPD (Huabei 90+ "
+                                             "about two thirds of 30+)")
     absorb_rate: float = param(0.05, "daily share of cash above buffer spent off-platform",
                                unit="1/day", lo=0, hi=1)
     shop_probability: float = param(0.20, "daily probability of a platform shopping trip (about six a month)",
                                     lo=0.01, hi=1)
-    liquidity_propensity: float = param(0.05, "monthly platform spending out of available credit "
-                                        "(marginal propensity to borrow, prime consumers)", unit="1/month",
-                                        lo=0, hi=1, source="Gross & Souleles 2002: debt +10-14% of a limit rise")
-    liquidity_risky_multiplier: float = param(3.0, "liquidity propensity of risk-prone consumers relative "
-                                              "to prime", lo=0, source="Agarwal et al. 2018: MPB falls with score")
-    big_ticket_probability: float = param(1 / 365, "daily probability of a big-ticket purchase",
-                                          unit="1/day", lo=0, hi=1)
+    impatient_share: float = param(0.15, "share of ordinary (not risk-prone) consumers who are impatient: thin "
+                                   "cash buffers, revolving credit (risk-prone consumers are all impatient)",
+                                   lo=0, hi=1, source="about a quarter to a third of card holders revolve in "
+                                   "calm times; calibrated to Gross & Souleles 2002 (debt +10-14% of a limit rise)")
+    impatient_buffer_factor: float = param(0.3, "cash buffer target of impatient consumers relative to "
+                                           "patient ones", lo=0, hi=1,
+                                           source="buffer-stock saving with impatience (Carroll 1997)")
+    target_utilisation_impatient: list = param([0.5, 0.7], "range of the target utilisation u* of impatient "
+                                               "consumers (uniform): the share of their limits they keep drawn",
+                                               source="Fulford 2015; Agarwal et al. 2018: MPB ~0.6 for the "
+                                               "riskiest band")
+    target_utilisation_patient: float = param(0.0, "target utilisation u* of patient consumers (they keep credit "
+                                              "unused as a reserve)", lo=0, hi=1,
+                                              source="Agarwal et al. 2018: MPB ~0 for the safest band")
+    credit_adjustment_rate: float = param(0.3, "kappa: monthly share of the gap between target debt (u* x "
+                                          "limits) and debt carried that extra platform spending closes",
+                                          unit="1/month", lo=0, hi=30,
+                                          source="buffer-stock adjustment (Carroll 1997; Fulford 2015)")
+    big_ticket_probability: float = param(1 / 365, "daily probability of a big-ticket purchase, averaged "
+                                          "over the year", unit="1/day", lo=0, hi=1)
+    big_ticket_promotion_multiplier: float = param(4.0, "big-ticket purchases are this many times as likely "
+                                                   "on a promotion-window day as on another day (the yearly "
+                                                   "average stays big_ticket_probability)", lo=1, hi=100,
+                                                   source="consumers save big purchases for 618 and Double 11")
     big_ticket_min: float = param(0.3, "smallest big-ticket purchase", unit="months of income", lo=0)
     big_ticket_max: float = param(1.5, "largest big-ticket purchase", unit="months of income", lo=0)
     risk_prone_share: float = param(0.08, "share of consumers with a latent high-risk type", lo=0, hi=1)
@@ -96,6 +122,14 @@ class ConsumerParams:
                                               unit="1/day", lo=0, hi=1)
     hardship_min: float = param(1.0, "smallest expense shock", unit="months of income", lo=0)
     hardship_max: float = param(3.0, "largest expense shock", unit="months of income", lo=0)
+    arrears_payment_share: float = param(0.3, "most of a month's income a consumer pays toward expense arrears "
+                                         "on a pay day (bills to hospitals, landlords, family are paid in "
+                                         "instalments)", lo=0, hi=10)
+    fraud_share: float = param(0.002, "share of consumers who are bust-out fraudsters: once an account is "
+                               "fraud_dormancy_days old they try to max it out and never repay", lo=0, hi=0.2,
+                               source="first-party (bust-out) fraud is a fraction of a percent of accounts")
+    fraud_dormancy_days: int = param(60, "days a fraudster's account behaves before the bust-out", unit="days",
+                                     lo=0, hi=3650)
     forget_probability: float = param(0.015, "mean chance an able payer forgets a due date", lo=0, hi=1)
     notice_probability: float = param(0.25, "daily chance a forgetful payer notices and pays",
                                       unit="1/day", lo=0, hi=1)
@@ -105,11 +139,6 @@ class ConsumerParams:
     credit_first_share: float = param(0.30, "share of consumers who pay with credit first", lo=0, hi=1,
                                       source="DESIGN 4")
     retailer_links: int = param(3, "preferred retailers per consumer (k)", lo=1, hi=20)
-    retrench_after_cut: float = param(0.8, "spending multiplier after a limit cut", lo=0, hi=1)
-    retrench_days: int = param(60, "days a cut keeps spending down", unit="days", lo=0, hi=720)
-    retrench_high_utilisation: float = param(0.85, "spending multiplier above the utilisation threshold",
-                                             lo=0, hi=1)
-    high_utilisation: float = param(0.9, "utilisation that triggers retrenchment", lo=0, hi=1)
     open_second_probability: float = param(0.02, "daily chance a credit-constrained consumer applies to a second lender",
                                            unit="1/day", lo=0, hi=1)
     instalment_threshold: float = param(1000.0, "credit purchases above this may become instalments",
@@ -171,8 +200,15 @@ class LenderParams:
                                           "a flat fee f over n equal instalments is about 2nf/(n+1) on the "
                                           "declining balance")
     statement_grace_days: int = param(10, "days from statement to due date", unit="days", lo=1, hi=27)
-    charge_off_dpd: int = param(90, "days past due at which the account is charged off", unit="days",
-                                lo=30, hi=720)
+    charge_off_dpd: int = param(180, "days past due at which the account is charged off (on the next "
+                                "statement day)", unit="days", lo=30, hi=720,
+                                source="FFIEC uniform retail credit classification policy: open-end credit at "
+                                "180 days past due")
+    minimum_payment_share: float = param(0.10, "minimum payment, share of the statement balance (new bill plus "
+                                         "revolving balance)", lo=0, hi=1,
+                                         source="Baitiao and Huabei minimum payment 10%")
+    revolving_rate_daily: float = param(0.0005, "interest on the revolving balance", unit="1/day", lo=0, hi=0.01,
+                                        source="Baitiao and Huabei revolving interest 0.05% a day")
     freeze_dpd: int = param(30, "days past due at which the account is frozen", unit="days", lo=1, hi=720)
     limit_multiple: float = param(2.0, "limit at zero PD, in months of observed income",
                                   unit="months", lo=0, hi=24)
@@ -311,6 +347,11 @@ class NetworkParams:
 
 @dataclass(frozen=True)
 class MerchantParams:
+    start_sales_share: float = param(0.88, "the start sizes merchants (stocks, staff, costs, lines) for this "
+                                     "share of consumers' desired platform spending: the rest goes unmet by "
+                                     "cash- and credit-constrained consumers", lo=0.1, hi=1,
+                                     source="measured in the baseline (docs/model.md): about 12% of desired "
+                                     "spending is unmet")
     restock_speed: float = param(0.3, "share of the inventory gap ordered per day", lo=0, hi=1)
     cash_buffer_days: float = param(27.0, "median cash buffer target, days of outflows (cost of goods, fixed "
                                     "costs, wages)", unit="days", lo=0, hi=3650,
@@ -650,6 +691,10 @@ def _check_consistency(cfg: Config) -> None:
         raise ConfigError("consumers.big_ticket_min must not exceed consumers.big_ticket_max")
     if c.hardship_min > c.hardship_max:
         raise ConfigError("consumers.hardship_min must not exceed consumers.hardship_max")
+    u = c.target_utilisation_impatient
+    if len(u) != 2 or not all(isinstance(x, (int, float)) and 0 <= x <= 1 for x in u) or u[0] > u[1]:
+        raise ConfigError(f"consumers.target_utilisation_impatient: expected [low, high] with "
+                          f"0 <= low <= high <= 1, got {u!r}")
     if not c.instalment_months or any(not isinstance(m, int) or m < 1 for m in c.instalment_months):
         raise ConfigError("consumers.instalment_months: expected a list of whole months >= 1")
     for name, lp in cfg.lenders.items():

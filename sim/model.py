@@ -8,9 +8,10 @@ behavioural rules are functions of the agent type they belong to, and each phase
 method here gathers their inputs, calls them in order and keeps the day's flows:
 
 1. ``macro``            shocks, unemployment target, income index, confidence, funding rate
-2. ``labour_and_income`` separations and hires (agents/labour.py); pay days; essential and
-                        buffer-stock spending (agents/consumer.py)
-3. ``shop``             desired spending, retrenchment, payment choice, splitting credit over
+2. ``labour_and_income`` separations and hires (agents/labour.py); expense shocks paid by cash,
+                        credit or arrears; pay days; essentials, arrears, buffer-stock spending
+                        (agents/consumer.py)
+3. ``shop``             desired spending (buffer-stock credit gap), payment choice, splitting credit over
                         lines (agents/consumer.py); purchases at retailers; booking credit
                         purchases (agents/accounts.py); applications (agents/lender.py)
 4. ``monitor``          anomaly monitor on today's credit purchases; promotion limits open/expire
@@ -42,13 +43,13 @@ from dataclasses import dataclass, field
 import mesa
 import numpy as np
 
-from agents.accounts import (book_credit_purchases, charge_offs_due, close_accounts, collect_due, collect_overdue,
+from agents.accounts import (book_credit_purchases, book_outside_credit, charge_offs_due, close_accounts, collect_due, collect_overdue,
                              cut_statements, settle)
 from agents.consumer import (BILLING_DAYS, DAYS_PER_MONTH, OUTSIDE, Consumer, ConsumerState, able_to_pay,
-                             bills_known,
-                             choose_retailer, desired_spending, hardship_rate, in_lender_order,
-                             in_preference_order, payment_choice, primary_line, refresh_income, retrenchment,
-                             split_over_lines)
+                             big_ticket_acceptance, big_ticket_peak_rate, bills_known, choose_retailer,
+                             credit_gap, debt_carried, desired_spending, essential_spending, finance_expense, hardship_rate,
+                             in_lender_order, in_preference_order, pay_arrears, payment_choice, primary_line,
+                             refresh_income, split_over_lines)
 from agents.labour import (SELF_EMPLOYED, labour_market_day, leave_jobs, outside_labour_demand, separation_probability,
                            steady_state_vacancies, take_jobs)
 from agents.lender import (Accounts, Lender, LenderState, LimitLog, anomaly_monitor, application_probability,
@@ -81,6 +82,7 @@ class Outside:
     funding_lent: np.ndarray | None = None   # wholesale funding lent to each lender, yuan
     bank_lent: float = 0.0                   # merchants' bank lines drawn, yuan
     trade_receivables: float = 0.0           # raw-input invoices and invoices bought from failed suppliers, yuan
+    consumer_receivables: float = 0.0        # consumers' unpaid expense-shock bills (arrears), yuan
     # the outside sector's labour demand follows what it sells (agents/labour.py)
     labour_normal: float = 0.0               # desired employment in normal times, persons
     labour_target: float = 0.0               # desired employment today, persons
@@ -183,8 +185,10 @@ class CreditModel(mesa.Model):
         refresh_income(cs, slice(None), self.income_index[0], cfg.labour.benefit_replacement)
         ids = np.arange(cs.n)
         start = self.calendar.first - 1
+        self.big_ticket_rate = big_ticket_peak_rate(cfg.consumers, self.calendar.window_share)
         cs.next_big_ticket[:] = start + self.streams.waiting_days("big_ticket.clock", start, ids,
-                                                                  cfg.consumers.big_ticket_probability)
+                                                                  self.big_ticket_rate)
+        self.fraudsters = np.flatnonzero(cs.fraud)
         cs.next_hardship[:] = start + self.streams.waiting_days("hardship.clock", start, ids,
                                                                 hardship_rate(cs, cfg.consumers, ids))
         # retailers' expected revenue from their customers' desired spending
@@ -193,7 +197,8 @@ class CreditModel(mesa.Model):
         big = cfg.consumers.big_ticket_probability * 0.5 * (cfg.consumers.big_ticket_min +
                                                             cfg.consumers.big_ticket_max) * cs.income
         spend = (daily + big)[:, None] * share
-        retail_sales = np.bincount(cs.retailers.ravel(), spend.ravel(), minlength=ms.m)
+        retail_sales = np.bincount(cs.retailers.ravel(), spend.ravel(), minlength=ms.m) * \
+            cfg.merchants.start_sales_share
         self.supply = SupplyChain(self, self.network)
         self.supply.initialise(retail_sales)
 
@@ -324,18 +329,7 @@ class CreditModel(mesa.Model):
         cs, cfg, t = self.consumers, self.cfg, self.t
         self._labour_market()
         p = cfg.consumers
-        # expense shocks (hardship) drain cash
-        hit = np.flatnonzero(cs.next_hardship == t)
-        if hit.size:
-            cs.next_hardship[hit] = t + self.streams.waiting_days("hardship.clock", t, hit,
-                                                                  hardship_rate(cs, p, hit))
-            frac = self.streams.uniform_at("hardship.size", t, hit)
-            size = (p.hardship_min + (p.hardship_max - p.hardship_min) * frac) * cs.base_income[hit]
-            spend = np.minimum(cs.cash[hit], size)
-            cs.cash[hit] -= spend
-            self.outside.cash += spend.sum()
-            self.outside.month_consumer_sales += spend.sum()
-            self.today.consumption_offplatform += spend.sum()
+        self._expense_shocks()
         if self.dom > BILLING_DAYS:
             return
         paid = self._group("payday", self.dom)
@@ -346,10 +340,19 @@ class CreditModel(mesa.Model):
         wages = np.bincount(cs.employer[staff], cs.income[staff], minlength=self.merchants.m)
         self.merchants.cash -= wages
         outside_pays = income.sum() - wages.sum()
-        # off-platform consumption: essentials (on the pre-shock wage: they do not shrink with
-        # income), then buffer-stock spending of a share of the cash above the buffer target
-        essentials = np.minimum(cs.cash[paid], p.essential_share * cs.base_income[paid])
+        # off-platform consumption: essentials (partly on the usual wage: they do not shrink at
+        # once), then buffer-stock spending of a share of the cash above the buffer target
+        essentials = essential_spending(cs.cash[paid], cs.base_income[paid], cs.income[paid], p.essential_share,
+                                        p.essential_stickiness)
         cs.cash[paid] -= essentials
+        # expense arrears come next: they crowd out platform repayments
+        owing = paid[cs.arrears[paid] > 0]
+        if owing.size:
+            settled = pay_arrears(cs.arrears[owing], self._able(owing), cs.income[owing], p.arrears_payment_share)
+            cs.cash[owing] -= settled
+            cs.arrears[owing] -= settled
+            self.outside.cash += settled.sum()
+            self.outside.consumer_receivables -= settled.sum()
         # cash set aside for the bills the consumer knows of is not spent
         owed = bills_known(self.accounts, paid)
         buffer = cs.buffer_months[paid] * cs.income[paid] + owed
@@ -358,6 +361,38 @@ class CreditModel(mesa.Model):
         self.outside.cash += essentials.sum() + excess.sum() - outside_pays
         self.outside.month_consumer_sales += essentials.sum() + excess.sum()
         self.today.consumption_offplatform += essentials.sum() + excess.sum()
+
+    def _expense_shocks(self) -> None:
+        """Expense shocks (medical bills, repairs, family needs) ring on a Poisson clock; they
+        are paid from cash above subsistence, then on credit, and the rest becomes arrears
+        (:func:`agents.consumer.finance_expense`). The outside sector is the payee."""
+        cs, p, t, acc = self.consumers, self.cfg.consumers, self.t, self.accounts
+        hit = np.flatnonzero(cs.next_hardship == t)
+        if hit.size == 0:
+            return
+        cs.next_hardship[hit] = t + self.streams.waiting_days("hardship.clock", t, hit, hardship_rate(cs, p, hit))
+        frac = self.streams.uniform_at("hardship.size", t, hit)
+        size = (p.hardship_min + (p.hardship_max - p.hardship_min) * frac) * cs.base_income[hit]
+        L = len(self.lender_names)
+        avail = np.empty((L, hit.size))
+        for l in range(L):
+            avail[l] = acc.line(l, hit)[2]
+        prim = self.primary[hit]
+        cash, credit, arrears = finance_expense(size, self._able(hit), in_preference_order(avail, prim))
+        credit = in_lender_order(credit, prim)
+        cs.cash[hit] -= cash
+        cs.arrears[hit] += arrears
+        out = self.outside
+        out.cash += cash.sum()
+        out.consumer_receivables += arrears.sum()
+        for l in range(L):
+            use = credit[l] > 0
+            if use.any():
+                out.cash += book_outside_credit(acc, self.lenders, l, hit[use], credit[l][use])
+        out.month_consumer_sales += size.sum()
+        self.today.consumption_offplatform += size.sum()
+        self.today.expense_credit += credit.sum()
+        self.today.expense_arrears += arrears.sum()
 
     def _labour_market(self) -> None:
         """Outside labour demand from autonomous demand and outside sales; separations, outside
@@ -404,7 +439,7 @@ class CreditModel(mesa.Model):
 
     # 3 ------------------------------------------------------------------
     def shop(self) -> None:
-        """Who shops today; desired spending on the lines' headroom; retrenchment; payment
+        """Who shops today (trips, big tickets, bust-outs); desired spending toward target debt; payment
         choice (:func:`agents.consumer.payment_choice`); purchases at retailers (stock-outs
         lose sales); credit booked at the lenders; constrained shoppers may apply elsewhere."""
         cs, cfg, t = self.consumers, self.cfg, self.t
@@ -412,13 +447,13 @@ class CreditModel(mesa.Model):
         L = len(self.lender_names)
         shop_draw = self.streams.uniform("shopping", t, cs.n)
         shopping = shop_draw < p.shop_probability          # a trip today ...
-        big = np.flatnonzero(cs.next_big_ticket == t)      # ... or a big ticket (its clock rings)
+        big = self._big_tickets_today()                    # ... or a big ticket
         shopping[big] = True
+        busting = self._busting_fraudsters()               # ... or a bust-out
+        shopping[busting] = True
         who = np.flatnonzero(shopping)
-        big_today = cs.next_big_ticket[who] == t
-        if big.size:
-            cs.next_big_ticket[big] = t + self.streams.waiting_days("big_ticket.clock", t, big,
-                                                                    p.big_ticket_probability)
+        big_today = np.zeros(who.size, dtype=bool)
+        big_today[np.searchsorted(who, big)] = True
         self.merchants.sales_today[:] = 0.0
         self.merchants.demand_today[:] = 0.0
         if who.size == 0:
@@ -428,15 +463,19 @@ class CreditModel(mesa.Model):
         for l in range(L):
             limit[l], balance[l], avail[l] = self.accounts.line(l, who)
         owed = bills_known(self.accounts, who, balance)
+        carried, total_limit = debt_carried(self.accounts, who)
         desired = desired_spending(cs, p, who, self.calendar.season[self.pos], self.confidence[self.pos],
                                    shop_draw[who], self._big_ticket_sizes(who, big_today, t),
-                                   avail.sum(axis=0))
+                                   credit_gap(cs.target_utilisation[who], total_limit, carried))
+        fraud = np.zeros(who.size, dtype=bool)
+        fraud[np.searchsorted(who, busting)] = True
+        desired[fraud] = avail.sum(axis=0)[fraud]          # a bust-out maxes out every line
         prim, rows = self.primary[who], np.arange(who.size)
         since_cut = t - cs.last_cut_day[who]
-        desired *= retrenchment(limit[prim, rows], balance[prim, rows], since_cut, p)
         avail = in_preference_order(avail, prim)  # primary lender first, then the others
         cash_part, credit = payment_choice(desired, cs.cash[who], cs.income[who], cs.buffer_months[who], owed,
-                                           cs.credit_first[who], avail.sum(axis=0), p)
+                                           cs.credit_first[who] | fraud, avail.sum(axis=0), p)
+        cash_part[fraud] = 0.0                             # fraudsters spend only credit
         affordable = cash_part + credit
         constrained = desired - affordable > 1e-9
         retailer = choose_retailer(cs, who, self.streams.uniform("retailer", t, cs.n)[who])
@@ -461,6 +500,31 @@ class CreditModel(mesa.Model):
         d.stockout_loss += (affordable * (1 - fill)).sum()
         d.unmet_demand_cut += (desired - affordable)[since_cut < 30].sum()
         d.credit_purchases = (who, credit_by_lender)
+
+    def _big_tickets_today(self) -> np.ndarray:
+        """Consumers buying a big ticket today: their Poisson clock (at the promotion-window
+        rate) rings and, outside a window, the thinning draw accepts it
+        (:func:`agents.consumer.big_ticket_acceptance`)."""
+        cs, t, p = self.consumers, self.t, self.cfg.consumers
+        ring = np.flatnonzero(cs.next_big_ticket == t)
+        if ring.size == 0:
+            return ring
+        cs.next_big_ticket[ring] = t + self.streams.waiting_days("big_ticket.clock", t, ring,
+                                                                 self.big_ticket_rate)
+        accept = big_ticket_acceptance(bool(self.calendar.in_window[self.pos]), p)
+        return ring[self.streams.uniform_at("big_ticket.accept", t, ring) < accept]
+
+    def _busting_fraudsters(self) -> np.ndarray:
+        """Fraudsters with a line past its dormancy and credit left: they try to max it out."""
+        cs, acc, t = self.consumers, self.accounts, self.t
+        ids = self.fraudsters
+        if ids.size == 0:
+            return ids
+        ripe = np.zeros(ids.size, dtype=bool)
+        for l in range(acc.open.shape[0]):
+            ripe |= acc.open[l][ids] & (t - acc.open_day[l][ids] >= self.cfg.consumers.fraud_dormancy_days) & \
+                (acc.line(l, ids)[2] > 0)
+        return ids[ripe]
 
     def _sell(self, who: np.ndarray, retailer: np.ndarray, cash_part: np.ndarray, spent: np.ndarray,
               demand: np.ndarray) -> None:
@@ -601,8 +665,13 @@ class CreditModel(mesa.Model):
         self._fund_lenders()
 
     def _able(self, idx: np.ndarray) -> np.ndarray:
+        """Cash consumers ``idx`` can put toward a bill (:func:`agents.consumer.able_to_pay`)."""
         cs = self.consumers
         return able_to_pay(cs.cash[idx], cs.income[idx], self.cfg.consumers.reserve_months)
+
+    def _able_to_repay(self, idx: np.ndarray) -> np.ndarray:
+        """What consumers ``idx`` put toward their credit bills: fraudsters never repay."""
+        return np.where(self.consumers.fraud[idx], 0.0, self._able(idx))
 
     def _collect_overdue(self, l: int) -> np.ndarray:
         """A day past due on the overdue accounts (:func:`agents.accounts.collect_overdue`);
@@ -612,7 +681,12 @@ class CreditModel(mesa.Model):
             return idx
         notice = self.streams.uniform_at(f"notice.{self.lender_names[l]}", self.t, idx) < \
             self.cfg.consumers.notice_probability
-        repaid, freeze = collect_overdue(self.accounts, self.lenders, self.consumers.cash, self._able(idx), l,
+        able = self._able_to_repay(idx)
+        # a consumer whose debt was called in (frozen) pays it off in instalments at most
+        frozen = self.accounts.frozen[l][idx]
+        cap = self.cfg.consumers.collections_payment_share * self.consumers.income[idx] / DAYS_PER_MONTH
+        able[frozen] = np.minimum(able[frozen], cap[frozen])
+        repaid, freeze = collect_overdue(self.accounts, self.lenders, self.consumers.cash, able, l,
                                          self.lender_params[l], idx, notice, self.t)
         self.today.repayments[l] += repaid
         if freeze.size:
@@ -636,7 +710,7 @@ class CreditModel(mesa.Model):
             self.today.charge_offs[l] += off.size
             self.today.charge_off_amount[l] += amount
             idx = idx[acc.open[l][idx]]
-        cut_statements(acc, self.lenders, l, idx, self.lender_params[l])
+        cut_statements(acc, self.lenders, l, idx, self.lender_params[l], DAYS_PER_MONTH)
 
     def _collect_due(self, l: int) -> None:
         """Due date of the statements cut ``statement_grace_days`` ago
@@ -644,11 +718,13 @@ class CreditModel(mesa.Model):
         acc, cs, p = self.accounts, self.consumers, self.lender_params[l]
         due_dom = (self.dom - 1 - p.statement_grace_days) % BILLING_DAYS + 1
         idx = self._group("statement_day", due_dom)
-        idx = idx[acc.open[l][idx] & (acc.billed[l][idx] > 0)]
+        idx = idx[acc.open[l][idx] & ((acc.billed[l][idx] > 0) | (acc.revolving[l][idx] > 0))]
         if idx.size == 0:
             return
         forgets = self.streams.uniform_at(f"forget.{self.lender_names[l]}", self.t, idx) < cs.forgetfulness[idx]
-        repaid, late = collect_due(acc, self.lenders, cs.cash, self._able(idx), l, idx, forgets, self.t)
+        carry = cs.target_utilisation[idx] * (acc.fixed_limit[l][idx] + acc.temp_limit[l][idx])
+        repaid, late = collect_due(acc, self.lenders, cs.cash, self._able_to_repay(idx), l, idx, forgets, self.t,
+                                   carry, p)
         self.today.repayments[l] += repaid
         self.today.missed_payments[l] += late.size
 
@@ -824,6 +900,8 @@ class _DayFlows:
     unmet_demand: float = 0.0
     stockout_loss: float = 0.0
     unmet_demand_cut: float = 0.0
+    expense_credit: float = 0.0
+    expense_arrears: float = 0.0
     merchant_failures: int = 0
     contagion_failures: int = 0
     layoffs: int = 0
