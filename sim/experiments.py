@@ -617,7 +617,7 @@ def plan_experiment(config_or_scenario, *, seeds=DEFAULT_SEEDS, seed: int | None
     if isinstance(panel_sample, bool) or not isinstance(panel_sample, (int, float)) or \
             not 0 < panel_sample <= 1:
         raise ConfigError(f"--panel-sample: {panel_sample!r} must be in (0, 1]")
-    exp = experiment_of(cfg, where=source)
+    exp = experiment_of(cfg, where=source if source != "<Config>" else f"configuration {cfg.name!r}")
     first, last = cfg.start, cfg.start + dt.timedelta(days=cfg.run.days - 1)
     a = exp.assignment
     if _month_end(a) < first:

@@ -56,7 +56,8 @@ def synthetic_panel(size: float = 0.5) -> pd.DataFrame:
                 "spending": (100.0 + 50.0 * b + acc["spending_noise"] + MPC_MONTHLY[b] * change) if after
                 else 700.0 + (500.0 if t else 0.0),
                 "credit_spending": 0.0, "dpd": 0,
-                "pd": acc["pd"] if h <= 0 else 0.5,        # later PDs must not move an account's band
+                # later PDs (here in reverse order) must not move an account's band
+                "pd": acc["pd"] if h <= 0 else 0.5 - 0.001 * i,
                 "income": 3000.0, "employed": True,
                 "treated": t if after else None,
             })
@@ -157,7 +158,10 @@ def test_attrition_keeps_survivors_and_is_reported_by_arm():
     panel = panel[~((panel["consumer_id"] == 35) & (panel["lender"] == "baitiao") & (panel["month"] >= "2026-03"))]
     panel.loc[(panel["consumer_id"] == 39) & (panel["lender"] == "baitiao") & (panel["month"] >= "2026-02"),
               "treated"] = pd.NA
+    # band 4: control account 31 misses the February month-end only (not a survivor after it)
+    panel = panel[~((panel["consumer_id"] == 31) & (panel["lender"] == "baitiao") & (panel["month"] == "2026-02"))]
     table = estimate(panel, EXPERIMENT, horizons=(1, 2, 3))
+    assert [row(table, h, 4)["n_control"] for h in (1, 2, 3)] == [4, 3, 3]
     assert row(table, 1, 5)[["n_treated", "n_control"]].tolist() == [4, 4]
     assert row(table, 2, 5)[["n_treated", "n_control"]].tolist() == [4, 3]
     r = row(table, 3, 5)
@@ -168,7 +172,7 @@ def test_attrition_keeps_survivors_and_is_reported_by_arm():
     assert r["mpb"] == pytest.approx(0.6 + (statistics.mean(e_t) - statistics.mean(e_c)) / change, rel=1e-12)
     assert r["mpb_se"] == pytest.approx(two_sample_se(e_t, e_c, change), rel=1e-12)
     assert row(table, 3, 1)["attrition_treated"] == 0
-    assert row(table, 3, "all")[["n_treated", "n_control"]].tolist() == [19, 19]
+    assert row(table, 3, "all")[["n_treated", "n_control"]].tolist() == [19, 18]
 
 
 def test_horizons_after_the_end_are_not_estimated():
@@ -180,6 +184,10 @@ def test_horizons_after_the_end_are_not_estimated():
     assert row(table, 4, 5)["mpb"] == pytest.approx(0.6)
     with pytest.raises(ValueError, match="no horizon .* ends before the experiment's end"):
         estimate(synthetic_panel(), EXPERIMENT, horizons=(5, 6))
+    # the end is exclusive: limits last through 2026-04-30 when it ends on 2026-05-01
+    assert row(estimate(synthetic_panel(), {**EXPERIMENT, "end": "2026-05-01"}, horizons=(4,)), 4, 1)["note"] == ""
+    with pytest.raises(ValueError, match="no horizon"):
+        estimate(synthetic_panel(), {**EXPERIMENT, "end": "2026-04-30"}, horizons=(4,))
     # an experiment without a known end: every recorded horizon counts
     open_ended = {k: v for k, v in EXPERIMENT.items() if k != "end"}
     assert row(estimate(synthetic_panel(), open_ended, horizons=(5,)), 5, 2)["mpb"] == pytest.approx(0.15)
