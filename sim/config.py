@@ -76,10 +76,11 @@ class ConsumerParams:
                                   unit="months", lo=0, hi=12)
     essential_share: float = param(0.45, "essential off-platform spending, share of income",
                                    lo=0, hi=1)
-    essential_stickiness: float = param(0.6, "weight of the usual (pre-shock, in-work) income in essential "
+    essential_stickiness: float = param(0.64, "weight of the usual (pre-shock, in-work) income in essential "
                                         "spending; the rest follows current income (a laid-off consumer "
                                         "cuts essentials only part of the way to the benefit)", lo=0, hi=1,
-                                        source="consumption falls 10-25% at job loss (Ganong & Noel 2019)")
+                                        source="calibrated to platform 30+ DPD 1.1-1.6%; essentials fall 22% at job "
+                                        "loss, within the 10-25% drop in spending at job loss (Ganong & Noel 2019)")
     collections_payment_share: float = param(0.1, "most of a month's income a consumer whose debt was called "
                                              "in (frozen, 30+ DPD) pays toward it", unit="share of income a "
                                              "month", lo=0, hi=10,
@@ -89,10 +90,11 @@ class ConsumerParams:
                                unit="1/day", lo=0, hi=1)
     shop_probability: float = param(0.20, "daily probability of a platform shopping trip (about six a month)",
                                     lo=0.01, hi=1)
-    impatient_share: float = param(0.15, "share of ordinary (not risk-prone) consumers who are impatient: thin "
+    impatient_share: float = param(0.06, "share of ordinary (not risk-prone) consumers who are impatient: thin "
                                    "cash buffers, revolving credit (risk-prone consumers are all impatient)",
-                                   lo=0, hi=1, source="about a quarter to a third of card holders revolve in "
-                                   "calm times; calibrated to Gross & Souleles 2002 (debt +10-14% of a limit rise)")
+                                   lo=0, hi=1, source="calibrated with the risk-prone share (14% impatient in "
+                                   "all) to Gross & Souleles 2002 (debt +10-14% of a limit rise) and Agarwal et "
+                                   "al. 2018 (MPB by score band)")
     impatient_buffer_factor: float = param(0.3, "cash buffer target of impatient consumers relative to "
                                            "patient ones", lo=0, hi=1,
                                            source="buffer-stock saving with impatience (Carroll 1997)")
