@@ -106,10 +106,10 @@ def collect_overdue(acc: Accounts, lenders: LenderState, cash: np.ndarray, able:
     DPD rise by one and the late fee (``late_fee_daily`` of the overdue amount) is added;
     consumers pay what they can (``able``) unless they forgot the due date and have not yet
     noticed (``notice``: today's chance of noticing); paid-up accounts are current again
-    (DPD 0). An account reaching 30 DPD is dated (the score's outcome) and one reaching
-    ``freeze_dpd`` is frozen (no spending, no temporary limit) and its debt called in
-    (:func:`accelerate`). Returns (total repaid, the accounts to freeze: their fixed limit
-    goes to 0)."""
+    (DPD 0). An account reaching 30 DPD is dated, one reaching 90 DPD too (the score's
+    outcome), and one reaching ``freeze_dpd`` is frozen (no spending, no temporary limit) and
+    its debt called in (:func:`accelerate`). Returns (total repaid, the accounts to freeze:
+    their fixed limit goes to 0)."""
     acc.dpd[l][idx] += 1
     add_debt(acc, lenders, l, idx, acc.overdue[l][idx] * p.late_fee_daily, "overdue")
     forgot = acc.forgot[l][idx]
@@ -123,6 +123,8 @@ def collect_overdue(acc: Accounts, lenders: LenderState, cash: np.ndarray, able:
     acc.forgot[l][cleared] = False
     hit30 = idx[acc.dpd[l][idx] == 30]
     acc.last_30dpd_day[l][hit30] = t
+    hit90 = idx[acc.dpd[l][idx] == 90]
+    acc.last_90dpd_day[l][hit90] = t
     freeze = idx[(acc.dpd[l][idx] == p.freeze_dpd) & ~acc.frozen[l][idx]]
     if freeze.size:
         acc.frozen[l][freeze] = True

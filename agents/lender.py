@@ -59,6 +59,7 @@ class Accounts:
     spend_var: np.ndarray       # its smoothed variance, yuan^2
     spend_obs: np.ndarray       # int: observations in the monitor (capped)
     last_30dpd_day: np.ndarray  # int: last day the account reached 30 DPD
+    last_90dpd_day: np.ndarray  # int: last day the account reached 90 DPD, or was charged off before (the score's outcome)
     pd: np.ndarray              # probability of default at the last review
     protected_until: np.ndarray  # int: experiment accounts keep their limit until this day
     treated: np.ndarray         # int8: 1 treated, 0 control, -1 not in an experiment
@@ -68,7 +69,7 @@ class Accounts:
     def empty(cls, n_lenders: int, n: int) -> "Accounts":
         shape = (n_lenders, n)
         ints = {"temp_expiry", "instalment_months", "dpd", "open_day", "closed_day", "late_day",
-                "anomaly_day", "spend_obs", "last_30dpd_day", "protected_until"}
+                "anomaly_day", "spend_obs", "last_30dpd_day", "last_90dpd_day", "protected_until"}
         bools = {"open", "frozen", "forgot", "charged_off"}
         kw = {}
         for f in fields(cls):
@@ -77,8 +78,8 @@ class Accounts:
             elif f.name == "treated":
                 kw[f.name] = np.full(shape, -1, dtype=np.int8)
             elif f.name in ints:
-                fill = NEVER if f.name in ("closed_day", "last_30dpd_day", "late_day", "anomaly_day",
-                                           "protected_until", "temp_expiry") else 0
+                fill = NEVER if f.name in ("closed_day", "last_30dpd_day", "last_90dpd_day", "late_day",
+                                           "anomaly_day", "protected_until", "temp_expiry") else 0
                 kw[f.name] = np.full(shape, fill, dtype=np.int64)
             else:
                 kw[f.name] = np.zeros(shape)
@@ -111,6 +112,10 @@ class LenderState:
     appetite: np.ndarray        # risk appetite (1 = normal)
     weights: np.ndarray         # (L, 9) score weights
     prior_weights: np.ndarray   # (L, 9) prior weights (ridge target)
+    pinned: np.ndarray          # (L, 9) bool: weights a model_update imposed (refits keep them)
+    score_auc: np.ndarray       # out-of-time AUC of the score at the last refit (NaN before the first)
+    provisions: np.ndarray      # expected-loss allowance on consumer receivables (contra-asset), yuan
+    provision_expense: np.ndarray  # cumulative provision expense (charges less releases), yuan
     fee_income: np.ndarray      # cumulative fees: merchant discount, late, instalment, SCF interest, yuan
     interest_income: np.ndarray  # cumulative revolving interest, yuan
     interest_cost: np.ndarray   # cumulative funding cost, yuan
@@ -119,7 +124,10 @@ class LenderState:
 
     @property
     def equity(self) -> np.ndarray:
-        return self.cash + self.receivables + self.scf_loans - self.funding - self.settlement_payable
+        """Book equity: receivables net of provisions (IFRS 9 loss allowance), so the capital
+        ratio sees expected losses before the charge-offs come."""
+        return (self.cash + self.receivables - self.provisions + self.scf_loans - self.funding
+                - self.settlement_payable)
 
     @classmethod
     def create(cls, params: list[LenderParams], initial_equity: np.ndarray) -> "LenderState":
@@ -128,7 +136,8 @@ class LenderState:
         z = np.zeros(L)
         return cls(cash=initial_equity.astype(float).copy(), funding=z.copy(), receivables=z.copy(),
                    settlement_payable=z.copy(), scf_loans=z.copy(), scf_losses=z.copy(), appetite=np.ones(L), weights=w.copy(),
-                   prior_weights=w.copy(), fee_income=z.copy(), interest_income=z.copy(),
+                   prior_weights=w.copy(), pinned=np.zeros(w.shape, dtype=bool), score_auc=np.full(L, np.nan),
+                   provisions=z.copy(), provision_expense=z.copy(), fee_income=z.copy(), interest_income=z.copy(),
                    interest_cost=z.copy(), charge_off_total=z.copy(), payouts=z.copy())
 
 
@@ -159,7 +168,13 @@ class Lender(ViewAgent):
 
 
 class LimitLog:
-    """Every limit change with its cause (``limit_changes.parquet``) and daily counts."""
+    """Every limit change with its cause (``limit_changes.parquet``) and daily counts.
+
+    A cut is a fall of the fixed limit by the lender's choice: freezes for delinquency and
+    charge-offs are counted apart (``freezes``; charge-offs in the repayment flows), and an
+    expiring temporary limit leaves the fixed limit alone."""
+
+    NOT_CUTS = ("promo_expiry", "freeze", "charge_off")
 
     def __init__(self, n_lenders: int):
         self.chunks: list[tuple] = []
@@ -167,12 +182,15 @@ class LimitLog:
         self.cuts = np.zeros(n_lenders, dtype=np.int64)
         self.cut_amount = np.zeros(n_lenders)
         self.raises = np.zeros(n_lenders, dtype=np.int64)
+        self.freezes = np.zeros(n_lenders, dtype=np.int64)
         self.cuts_by_cause = np.zeros((n_lenders, len(CAUSES)), dtype=np.int64)
+        self._not_cut = np.isin(np.arange(len(CAUSES)), [CAUSE_CODE[c] for c in self.NOT_CUTS])
 
     def reset_day(self) -> None:
         self.cuts[:] = 0
         self.cut_amount[:] = 0
         self.raises[:] = 0
+        self.freezes[:] = 0
         self.cuts_by_cause[:] = 0
 
     def add(self, day: int, l: int, idx: np.ndarray, old: np.ndarray, new: np.ndarray, cause,
@@ -182,10 +200,11 @@ class LimitLog:
             return
         codes = (np.full(idx.size, CAUSE_CODE[cause], dtype=np.int8) if isinstance(cause, str)
                  else cause.astype(np.int8))
-        down = (new < old) & (codes != CAUSE_CODE["promo_expiry"])  # expiry leaves the fixed limit
+        down = (new < old) & ~self._not_cut[codes]
         self.cuts[l] += int(down.sum())
         self.cut_amount[l] += float((old - new)[down].sum())
         self.raises[l] += int((new > old).sum())
+        self.freezes[l] += int(np.count_nonzero(codes == CAUSE_CODE["freeze"]))
         self.cuts_by_cause[l] += np.bincount(codes[down], minlength=len(CAUSES))
         if self.recording:
             self.chunks.append((np.full(idx.size, day, dtype=np.int32), idx.astype(np.int64),
@@ -234,20 +253,33 @@ def features(acc: Accounts, l: int, idx: np.ndarray, today: int, observed_income
 
 
 def fit_logistic(X: np.ndarray, y: np.ndarray, prior: np.ndarray, ridge: float,
-                 iterations: int = 25) -> np.ndarray:
+                 iterations: int = 25, pinned: np.ndarray | None = None) -> np.ndarray:
     """Logistic regression by IRLS (Newton), with a ridge pull toward ``prior``
-    on every weight but the intercept."""
+    on every weight but the intercept. Weights marked ``pinned`` are held at their prior
+    (a scorecard weight the lender imposed: :func:`update_scorecard`)."""
+    if pinned is not None and pinned.any():
+        free = ~pinned
+        w = prior.copy()
+        w[free] = _fit_free(X[:, free], y, prior[free], ridge, iterations, X[:, pinned] @ prior[pinned],
+                            intercept=bool(free[0]))
+        return w
+    return _fit_free(X, y, prior, ridge, iterations, 0.0, intercept=True)
+
+
+def _fit_free(X: np.ndarray, y: np.ndarray, prior: np.ndarray, ridge: float, iterations: int,
+              offset, intercept: bool) -> np.ndarray:
     w = prior.copy()
     penalty = np.full(w.size, ridge)
-    penalty[0] = INTERCEPT_RIDGE  # weak: keeps the intercept finite when a sample has no events
+    if intercept:
+        penalty[0] = INTERCEPT_RIDGE  # weak: keeps the intercept finite when a sample has no events
 
     def objective(v):
-        z = X @ v
+        z = X @ v + offset
         return float(np.sum(y * z - np.logaddexp(0.0, z)) - 0.5 * np.sum(penalty * (v - prior) ** 2))
 
     current = objective(w)
     for _ in range(iterations):
-        p = sigmoid(X @ w)
+        p = sigmoid(X @ w + offset)
         grad = X.T @ (y - p) - penalty * (w - prior)
         hess = (X * (p * (1 - p))[:, None]).T @ X + np.diag(penalty)
         step = np.linalg.solve(hess, grad)
@@ -266,11 +298,67 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, prior: np.ndarray, ridge: float,
     return w
 
 
+def auc(score: np.ndarray, outcome: np.ndarray) -> float:
+    """Area under the ROC curve: the chance that a randomly chosen bad account (``outcome``
+    true) scores above a randomly chosen good one, ties counted half (the Mann-Whitney U
+    statistic over the product of the group sizes; Hanley & McNeil 1982). NaN when either
+    group is empty."""
+    score = np.asarray(score, dtype=float)
+    bad = np.asarray(outcome, dtype=bool)
+    n_bad, n_good = int(bad.sum()), int((~bad).sum())
+    if n_bad == 0 or n_good == 0:
+        return float("nan")
+    order = np.argsort(score, kind="stable")
+    sorted_score = score[order]
+    # mid-ranks: tied scores share the mean of their ranks (1-based)
+    first = np.r_[True, sorted_score[1:] != sorted_score[:-1]]
+    group = np.cumsum(first) - 1
+    starts = np.flatnonzero(first)
+    ends = np.r_[starts[1:], score.size]
+    mid = (starts + ends + 1) / 2.0
+    ranks = np.empty(score.size)
+    ranks[order] = mid[group]
+    u = ranks[bad].sum() - n_bad * (n_bad + 1) / 2.0
+    return float(u / (n_bad * n_good))
+
+
+def score_outcome(acc: Accounts, l: int, idx: np.ndarray, day: int, horizon_days: int) -> np.ndarray:
+    """The score's outcome for accounts ``idx`` of a snapshot taken on ``day``: 90+ DPD
+    within ``horizon_days`` (charge-offs before 90 DPD are dated as reaching it), the
+    industry's usual bad definition (90 days past due within 12 months: Thomas, Edelman &
+    Crook 2002, ch. 8; Basel II's default at 90 DPD, BCBS 2006 para. 452)."""
+    reached = acc.last_90dpd_day[l][idx]
+    return (reached >= day) & (reached < day + horizon_days)
+
+
 def target_limit(pd: np.ndarray, observed_income: np.ndarray, appetite: float,
                  p: LenderParams) -> np.ndarray:
-    """Limit policy: multiple(PD) x observed income x risk appetite, clipped."""
-    multiple = p.limit_multiple * np.clip(1.0 - pd / p.pd_max, 0.0, 1.0)
-    return np.clip(multiple * observed_income * appetite, p.limit_min, p.limit_max)
+    """Risk-based limit policy: multiplier(PD) x observed income, clipped.
+
+    ``target = limit_multiple x (1 - PD / PD_cut)^s x appetite^level_elasticity x income``,
+    with the PD cut-off ``PD_cut = pd_max x appetite^cutoff_elasticity`` (the PD at which the
+    target reaches zero) and the steepness ``s = appetite^-steepness_elasticity``. Lower risk
+    appetite lowers the cut-off and steepens the multiplier, so a tightening takes most from
+    marginal (high-PD) accounts and little from the safest, with at most a mild level effect on
+    every account: risk-based pricing of credit lines (Thomas, Edelman & Crook 2002, ch. 11;
+    in 2008-09 issuers cut lines of borrowers with weaker scores far more: Agarwal et al. 2018).
+    At appetite 1 the target is ``limit_multiple x (1 - PD / pd_max) x income``."""
+    cutoff = cutoff_pd(p.pd_max, appetite, p)
+    share = np.clip(1.0 - pd / cutoff, 0.0, 1.0)
+    if appetite != 1.0:
+        share = share ** (appetite ** -p.appetite_steepness_elasticity)
+        level = appetite ** p.appetite_level_elasticity
+    else:
+        level = 1.0
+    return np.clip(p.limit_multiple * share * level * observed_income, p.limit_min, p.limit_max)
+
+
+def cutoff_pd(pd_at_normal: float, appetite: float, p: LenderParams) -> float:
+    """A PD cut-off at risk appetite ``appetite``: ``pd_at_normal x appetite^cutoff_elasticity``
+    (tightening lowers the largest PD the lender accepts)."""
+    if appetite == 1.0:
+        return pd_at_normal
+    return pd_at_normal * max(appetite, 1e-9) ** p.appetite_cutoff_elasticity
 
 
 # --------------------------------------------------------------------------- book-keeping helpers
@@ -287,8 +375,12 @@ def add_debt(acc: Accounts, lenders: LenderState, l: int, idx: np.ndarray, amoun
     getattr(lenders, income)[l] += total
 
 
-def write_off(acc: Accounts, lenders: LenderState, l: int, idx: np.ndarray) -> float:
-    """Charge off accounts ``idx``: the lender loses the whole balance."""
+def write_off(acc: Accounts, lenders: LenderState, l: int, idx: np.ndarray, t: int) -> float:
+    """Charge off accounts ``idx`` on day ``t``: the lender loses the whole balance. An account
+    charged off before it reached 90 DPD is dated as reaching it today (a bad outcome for the
+    score)."""
+    early = idx[acc.dpd[l][idx] < 90]
+    acc.last_90dpd_day[l][early] = t
     amount = acc.balance[l][idx].copy()
     for name in ("unbilled", "billed", "overdue", "revolving", "instalment_principal", "balance", "temp_limit"):
         getattr(acc, name)[l][idx] = 0.0
@@ -330,14 +422,16 @@ def anomaly_monitor(acc: Accounts, l: int, p: LenderParams, idx: np.ndarray, x: 
 
     A purchase above ``anomaly_floor`` is flagged when the account has a history (5 shopping
     days), the purchase is ``z`` standard deviations above its smoothed mean and uses at least
-    ``anomaly_limit_share`` of the limit (a bust-out pattern, or a promotion-season splurge);
+    ``anomaly_limit_share`` of the FIXED limit (a bust-out pattern, or a promotion-season
+    splurge; a temporary limit does not raise the bar, so a splurge on it counts as drawing
+    beyond the regular line);
     then every purchase updates the smoothed mean and variance. A flag adds to the account's
     decaying flag count. Returns the flagged accounts (their limit is cut by ``anomaly_cut``)."""
     mean, var = acc.spend_mean[l][idx], acc.spend_var[l][idx]
     # only purchases above the floor can be flagged: test those (few) in full
     big = np.flatnonzero(x > p.anomaly_floor)
     cand = idx[big]
-    limit = acc.fixed_limit[l][cand] + acc.temp_limit[l][cand]
+    limit = acc.fixed_limit[l][cand]
     flag = ((acc.spend_obs[l][cand] >= 5) & (x[big] > mean[big] + z * np.sqrt(var[big])) &
             (x[big] > p.anomaly_limit_share * limit))
     flagged = cand[flag]
@@ -356,11 +450,12 @@ def anomaly_monitor(acc: Accounts, l: int, p: LenderParams, idx: np.ndarray, x: 
 # --------------------------------------------------------------------------- promotions
 
 
-def grant_temporary_limits(acc: Accounts, l: int, p: LenderParams, expiry: int) -> None:
+def grant_temporary_limits(acc: Accounts, l: int, p: LenderParams, expiry: int, appetite: float = 1.0) -> None:
     """Cause 4, the opening: a promotion window starts and current, unfrozen accounts with a
-    PD below the approval cut-off get a temporary limit (临时额度) of ``temp_limit_share`` of
-    their fixed limit, usable until ``expiry``."""
-    eligible = np.flatnonzero(acc.open[l] & ~acc.frozen[l] & (acc.dpd[l] == 0) & (acc.pd[l] < p.approval_pd))
+    PD below the approval cut-off (:func:`cutoff_pd` at today's risk appetite) get a temporary
+    limit (临时额度) of ``temp_limit_share`` of their fixed limit, usable until ``expiry``."""
+    eligible = np.flatnonzero(acc.open[l] & ~acc.frozen[l] & (acc.dpd[l] == 0) &
+                              (acc.pd[l] < cutoff_pd(p.approval_pd, appetite, p)))
     acc.temp_limit[l][eligible] = p.temp_limit_share * acc.fixed_limit[l][eligible]
     acc.temp_expiry[l][eligible] = expiry
 
@@ -369,16 +464,28 @@ def expire_temporary_limits(acc: Accounts, log: LimitLog, l: int, p: LenderParam
                             t: int) -> np.ndarray:
     """Cause 4, the close: temporary limits expiring today are removed (logged as
     ``promo_expiry``: the usable limit falls though the fixed limit stays). Returns the
-    accounts whose balance exceeds ``promo_reversion_utilisation`` of the fixed limit: they
-    get a reversion cut of ``promo_reversion_cut``."""
+    expiring accounts with a fixed limit: they are re-scored (:func:`promotion_reversion`)."""
     expiring = np.flatnonzero((acc.temp_expiry[l] == t) & acc.open[l] & (acc.temp_limit[l] > 0))
     if expiring.size == 0:
         return expiring
     fixed = acc.fixed_limit[l][expiring]
     log.add(t, l, expiring, fixed + acc.temp_limit[l][expiring], fixed, "promo_expiry", acc)
     acc.temp_limit[l][expiring] = 0.0
-    util = acc.balance[l][expiring] / np.maximum(fixed, 1.0)
-    return expiring[(util > p.promo_reversion_utilisation) & (fixed > 0)]
+    return expiring[fixed > 0]
+
+
+def promotion_reversion(balance: np.ndarray, fixed: np.ndarray, target: np.ndarray,
+                        p: LenderParams) -> tuple[np.ndarray, np.ndarray]:
+    """Cause 4, the reversion: at expiry the account is re-scored (``target``: today's target
+    limit from current features and weights), and the fixed limit is cut only where the
+    promotion left it drawn beyond ``promo_reversion_utilisation`` of the fixed limit AND the
+    re-score calls for a cut (the target is more than ``cut_hysteresis`` below the fixed limit).
+    The new limit is ``max(target, fixed x (1 - promo_reversion_cut))``: the re-score sets it,
+    and one reversion takes at most ``promo_reversion_cut``. Returns (cut mask, new limits of
+    the cut)."""
+    util = balance / np.maximum(fixed, 1.0)
+    cut = (util > p.promo_reversion_utilisation) & (target < fixed * (1 - p.cut_hysteresis)) & (fixed > 0)
+    return cut, np.maximum(target[cut], fixed[cut] * (1 - p.promo_reversion_cut))
 
 
 # --------------------------------------------------------------------------- risk appetite and re-estimation
@@ -407,18 +514,32 @@ def update_appetite(lenders: LenderState, params: list[LenderParams], unemployme
 
 def refit_score(acc: Accounts, lenders: LenderState, l: int, p: LenderParams, snaps: list, t: int) -> None:
     """Cause 1: refit lender ``l``'s score (:func:`fit_logistic`) on whether the accounts of a
-    snapshot reached 30+ DPD within one re-estimation period after it. The newest snapshot at
-    least one period old is used, so the outcome window has a fixed length whenever the fit
-    happens; older snapshots are dropped from ``snaps`` [(day, accounts, features)]."""
-    ready = [snap for snap in snaps if t - snap[0] >= p.reestimate_every_days]
+    snapshot (all below 30 DPD when it was taken) reached 90+ DPD within
+    ``score_horizon_days`` after it (:func:`score_outcome`). The newest snapshot at least
+    ``score_horizon_days`` old is used, so the outcome window has a fixed length whenever the
+    fit happens; older snapshots are dropped from ``snaps`` [(day, accounts, features, weights
+    in force that day)]. Before refitting, the scores the lender used at the snapshot are
+    compared with the outcomes: ``score_auc`` is an honest out-of-time AUC (:func:`auc`)."""
+    ready = [snap for snap in snaps if t - snap[0] >= p.score_horizon_days]
     if not ready:
         return
-    day, idx, X = ready[-1]
-    horizon = day + p.reestimate_every_days
-    reached = acc.last_30dpd_day[l][idx]
-    y = ((reached >= day) & (reached < horizon)).astype(float)
-    lenders.weights[l] = fit_logistic(X, y, lenders.prior_weights[l], p.reestimate_ridge)
+    day, idx, X, used = ready[-1]
+    y = score_outcome(acc, l, idx, day, p.score_horizon_days)
+    lenders.score_auc[l] = auc(X @ used, y)   # the logit orders as the PD does
+    lenders.weights[l] = fit_logistic(X, y.astype(float), lenders.prior_weights[l], p.reestimate_ridge,
+                                      pinned=lenders.pinned[l])
     snaps[:] = [snap for snap in snaps if snap[0] >= day]
+
+
+def update_scorecard(lenders: LenderState, l: int, feature: str, weight: float) -> None:
+    """A ``model_update`` shock replaces lender ``l``'s scorecard: the weight of ``feature``
+    and its prior become ``weight``, and later refits keep it (it is pinned: the lender
+    imposes it, as when a registry starts to report multi-platform borrowing and the lender
+    decides how much it counts)."""
+    k = FEATURES.index(feature)
+    lenders.weights[l, k] = weight
+    lenders.prior_weights[l, k] = weight
+    lenders.pinned[l, k] = True
 
 
 def reestimation_sample(performing: np.ndarray, draw: np.ndarray, size: int) -> np.ndarray:
@@ -505,12 +626,13 @@ def eligible_applicants(acc: Accounts, l: int, idx: np.ndarray, t: int, reapply_
 def underwrite(X: np.ndarray, weights: np.ndarray, observed: np.ndarray, appetite: float, p: LenderParams,
                limit_share: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Score new applicants (features ``X`` with no history at this lender: bureau-visible
-    accounts and income only) and approve those with PD below ``approval_pd``; a new account
-    starts at ``limit_share`` of its target limit. Returns (approve mask, PD, limits of the
-    approved)."""
+    accounts and income only) and approve those with PD below the approval cut-off
+    (``approval_pd`` at normal risk appetite, lower when the lender tightens: :func:`cutoff_pd`);
+    a new account starts at ``limit_share`` of its target limit. Returns (approve mask, PD,
+    limits of the approved)."""
     X[:, [1, 2, 3, 6, 7, 8]] = 0.0
     pd = sigmoid(X @ weights)
-    approve = pd < p.approval_pd
+    approve = pd < cutoff_pd(p.approval_pd, appetite, p)
     limit = target_limit(pd[approve], observed[approve], appetite, p) * limit_share
     return approve, pd, limit
 
@@ -543,3 +665,32 @@ def enrol_experiment(acc: Accounts, l: int, idx: np.ndarray, treated: np.ndarray
     acc.treated[l][idx] = 0
     acc.treated[l][treated] = 1
     acc.protected_until[l][idx] = end
+
+
+# --------------------------------------------------------------------------- provisions
+
+
+def expected_loss(balance: np.ndarray, dpd: np.ndarray, pd: np.ndarray, p: LenderParams) -> np.ndarray:
+    """IFRS 9 expected-loss allowance per account (IFRS 9 paras 5.5.3-5.5.5; B5.5.37: more than
+    30 DPD is a significant increase in credit risk, 90 DPD default): accounts current or 1-29
+    DPD carry the 12-month expected loss ``PD x LGD x balance`` (the PD of the last review is a
+    12-month PD of 90+ DPD); accounts 30+ DPD carry the lifetime loss ``q(DPD) x LGD x balance``
+    with the loss probability ``q`` rising by bucket (30-59, 60-89, 90+ DPD), as roll rates do.
+    ``lgd`` is the loss given default of unsecured consumer credit."""
+    q = np.where(dpd >= 90, p.loss_probability_90dpd,
+                 np.where(dpd >= 60, p.loss_probability_60dpd,
+                          np.where(dpd >= 30, p.loss_probability_30dpd, pd)))
+    return q * p.lgd * np.maximum(balance, 0.0)
+
+
+def update_provisions(lenders: LenderState, l: int, balance: np.ndarray, dpd: np.ndarray, pd: np.ndarray,
+                      p: LenderParams) -> float:
+    """Recompute lender ``l``'s loss allowance on its accounts (:func:`expected_loss`); the
+    change is provision expense (a charge to equity when it rises, a release when it falls, as
+    when a charged-off balance leaves the book). Returns today's expense, yuan."""
+    owed = np.flatnonzero(balance > 0)
+    new = float(expected_loss(balance[owed], dpd[owed], pd[owed], p).sum())
+    expense = new - float(lenders.provisions[l])
+    lenders.provisions[l] = new
+    lenders.provision_expense[l] += expense
+    return expense

@@ -10,7 +10,10 @@
   each merchant's trade books = the invoices on its trade relations,
   bank lines drawn = bank credit of the outside sector,
   SCF loans of the platform = SCF debt of the merchants;
-- total net worth equals the real assets: merchants' inventory and fixed assets.
+- total net worth equals the real assets: merchants' inventory and fixed assets, on the
+  gross basis (provisions, a contra-asset of the lenders, added back: the consumers owe the
+  whole balance);
+- each lender's provisions lie between zero and its receivables.
 """
 
 from __future__ import annotations
@@ -92,8 +95,12 @@ def invariants(model) -> list[Breach]:
         breaches.append(Breach("negative merchant cash after the payment waterfall", float(ms.cash.min()), 0.0))
     if (acc.balance < -1e-6).any():
         breaches.append(Breach("negative account balance", float(acc.balance.min()), 0.0))
-    net_worth = sum(balance_sheets(model).values())
-    same("total net worth vs real assets (inventory and fixed assets)", net_worth,
+    for l, name in enumerate(model.lender_names):
+        if not -tol <= lenders.provisions[l] <= lenders.receivables[l] + tol:
+            breaches.append(Breach(f"{name}: provisions outside [0, receivables]", float(lenders.provisions[l]),
+                                   float(lenders.receivables[l])))
+    net_worth = sum(balance_sheets(model).values()) + lenders.provisions.sum()  # gross basis
+    same("total net worth (provisions added back) vs real assets (inventory and fixed assets)", net_worth,
          ms.inventory.sum() + ms.fixed_assets.sum())
     return breaches
 

@@ -233,19 +233,30 @@ def _cuts_panel(ax, ts: pd.DataFrame, changes: pd.DataFrame, info: dict) -> None
     ax.set_title(TITLE_CUTS)
     if len(ts) == 0 or changes is None or not {"date", "old_limit", "new_limit", "cause"} <= set(changes.columns):
         return
-    cuts = changes[(changes["new_limit"] < changes["old_limit"]) & (changes["cause"] != "promo_expiry")]
     platform = info.get("config", {}).get("run", {}).get("platform")
-    if platform is not None and "lender" in cuts.columns:
-        cuts = cuts[cuts["lender"] == platform]
+    if platform is not None and "lender" in changes.columns:
+        changes = changes[changes["lender"] == platform]
+    # freezes (delinquency actions) are reported apart from cuts: a line, not a bar (DESIGN 6)
+    freezes = changes[changes["cause"] == "freeze"]
+    cuts = changes[(changes["new_limit"] < changes["old_limit"])
+                   & ~changes["cause"].isin(["promo_expiry", "freeze", "charge_off"])]
     months, left, width = _month_spans(ts["date"])
+    top = 1.0
+    if len(freezes):
+        per_month = freezes.groupby(freezes["date"].dt.to_period("M")).size().reindex(months, fill_value=0)
+        ax.plot(left + pd.to_timedelta(width / 2, unit="D"), per_month.to_numpy(dtype=float), color="black",
+                marker=".", lw=1, label="freezes (apart)")
+        top = max(top, float(per_month.max()))
     if len(cuts):
         monthly = cuts.groupby([cuts["date"].dt.to_period("M"), cuts["cause"].astype(str)]).size().unstack(
             fill_value=0)
         monthly = monthly.loc[:, monthly.sum() > 0].reindex(months, fill_value=0)
         _stacked_bars(ax, monthly, left, width, CAUSE_COLOURS)
-        ax.set_ylim(0, 1.3 * max(1.0, monthly.sum(axis=1).max()))
+        top = max(top, float(monthly.sum(axis=1).max()))
+    if len(cuts) or len(freezes):
+        ax.set_ylim(0, 1.3 * top)
         ax.legend(ncol=2, loc="upper left", **LEGEND)
-    else:
+    if not len(cuts):
         _note(ax, "no limit cuts")
 
 

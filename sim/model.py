@@ -25,8 +25,9 @@ method here gathers their inputs, calls them in order and keeps the day's flows:
                         arrears), payouts; lenders: funding interest, funding, payouts
 8. ``repay``            overdue accounts; statements; due dates; late fees; DPD; freezes;
                         charge-offs (agents/accounts.py); ability to pay (agents/consumer.py)
-9. ``review``           risk appetite; scheduled re-estimation; staggered monthly reviews;
-                        applications and attrition; experiments (agents/lender.py)
+9. ``review``           risk appetite; scheduled re-estimation and scorecard changes; staggered
+                        monthly reviews; applications and attrition; provisions; experiments
+                        (agents/lender.py)
 10. ``defaults``        merchant failures, creditors' losses, layoffs, re-linking, cascades
 11. ``entry``           buyers re-link to new suppliers; failed slots refilled with outside capital
 12. ``record``          the day's figures (recorded window only)
@@ -55,8 +56,9 @@ from agents.labour import (SELF_EMPLOYED, labour_market_day, leave_jobs, outside
 from agents.lender import (Accounts, Lender, LenderState, LimitLog, anomaly_monitor, application_probability,
                            attrition_rate, cut_causes, eligible_applicants, enrol_experiment, expire_temporary_limits,
                            features, grant_temporary_limits, limit_review, observed_income, open_accounts,
-                           raised_limit, reestimation_sample, refit_score, set_limit, sigmoid, target_limit,
-                           underwrite, update_appetite, write_off)
+                           promotion_reversion, raised_limit, reestimation_sample, refit_score, set_limit, sigmoid,
+                           target_limit, underwrite, update_appetite, update_provisions, update_scorecard,
+                           write_off)
 from agents.merchant import RETAILER, Merchant, fill_rates
 from sim.accounting import check_invariants
 from sim.calendar import Calendar
@@ -151,7 +153,10 @@ class CreditModel(mesa.Model):
         self.funding_rate = cfg.macro.funding_rate_normal + level("funding_rate")
         self.tightening = np.array([level("credit_tightening", name) for name in self.lender_names])
         self.strictness = np.array([1.0 + level("anomaly_strictness", name) for name in self.lender_names])
-        self.model_updates = {(s.start, s.lender) for s in cfg.shocks if s.kind == "model_update"}
+        # model updates: forced re-estimations (no feature given) and scorecard changes
+        self.model_updates = {(s.start, s.lender) for s in cfg.shocks
+                              if s.kind == "model_update" and s.feature is None}
+        self.scorecard_changes = [s for s in cfg.shocks if s.kind == "model_update" and s.feature is not None]
         self.experiments = [s for s in cfg.shocks if s.kind == "credit_limit_experiment"]
         self.supplier_failures = [s for s in cfg.shocks if s.kind == "supplier_failure"]
         self.scf_frozen = shock_active(cfg.shocks, "scf_freeze", cal.n, cal.first)
@@ -226,10 +231,14 @@ class CreditModel(mesa.Model):
         self._choose_primary(np.arange(cs.n))
 
     def _build_lenders(self) -> None:
-        """Starting equity near the steady state: a capital ratio of 1.3 times the target on
-        the receivables the lender expects (typical utilisation of the starting limits)."""
-        expected = self.accounts.fixed_limit.sum(axis=1) * np.array([p.starting_drawn_share for p in self.lender_params])
-        capital = 1.3 * np.array([p.capital_target for p in self.lender_params]) * expected
+        """Starting equity near the steady state: 1.3 times the capital target plus the
+        provisions (12-month expected loss at the starting PDs) on the receivables the lender
+        expects (typical utilisation of the starting limits)."""
+        acc = self.accounts
+        expected = acc.fixed_limit.sum(axis=1) * np.array([p.starting_drawn_share for p in self.lender_params])
+        loss_share = np.array([p.lgd * (acc.pd[l][acc.open[l]].mean() if acc.open[l].any() else 0.0)
+                               for l, p in enumerate(self.lender_params)])
+        capital = 1.3 * (np.array([p.capital_target for p in self.lender_params]) + loss_share) * expected
         self.lenders = LenderState.create(self.lender_params, capital)
 
     def _build_outside(self) -> None:
@@ -590,19 +599,28 @@ class CreditModel(mesa.Model):
         self._promotions()
 
     def _promotions(self) -> None:
-        """Temporary limits open with a promotion window and expire after it, with a
-        reversion cut for accounts drawn beyond their fixed limit."""
+        """Temporary limits open with a promotion window and expire after it; at expiry the
+        accounts are re-scored, and a reversion cut follows only where the account is drawn
+        beyond its fixed limit and the re-score calls for a cut
+        (:func:`agents.lender.promotion_reversion`)."""
         acc, t = self.accounts, self.t
         for w in self.calendar.windows_starting(t):
             for l, p in enumerate(self.lender_params):
-                grant_temporary_limits(acc, l, p, w.end + p.promo_grace_days)
+                grant_temporary_limits(acc, l, p, w.end + p.promo_grace_days, float(self.lenders.appetite[l]))
         for l, p in enumerate(self.lender_params):
             if t not in self.expiry_days[l]:
                 continue
-            revert = expire_temporary_limits(acc, self.log, l, p, t)
-            if revert.size:
-                self._set_limit(l, revert, acc.fixed_limit[l][revert] * (1 - p.promo_reversion_cut),
-                                "promo_reversion")
+            expiring = expire_temporary_limits(acc, self.log, l, p, t)
+            if expiring.size == 0:
+                continue
+            observed = self._observed_income(l, expiring)
+            X = features(acc, l, expiring, t, observed, self.cfg.consumers.income_median)
+            pd = sigmoid(X @ self.lenders.weights[l])
+            acc.pd[l][expiring] = pd
+            target = target_limit(pd, observed, self.lenders.appetite[l], p)
+            cut, new = promotion_reversion(acc.balance[l][expiring], acc.fixed_limit[l][expiring], target, p)
+            if cut.any():
+                self._set_limit(l, expiring[cut], new, "promo_reversion")
 
     def _set_limit(self, l: int, idx: np.ndarray, new: np.ndarray, cause) -> None:
         """Change fixed limits and record the change with its cause (:func:`agents.lender.set_limit`)."""
@@ -704,7 +722,7 @@ class CreditModel(mesa.Model):
         off = charge_offs_due(acc, l, idx, self.lender_params[l])
         if off.size:
             self._set_limit(l, off, np.zeros(off.size), "charge_off")
-            amount = write_off(acc, self.lenders, l, off)
+            amount = write_off(acc, self.lenders, l, off, self.t)
             self._close(l, off)
             acc.charged_off[l][off] = True
             self.today.charge_offs[l] += off.size
@@ -740,12 +758,14 @@ class CreditModel(mesa.Model):
 
     # 9 ------------------------------------------------------------------
     def review(self) -> None:
-        """Risk appetite; scheduled re-estimation; staggered monthly reviews; applications."""
+        """Risk appetite; scheduled re-estimation; staggered monthly reviews; applications;
+        provisions on the day's closing balances."""
         self._update_appetite()
         for l in range(len(self.lender_names)):
             self._maybe_reestimate(l)
             if self.dom <= BILLING_DAYS:
                 self._review_accounts(l)
+            self._provide(l)
         for s in self.experiments:
             if s.start == self.t:
                 self._start_experiment(s)
@@ -759,10 +779,20 @@ class CreditModel(mesa.Model):
                         self.cfg.macro.funding_rate_normal, self.tightening[:, self.pos],
                         self.today.dpd30_count, np.count_nonzero(self.accounts.open, axis=1))
 
+    def _provide(self, l: int) -> None:
+        """Expected-loss provisions (:func:`agents.lender.update_provisions`)."""
+        acc = self.accounts
+        update_provisions(self.lenders, l, acc.balance[l], acc.dpd[l], acc.pd[l], self.lender_params[l])
+
     def _maybe_reestimate(self, l: int) -> None:
         """Cause 1 on schedule (or a ``model_update`` shock): refit the score
-        (:func:`agents.lender.refit_score`), then take a new snapshot of performing accounts."""
+        (:func:`agents.lender.refit_score`), then take a new snapshot of performing accounts with
+        the weights in force (for the out-of-time AUC). A ``model_update`` with a feature
+        replaces that weight of the scorecard instead (:func:`agents.lender.update_scorecard`)."""
         p, t, acc = self.lender_params[l], self.t, self.accounts
+        for s in self.scorecard_changes:
+            if s.start == t and s.lender in (None, self.lender_names[l]):
+                update_scorecard(self.lenders, l, s.feature, s.weight)
         forced = (t, None) in self.model_updates or (t, self.lender_names[l]) in self.model_updates
         due = (t - self.calendar.first) % p.reestimate_every_days == 0
         if not (due or forced):
@@ -770,13 +800,14 @@ class CreditModel(mesa.Model):
         snaps = self.snapshots.setdefault(l, [])
         refit_score(acc, self.lenders, l, p, snaps, t)
         open_idx = np.flatnonzero(acc.open[l])
-        performing = open_idx[acc.dpd[l][open_idx] < 30]  # the score predicts entry into 30+ DPD
+        performing = open_idx[acc.dpd[l][open_idx] < 30]  # fitted on accounts below 30 DPD at the snapshot
         if performing.size == 0:
             return
         draw = self.streams.uniform_at(f"reestimate.{self.lender_names[l]}", t, performing)
         sample = reestimation_sample(performing, draw, p.reestimate_sample)
         observed = self._observed_income(l, sample)
-        snaps.append((t, sample, features(acc, l, sample, t, observed, self.cfg.consumers.income_median)))
+        snaps.append((t, sample, features(acc, l, sample, t, observed, self.cfg.consumers.income_median),
+                      self.lenders.weights[l].copy()))
 
     def _review_accounts(self, l: int) -> None:
         """Monthly review (staggered by statement day): applications from consumers without an

@@ -37,13 +37,18 @@ COLUMNS = {
     "credit_outstanding": "platform consumer receivables (stock, yuan)",
     "fixed_limit_total": "platform fixed limits of open accounts (stock, yuan)",
     "temp_limit_total": "platform live temporary limits (stock, yuan)",
-    "limit_cuts": "platform fixed-limit cuts, all causes (flow, count)",
-    "limit_cut_amount": "platform limit removed by cuts (flow, yuan)",
+    "limit_cuts": "platform fixed-limit cuts by the lender's choice, all causes but freezes and charge-offs "
+                  "(flow, count)",
+    "limit_cut_amount": "platform limit removed by those cuts (flow, yuan)",
     "limit_raises": "platform limit raises (flow, count)",
+    "freezes": "platform accounts frozen for delinquency at freeze_dpd, limit set to zero (flow, count)",
     "delinq_30_rate": "platform open accounts 30+ days past due (rate)",
     "delinq_90_rate": "platform open accounts 90+ days past due (rate)",
     "charge_offs": "platform accounts charged off (flow, count)",
     "charge_off_amount": "platform balances charged off (flow, yuan)",
+    "provisions": "platform expected-loss provisions on consumer receivables, IFRS 9 style (stock, yuan)",
+    "score_auc": "out-of-time AUC of the platform's score at its last refit: the scores used at the snapshot "
+                 "against 90+ DPD within the score horizon (NaN before the first)",
     "multi_borrower_share": "platform account holders with an open account at another lender (rate)",
     "unemployment_rate": "consumers without a job (rate)",
     "risk_appetite": "platform risk appetite (1 = normal)",
@@ -91,14 +96,14 @@ COLUMNS = {
     "repayments": "platform repayments received (flow, yuan)",
 }
 for _cause in CAUSES:
-    # raises are counted in limit_raises; an expiring temporary limit and a charge-off (the
-    # limit is already zero from the freeze at 30 DPD) never cut a fixed limit
-    if _cause not in ("raise", "promo_expiry", "charge_off"):
+    # raises are counted in limit_raises, freezes in freezes; an expiring temporary limit and a
+    # charge-off (the limit is already zero from the freeze at 30 DPD) are not cuts
+    if _cause not in ("raise", "promo_expiry", "charge_off", "freeze"):
         COLUMNS[f"limit_cuts_{_cause}"] = f"platform cuts with cause {_cause} (flow, count)"
 LENDER_COLUMNS = ("credit_outstanding", "fixed_limit_total", "temp_limit_total", "limit_cuts",
-                  "limit_cut_amount", "limit_raises", "delinq_30_rate", "delinq_90_rate", "charge_offs",
-                  "charge_off_amount", "multi_borrower_share", "risk_appetite", "lender_equity",
-                  "accounts_open", "consumption_credit")
+                  "limit_cut_amount", "limit_raises", "freezes", "delinq_30_rate", "delinq_90_rate", "charge_offs",
+                  "charge_off_amount", "provisions", "score_auc", "multi_borrower_share", "risk_appetite",
+                  "lender_equity", "accounts_open", "consumption_credit")
 
 
 class Recorder:
@@ -189,10 +194,13 @@ class Recorder:
             c[f"limit_cuts{sfx}"][i] = log.cuts[l]
             c[f"limit_cut_amount{sfx}"][i] = log.cut_amount[l]
             c[f"limit_raises{sfx}"][i] = log.raises[l]
+            c[f"freezes{sfx}"][i] = log.freezes[l]
             c[f"delinq_30_rate{sfx}"][i] = d.dpd30_count[l] / n_l
             c[f"delinq_90_rate{sfx}"][i] = d.dpd90_count[l] / n_l
             c[f"charge_offs{sfx}"][i] = d.charge_offs[l]
             c[f"charge_off_amount{sfx}"][i] = d.charge_off_amount[l]
+            c[f"provisions{sfx}"][i] = m.lenders.provisions[l]
+            c[f"score_auc{sfx}"][i] = m.lenders.score_auc[l]
             if acc.open.shape[0] == 2:
                 multi = np.count_nonzero(acc.open[0] & acc.open[1])
             else:
@@ -247,7 +255,7 @@ class Recorder:
         m = self.model
         n = self.n
         df = pd.DataFrame({k: v[:n] for k, v in self.columns.items()})
-        count_like = [c for c in df.columns if c.startswith(("limit_cuts", "limit_raises", "charge_offs",
+        count_like = [c for c in df.columns if c.startswith(("limit_cuts", "limit_raises", "freezes", "charge_offs",
                                                                "merchants_", "merchant_failures", "layoffs",
                                                                "contagion_failures", "anomaly_flags",
                                                                "missed_payments", "accounts_",
@@ -314,8 +322,9 @@ def code_version() -> str:
 def summary(model, frames: dict[str, pd.DataFrame]) -> dict:
     ts, changes = frames["timeseries"], frames["limit_changes"]
     platform = model.cfg.run.platform
+    # an expiring temporary limit, a freeze and a charge-off are not cuts (DESIGN 6)
     cuts = changes[(changes["lender"] == platform) & (changes["new_limit"] < changes["old_limit"])
-                   & (changes["cause"] != "promo_expiry")]  # an expiring temporary limit is not a cut
+                   & ~changes["cause"].isin(["promo_expiry", "freeze", "charge_off"])]
     opened = max(float(ts["accounts_open"].mean()), 1.0)
     years = max(len(ts), 1) / 365.0
     versions = {}
@@ -340,6 +349,7 @@ def summary(model, frames: dict[str, pd.DataFrame]) -> dict:
         "accounts_cut_share_annual": float(cuts["consumer_id"].nunique() / opened / years),
         "cuts_by_cause": {str(k): int(v) for k, v in cuts["cause"].value_counts().items() if v},
         "limit_raises": int(ts["limit_raises"].sum()),
+        "freezes": int(ts["freezes"].sum()),
         "risk_appetite_min": float(ts["risk_appetite"].min()) if len(ts) else 1.0,
         "lender_equity_end": float(ts["lender_equity"].iloc[-1]) if len(ts) else 0.0,
         "retail_sales_total": float(ts["retail_sales"].sum()),

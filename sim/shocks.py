@@ -2,7 +2,8 @@
 
 A shock is a ``[[shocks]]`` table: ``kind``, ``start`` (a date), either ``end``
 (a date, exclusive) or ``days`` (a duration), ``size`` and, for some kinds,
-``lender``, ``target`` or ``share``. Dates refer to the recorded window.
+``lender``, ``target``, ``share`` or (``model_update``) ``feature`` and ``weight``. Dates
+refer to the recorded window.
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ KINDS = {
     "credit_tightening": "risk appetite shifted by size (-0.3); optional lender: a platform's name, or "
                          "'banks' for merchants' bank lines (default: every platform and the banks)",
     "funding_rate": "wholesale funding rate shifted by size (+0.02 = 200 basis points)",
-    "model_update": "the scoring model is re-estimated on start (size unused); optional lender",
+    "model_update": "on start the scorecard changes (size unused); optional lender. With feature (a score "
+                    "feature other than the intercept, e.g. 'other_accounts') and weight (a number), that "
+                    "feature's weight and its prior become weight and later refits keep it; without them the "
+                    "score is re-estimated on start",
     "anomaly_strictness": "anomaly z threshold multiplied by 1 + size (-0.3 = 30% stricter); optional lender",
     "promotion": "an extra promotion window: demand +size, temporary limits at every lender",
     "credit_limit_experiment": "on start, a random share of lender's open accounts get fixed limit "
@@ -35,7 +39,7 @@ KINDS = {
                         "(a whole number >= 0); optional lender (default the platform)",
 }
 NOT_YET: set[str] = set()
-ALLOWED_KEYS = {"kind", "start", "end", "days", "size", "lender", "target", "share"}
+ALLOWED_KEYS = {"kind", "start", "end", "days", "size", "lender", "target", "share", "feature", "weight"}
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,8 @@ class Shock:
     target: str | int | None = None
     share: float | None = None
     where: str = ""     # file and position, for messages
+    feature: str | None = None   # model_update: the score feature whose weight is replaced
+    weight: float | None = None  # model_update: its new weight
 
 
 def _date(value, where: str, key: str) -> dt.date:
@@ -143,9 +149,33 @@ def parse_shocks(items, cfg=None) -> list[Shock]:
                 raise _err(where, f"target = {target!r}: expected a merchant id (>= 0) or one of {list(tiers)}")
         elif target is not None:
             raise _err(where, f"target is not used by kind {kind!r}")
+        feature, weight = _scorecard_change(table, kind, where)
         out.append(Shock(kind, (s - start).days, (e - start).days, float(size), lender,
-                         target, share, where))
+                         target, share, where, feature, weight))
     return out
+
+
+def _scorecard_change(table: dict, kind: str, where: str) -> tuple[str | None, float | None]:
+    """The ``feature`` and ``weight`` keys of a ``model_update`` (both or neither)."""
+    import math
+
+    from agents.lender import FEATURES
+    feature, weight = table.get("feature"), table.get("weight")
+    if kind != "model_update":
+        for key in ("feature", "weight"):
+            if key in table:
+                raise _err(where, f"{key} is not used by kind {kind!r} (only by 'model_update')")
+        return None, None
+    if feature is None and weight is None:
+        return None, None
+    choices = [f for f in FEATURES if f != "intercept"]
+    if feature is None or weight is None:
+        raise _err(where, "a model_update that changes the scorecard needs both feature and weight")
+    if feature not in choices:
+        raise _err(where, f"feature = {feature!r} is not a score feature; features: {', '.join(choices)}")
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight):
+        raise _err(where, f"weight = {weight!r}: expected a finite number")
+    return feature, float(weight)
 
 
 def shock_level(shocks, kind: str, n_days: int, first_day: int, lender: str | None = None) -> np.ndarray:
