@@ -174,22 +174,30 @@ def cut_statements(acc: Accounts, lenders: LenderState, l: int, idx: np.ndarray,
     acc.unbilled[l][idx] = 0.0
 
 
-def repayment_due(statement: np.ndarray, target_carry: np.ndarray, minimum_share: float) -> tuple[np.ndarray, np.ndarray]:
-    """What a consumer means to pay on a statement balance ``statement`` (new bill plus
-    revolving balance), and the minimum payment (``minimum_share`` of it). A consumer who
-    wants to carry ``target_carry`` (u* x limit; 0 for patient consumers, who pay in full)
-    pays the part above it, and never less than the minimum. Returns (intended, minimum)."""
+def repayment_due(statement: np.ndarray, revolving: np.ndarray, target_carry: np.ndarray, minimum_share: float,
+                  adjustment: float) -> tuple[np.ndarray, np.ndarray]:
+    """What a consumer means to pay on a statement balance ``statement`` (new bill plus the
+    ``revolving`` balance), and the minimum payment (``minimum_share`` of it).
+
+    The consumer wants to carry ``target_carry`` (u* x limit; 0 for patient consumers) and
+    closes the part of the revolving balance above it at the monthly rate ``adjustment``
+    (kappa, the same rate at which spending closes a gap below it): they carry
+    ``target + (1 - kappa) x max(revolving - target, 0)`` and pay the rest, never less than
+    the minimum. A patient consumer with no revolving balance pays in full; one who borrowed
+    through an expense shock, or a revolver whose limit was cut, pays the debt down over
+    months. Returns (intended, minimum)."""
     minimum = minimum_share * statement
-    intended = np.clip(statement - target_carry, minimum, statement)
+    carry = target_carry + (1.0 - adjustment) * np.maximum(revolving - target_carry, 0.0)
+    intended = np.clip(statement - carry, minimum, statement)
     return intended, minimum
 
 
 def collect_due(acc: Accounts, lenders: LenderState, cash: np.ndarray, able: np.ndarray, l: int,
                 idx: np.ndarray, forgets: np.ndarray, t: int, target_carry: np.ndarray,
-                p: LenderParams) -> tuple[float, np.ndarray]:
+                p: LenderParams, adjustment: float) -> tuple[float, np.ndarray]:
     """Due date of the statements of accounts ``idx``.
 
-    Each consumer pays what they intend (:func:`repayment_due`: in full, or down to their
+    Each consumer pays what they intend (:func:`repayment_due`: in full, or toward their
     target debt, at least the minimum) as far as they can (``able``); one able to pay may
     forget (``forgets``) and pays nothing. Payments clear the bill first, then the revolving
     balance. Whatever is left of the statement revolves (at ``revolving_rate_daily``), except
@@ -198,7 +206,7 @@ def collect_due(acc: Accounts, lenders: LenderState, cash: np.ndarray, able: np.
     missed the minimum)."""
     bill, revolving = acc.billed[l][idx], acc.revolving[l][idx]
     statement = bill + revolving
-    intended, minimum = repayment_due(statement, target_carry, p.minimum_payment_share)
+    intended, minimum = repayment_due(statement, revolving, target_carry, p.minimum_payment_share, adjustment)
     forgets = forgets & (able >= intended)
     amount = np.where(forgets, 0.0, np.minimum(intended, able))
     on_bill = np.minimum(amount, bill)

@@ -121,6 +121,7 @@ class LenderState:
     interest_cost: np.ndarray   # cumulative funding cost, yuan
     charge_off_total: np.ndarray  # cumulative charge-offs, yuan
     payouts: np.ndarray         # cumulative payouts to owners, yuan
+    injections: np.ndarray      # cumulative capital injected by the parent, yuan
 
     @property
     def equity(self) -> np.ndarray:
@@ -138,7 +139,8 @@ class LenderState:
                    settlement_payable=z.copy(), scf_loans=z.copy(), scf_losses=z.copy(), appetite=np.ones(L), weights=w.copy(),
                    prior_weights=w.copy(), pinned=np.zeros(w.shape, dtype=bool), score_auc=np.full(L, np.nan),
                    provisions=z.copy(), provision_expense=z.copy(), fee_income=z.copy(), interest_income=z.copy(),
-                   interest_cost=z.copy(), charge_off_total=z.copy(), payouts=z.copy())
+                   interest_cost=z.copy(), charge_off_total=z.copy(), payouts=z.copy(),
+                   injections=z.copy())
 
 
 class Lender(ViewAgent):
@@ -489,6 +491,18 @@ def promotion_reversion(balance: np.ndarray, fixed: np.ndarray, target: np.ndarr
 
 
 # --------------------------------------------------------------------------- risk appetite and re-estimation
+
+
+def capital_flows(equity: np.ndarray, loans: np.ndarray, target: np.ndarray, payout_share: np.ndarray,
+                  floor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Month-end capital flows between each lender and its owners: ``payout_share`` of equity
+    above 1.2 x the target capital (``target`` x ``loans``) is paid out; a lender whose equity
+    is below ``floor`` x the target capital is recapitalised to the target by its parent.
+    Returns (payout, injection), yuan."""
+    required = target * loans
+    payout = np.maximum(equity - 1.2 * required, 0.0) * payout_share
+    injection = np.where(equity < floor * required, required - equity, 0.0)
+    return payout, injection
 
 
 def update_appetite(lenders: LenderState, params: list[LenderParams], unemployment: float,

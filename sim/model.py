@@ -54,6 +54,7 @@ from agents.consumer import (BILLING_DAYS, DAYS_PER_MONTH, OUTSIDE, Consumer, Co
 from agents.labour import (SELF_EMPLOYED, labour_market_day, leave_jobs, outside_labour_demand, separation_probability,
                            steady_state_vacancies, take_jobs)
 from agents.lender import (Accounts, Lender, LenderState, LimitLog, anomaly_monitor, application_probability,
+                           capital_flows,
                            attrition_rate, cut_causes, eligible_applicants, enrol_experiment, expire_temporary_limits,
                            features, grant_temporary_limits, limit_review, observed_income, open_accounts,
                            promotion_reversion, raised_limit, reestimation_sample, refit_score, set_limit, sigmoid,
@@ -639,7 +640,7 @@ class CreditModel(mesa.Model):
     # 7 ------------------------------------------------------------------
     def pay_costs(self) -> None:
         """Merchants' payments (see :meth:`SupplyChain.payments`); lenders' funding interest,
-        funding needs and month-end payouts."""
+        funding needs, month-end payouts and recapitalisation (:func:`agents.lender.capital_flows`)."""
         lenders, out = self.lenders, self.outside
         self.supply.payments()
         interest = lenders.funding * self.funding_rate[self.pos] / 365.0
@@ -647,13 +648,15 @@ class CreditModel(mesa.Model):
         lenders.interest_cost += interest
         out.cash += interest.sum()
         if self.calendar.month_end[self.pos]:
-            target = np.array([p.capital_target for p in self.lender_params]) * (lenders.receivables +
-                                                                                 lenders.scf_loans)
-            share = np.array([p.payout_share for p in self.lender_params])
-            dividend = np.maximum(lenders.equity - 1.2 * target, 0.0) * share
-            lenders.cash -= dividend
+            params = self.lender_params
+            dividend, injection = capital_flows(lenders.equity, lenders.receivables + lenders.scf_loans,
+                                                np.array([p.capital_target for p in params]),
+                                                np.array([p.payout_share for p in params]),
+                                                np.array([p.recapitalisation_floor for p in params]))
+            lenders.cash += injection - dividend
             lenders.payouts += dividend
-            out.cash += dividend.sum()
+            lenders.injections += injection
+            out.cash += dividend.sum() - injection.sum()
         self._fund_lenders()
 
     def _fund_lenders(self) -> None:
@@ -742,7 +745,7 @@ class CreditModel(mesa.Model):
         forgets = self.streams.uniform_at(f"forget.{self.lender_names[l]}", self.t, idx) < cs.forgetfulness[idx]
         carry = cs.target_utilisation[idx] * (acc.fixed_limit[l][idx] + acc.temp_limit[l][idx])
         repaid, late = collect_due(acc, self.lenders, cs.cash, self._able_to_repay(idx), l, idx, forgets, self.t,
-                                   carry, p)
+                                   carry, p, self.cfg.consumers.credit_adjustment_rate)
         self.today.repayments[l] += repaid
         self.today.missed_payments[l] += late.size
 
