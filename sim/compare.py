@@ -54,8 +54,9 @@ class Measure:
     ``how`` is a key of :data:`HOW`: ``sum``, ``mean`` or ``max`` of the time-series
     column ``source``; ``failures`` counts rows of ``failures.parquet`` (``source`` =
     ``all`` or ``contagion``); ``accounts_cut`` counts the platform's distinct consumers
-    with a fixed-limit cut in ``limit_changes`` (freezes and charge-offs excluded). A ``{cause}`` in the name expands to one
-    measure per ``limit_cuts_<cause>`` column of the time series.
+    with a fixed-limit cut in ``limit_changes`` (freezes and charge-offs excluded). A
+    ``{cause}`` in the name expands to one measure per ``limit_cuts_<cause>`` column of the
+    time series.
     """
 
     name: str
