@@ -59,7 +59,7 @@ class Accounts:
     spend_var: np.ndarray       # its smoothed variance, yuan^2
     spend_obs: np.ndarray       # int: observations in the monitor (capped)
     last_30dpd_day: np.ndarray  # int: last day the account reached 30 DPD
-    last_90dpd_day: np.ndarray  # int: last day the account reached 90 DPD, or was charged off before (the score's outcome)
+    last_90dpd_day: np.ndarray  # int: last day it reached 90 DPD or was charged off before (the score's outcome)
     pd: np.ndarray              # probability of default at the last review
     protected_until: np.ndarray  # int: experiment accounts keep their limit until this day
     treated: np.ndarray         # int8: 1 treated, 0 control, -1 not in an experiment

@@ -54,8 +54,9 @@ class Measure:
     ``how`` is a key of :data:`HOW`: ``sum``, ``mean`` or ``max`` of the time-series
     column ``source``; ``failures`` counts rows of ``failures.parquet`` (``source`` =
     ``all`` or ``contagion``); ``accounts_cut`` counts the platform's distinct consumers
-    with a fixed-limit cut in ``limit_changes``. A ``{cause}`` in the name expands to one
-    measure per ``limit_cuts_<cause>`` column of the time series.
+    with a fixed-limit cut in ``limit_changes`` (freezes and charge-offs excluded). A
+    ``{cause}`` in the name expands to one measure per ``limit_cuts_<cause>`` column of the
+    time series.
     """
 
     name: str
@@ -76,10 +77,11 @@ MEASURES: tuple[Measure, ...] = (
     Measure("delinq_30_rate_mean", "mean", "delinq_30_rate", "rate", "platform 30+ DPD rate, mean"),
     Measure("delinq_30_rate_peak", "max", "delinq_30_rate", "rate", "platform 30+ DPD rate, peak"),
     Measure("charge_offs", "sum", "charge_offs", "count", "platform charge-offs"),
-    Measure("limit_cuts", "sum", "limit_cuts", "count", "platform limit cuts, all causes"),
+    Measure("limit_cuts", "sum", "limit_cuts", "count", "platform limit cuts, all causes (freezes apart)"),
     Measure("limit_cuts_{cause}", "sum", "limit_cuts_{cause}", "count", "platform limit cuts with cause {cause}"),
     Measure("accounts_cut", "accounts_cut", "limit_changes", "count",
             "platform accounts with a fixed-limit cut (distinct consumers)"),
+    Measure("freezes", "sum", "freezes", "count", "platform freezes for delinquency", optional=True),
     Measure("layoffs", "sum", "layoffs", "count", "workers laid off (excess staff and failures)", optional=True),
     Measure("hires", "sum", "hires", "count", "hires", optional=True),
     Measure("vacancies", "mean", "vacancies", "count", "vacancies, mean", optional=True),
@@ -113,7 +115,8 @@ class _RunFrames:
 def _accounts_cut(f: _RunFrames, source: str) -> float:
     ch = f.limit_changes
     cuts = ch[(ch["lender"] == f.platform) & (ch["new_limit"] < ch["old_limit"])
-              & (ch["cause"] != "promo_expiry")]   # an expiring temporary limit is not a cut
+              # an expiring temporary limit, a freeze and a charge-off are not cuts
+              & ~ch["cause"].isin(["promo_expiry", "freeze", "charge_off"])]
     return float(cuts["consumer_id"].nunique())
 
 

@@ -42,5 +42,11 @@ def test_the_feedback_through_jobs_and_owners_amplifies_the_shock(loops):
     # with a fixed outside sector and no owner households unemployment rises much less
     assert opened.loc["unemployment_rate_mean", "diff_mean"] < 0.8 * closed.loc["unemployment_rate_mean", "diff_mean"]
     assert opened.loc["layoffs", "diff_mean"] < closed.loc["layoffs", "diff_mean"]
-    # the shock itself, the platforms' cuts and the sales they cost, is about the same
-    assert opened.loc["retail_sales", "rel_diff"] == pytest.approx(closed.loc["retail_sales", "rel_diff"], rel=0.25)
+    # the shock itself is about the same: the sales each platform cut costs. With risk-based
+    # tightening the cuts fall on the riskier accounts, and the loop's job losses make more
+    # accounts risky, so the closed loop cuts more (docs/model.md 11.1)
+    def sales_per_cut(table):
+        return table.loc["retail_sales", "rel_diff"] / table.loc["limit_cuts", "diff_mean"]
+
+    assert sales_per_cut(opened) == pytest.approx(sales_per_cut(closed), rel=0.25)
+    assert closed.loc["limit_cuts", "diff_mean"] >= opened.loc["limit_cuts", "diff_mean"]
