@@ -58,7 +58,7 @@ def test_impatient_consumers_borrow_toward_their_target_utilisation_patient_ones
     books_balance(model)
 
 
-def test_a_cut_makes_a_revolver_pay_down_to_the_new_target_at_the_due_date():
+def test_a_cut_makes_a_revolver_pay_down_toward_the_new_target_at_the_due_date():
     sets = [q for q in QUIET if "target_utilisation" not in q] + ["consumers.target_utilisation_impatient=[0.6, 0.6]"]
     model = make_model(consumers=200, merchants=6, days=60, sets=sets, check=True)
     acc, cs = model.accounts, model.consumers
@@ -75,9 +75,11 @@ def test_a_cut_makes_a_revolver_pay_down_to_the_new_target_at_the_due_date():
         model.step()
         if model.dom == due_dom:
             break
-    # the first due date pays the revolving balance down to the new target, 0.6 x 5,000
-    assert acc.revolving[BAITIAO, i] == pytest.approx(3_000.0, rel=1e-12)
-    assert cash - cs.cash[i] == pytest.approx(3_000.0, rel=1e-12)
+    # the first due date closes kappa (0.3) of the excess over the new target (0.6 x 5,000):
+    # it carries 3,000 + 0.7 x 3,000 = 5,100 and pays 900
+    assert model.cfg.consumers.credit_adjustment_rate == 0.3
+    assert acc.revolving[BAITIAO, i] == pytest.approx(5_100.0, rel=1e-12)
+    assert cash - cs.cash[i] == pytest.approx(900.0, rel=1e-12)
     assert acc.overdue[BAITIAO, i] == 0 and acc.billed[BAITIAO, i] == 0
     books_balance(model)
 
