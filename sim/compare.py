@@ -270,14 +270,17 @@ def _run_job(job: Job) -> RunResult:
     return RunResult(job.role, job.seed, measures, units, series, ts["date"].to_numpy())
 
 
-def _execute(jobs: list[Job], workers: int, progress: bool, desc: str) -> list[RunResult]:
+def run_jobs(run, jobs: list, workers: int, progress: bool, desc: str) -> list:
+    """``run(job)`` for every job, in this process or in ``workers`` spawned processes (``run``
+    must be a module-level function), with a progress bar; results in completion order (the
+    caller sorts them: results never depend on the number of workers)."""
     from tqdm import tqdm
 
-    results: list[RunResult] = []
+    results: list = []
     with tqdm(total=len(jobs), unit="run", desc=desc, disable=not progress, leave=False) as bar:
         if workers == 1:
             for job in jobs:
-                results.append(_run_job(job))
+                results.append(run(job))
                 bar.update(1)
         else:
             import multiprocessing
@@ -285,7 +288,7 @@ def _execute(jobs: list[Job], workers: int, progress: bool, desc: str) -> list[R
 
             ctx = multiprocessing.get_context("spawn")  # what `import mesa` sets anyway
             with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
-                futures = [pool.submit(_run_job, job) for job in jobs]
+                futures = [pool.submit(run, job) for job in jobs]
                 try:
                     for fut in as_completed(futures):
                         results.append(fut.result())
@@ -293,6 +296,11 @@ def _execute(jobs: list[Job], workers: int, progress: bool, desc: str) -> list[R
                 except BaseException:
                     pool.shutdown(wait=True, cancel_futures=True)
                     raise
+    return results
+
+
+def _execute(jobs: list[Job], workers: int, progress: bool, desc: str) -> list[RunResult]:
+    results = run_jobs(_run_job, jobs, workers, progress, desc)
     return sorted(results, key=lambda r: (r.seed, ROLE_ORDER[r.role]))
 
 

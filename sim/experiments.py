@@ -494,28 +494,9 @@ def _run_job(job: Job) -> tuple[int, pd.DataFrame]:
 
 
 def _execute(jobs: list[Job], workers: int, progress: bool, desc: str) -> list[pd.DataFrame]:
-    from tqdm import tqdm
+    from sim.compare import run_jobs
 
-    results: list[tuple[int, pd.DataFrame]] = []
-    with tqdm(total=len(jobs), unit="run", desc=desc, disable=not progress, leave=False) as bar:
-        if workers == 1:
-            for job in jobs:
-                results.append(_run_job(job))
-                bar.update(1)
-        else:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-
-            ctx = multiprocessing.get_context("spawn")  # what `import mesa` sets anyway
-            with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
-                futures = [pool.submit(_run_job, job) for job in jobs]
-                try:
-                    for fut in as_completed(futures):
-                        results.append(fut.result())
-                        bar.update(1)
-                except BaseException:
-                    pool.shutdown(wait=True, cancel_futures=True)
-                    raise
+    results: list[tuple[int, pd.DataFrame]] = run_jobs(_run_job, jobs, workers, progress, desc)
     return [panel for _, panel in sorted(results, key=lambda r: r[0])]
 
 

@@ -227,3 +227,74 @@ def test_take_jobs_at_merchant_zero():
     assert employer.tolist() == [0, OUTSIDE] and employed.tolist() == [True, True]
     assert base.tolist() == [4000.0, 6500.0]
     assert staff.tolist() == [1, 0] and bill.tolist() == [4000.0, 0.0]
+
+
+# --------------------------------------------------------------------------- consumers' credit rules
+
+from agents.accounts import accelerate, repayment_due  # noqa: E402
+from agents.consumer import (big_ticket_acceptance, big_ticket_peak_rate, credit_gap,  # noqa: E402
+                             essential_spending, finance_expense, pay_arrears)
+from agents.lender import Accounts, capital_flows  # noqa: E402
+from sim.config import load_config  # noqa: E402
+
+
+def test_repayment_due_pays_in_full_toward_target_and_never_below_the_minimum():
+    statement = np.array([1000.0, 1000.0, 1000.0, 1000.0])
+    revolving = np.array([0.0, 0.0, 800.0, 0.0])
+    target = np.array([0.0, 600.0, 200.0, 5000.0])
+    intended, minimum = repayment_due(statement, revolving, target, 0.1, 0.3)
+    # patient, no revolving: in full; carries 600: pays 400; 800 revolving over a 200 target:
+    # carries 200 + 0.7 x 600 = 620, pays 380; a target above the statement: the minimum
+    assert np.allclose(intended, [1000.0, 400.0, 380.0, 100.0]) and np.allclose(minimum, 100.0)
+
+
+def test_credit_gap_is_target_debt_less_carried_and_never_negative():
+    assert np.allclose(credit_gap(np.array([0.6, 0.6, 0.0]), np.array([10_000.0, 10_000.0, 10_000.0]),
+                                  np.array([2_000.0, 7_000.0, 0.0])), [4_000.0, 0.0, 0.0])
+
+
+def test_finance_expense_uses_cash_then_lines_in_order_then_arrears():
+    cash, credit, arrears = finance_expense(np.array([1000.0, 1000.0, 1000.0]), np.array([300.0, 1500.0, 0.0]),
+                                            np.array([[200.0, 0.0, 0.0], [100.0, 0.0, 5000.0]]))
+    assert np.allclose(cash, [300.0, 1000.0, 0.0])
+    assert np.allclose(credit, [[200.0, 0.0, 0.0], [100.0, 0.0, 1000.0]])
+    assert np.allclose(arrears, [400.0, 0.0, 0.0])
+
+
+def test_pay_arrears_is_capped_by_arrears_cash_and_a_share_of_income():
+    paid = pay_arrears(np.array([500.0, 5000.0, 5000.0]), np.array([1000.0, 1000.0, 100.0]),
+                       np.array([6000.0, 2000.0, 6000.0]), 0.3)
+    assert np.allclose(paid, [500.0, 600.0, 100.0])
+
+
+def test_essential_spending_mixes_usual_and_current_income_within_cash():
+    out = essential_spending(np.array([10_000.0, 100.0]), np.array([6000.0, 6000.0]), np.array([2400.0, 2400.0]),
+                             0.45, 0.7)
+    assert np.allclose(out, [0.45 * (0.7 * 6000 + 0.3 * 2400), 100.0])   # 2214: 18% below 0.45 x 6000
+
+
+def test_big_tickets_thinning_keeps_the_yearly_average():
+    p = load_config("baseline", ["consumers.big_ticket_probability=0.01",
+                                 "consumers.big_ticket_promotion_multiplier=4"]).consumers
+    peak = big_ticket_peak_rate(p, 0.1)
+    assert peak == 0.04 / 1.3
+    assert big_ticket_acceptance(True, p) == 1.0 and big_ticket_acceptance(False, p) == 0.25
+    assert abs(0.1 * peak + 0.9 * peak * 0.25 - 0.01) < 1e-15   # 10% of days at the peak, the rest thinned
+
+
+def test_capital_flows_pay_out_above_1_2_targets_and_recapitalise_below_the_floor():
+    payout, injection = capital_flows(np.array([20.0, 3.0, 8.0]), np.array([100.0, 100.0, 100.0]),
+                                      np.array([0.1, 0.1, 0.1]), np.array([0.5, 0.5, 0.5]), np.array([0.5, 0.5, 0.5]))
+    assert np.allclose(payout, [4.0, 0.0, 0.0]) and np.allclose(injection, [0.0, 7.0, 0.0])
+
+
+def test_accelerate_moves_every_part_of_the_debt_into_overdue():
+    acc = Accounts.empty(1, 2)
+    for name, value in (("unbilled", 1.0), ("billed", 2.0), ("revolving", 4.0), ("instalment_principal", 8.0),
+                        ("overdue", 16.0)):
+        getattr(acc, name)[0][:] = value
+    acc.instalment_months[0][:] = 6
+    accelerate(acc, 0, np.array([1]))
+    assert acc.overdue[0].tolist() == [16.0, 31.0] and acc.instalment_months[0].tolist() == [6, 0]
+    for name in ("unbilled", "billed", "revolving", "instalment_principal"):
+        assert getattr(acc, name)[0].tolist()[1] == 0.0 and getattr(acc, name)[0].tolist()[0] > 0
