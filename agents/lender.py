@@ -435,7 +435,7 @@ def anomaly_monitor(acc: Accounts, l: int, p: LenderParams, idx: np.ndarray, x: 
     cand = idx[big]
     limit = acc.fixed_limit[l][cand]
     flag = ((acc.spend_obs[l][cand] >= 5) & (x[big] > mean[big] + z * np.sqrt(var[big])) &
-            (x[big] > p.anomaly_limit_share * limit))
+            (x[big] >= p.anomaly_limit_share * limit))
     flagged = cand[flag]
     alpha = 1.0 - 0.5 ** (1.0 / p.anomaly_halflife_days)
     diff = x - mean
@@ -561,6 +561,13 @@ def reestimation_sample(performing: np.ndarray, draw: np.ndarray, size: int) -> 
     (each account keeps its own draw), sorted."""
     take = min(size, performing.size)
     return np.sort(performing[np.argpartition(draw, take - 1)[:take]])
+
+
+def update_income_estimate(estimate: np.ndarray, income: np.ndarray, halflife_months: float) -> None:
+    """Month end: the lender's income estimate moves toward current income with a half-life of
+    ``halflife_months`` (0: it is current income)."""
+    weight = 1.0 if halflife_months <= 0 else 1.0 - 0.5 ** (1.0 / halflife_months)
+    estimate += weight * (income - estimate)
 
 
 def observed_income(income: np.ndarray, idx: np.ndarray, noise_sd: float, streams, name: str) -> np.ndarray:

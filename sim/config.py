@@ -76,7 +76,7 @@ class ConsumerParams:
                                   unit="months", lo=0, hi=12)
     essential_share: float = param(0.45, "essential off-platform spending, share of income",
                                    lo=0, hi=1)
-    essential_stickiness: float = param(0.70, "weight of the usual (pre-shock, in-work) income in essential "
+    essential_stickiness: float = param(0.68, "weight of the usual (pre-shock, in-work) income in essential "
                                         "spending; the rest follows current income (a laid-off consumer "
                                         "cuts essentials only part of the way to the benefit)", lo=0, hi=1,
                                         source="calibrated to platform 30+ DPD 1.1-1.6%; essentials fall 18% at job "
@@ -238,6 +238,11 @@ class LenderParams:
     raise_min_tenure_days: int = param(180, "tenure required for a raise", unit="days", lo=0)
     approval_pd: float = param(0.08, "largest PD at which a new account is approved", lo=0, hi=1)
     income_noise: float = param(0.25, "log-sd of the lender's income observation", lo=0, hi=3)
+    income_halflife_months: float = param(6.0, "half-life of the lender's income estimate: it follows a "
+                                          "consumer's income with a lag (verification and transaction data come "
+                                          "in slowly), so a short unemployment spell moves the limit little",
+                                          unit="months", lo=0, hi=120,
+                                          source="calibrated: calm-year review cuts; 0 sees current income")
     initial_weights: list = param([-3.9, 0.2, 2.8, 1.0, -0.55, 0.25, -0.05, -0.1, 0.05],
                                   "prior score weights (logit of 90+ DPD within 12 months): intercept, late_12m, "
                                   "dpd/30, utilisation, log income/median, other accounts, tenure years, spend "
@@ -260,8 +265,10 @@ class LenderParams:
                                     "and the baseline drifts for years (docs/model.md 11.3)")
     anomaly_z: float = param(5.0, "z-score of a flagged spending spike", lo=0)
     anomaly_floor: float = param(2000.0, "smallest purchase that can be flagged", unit="yuan", lo=0)
-    anomaly_limit_share: float = param(0.8, "a flagged purchase also uses at least this share of the limit",
-                                       lo=0, hi=10)
+    anomaly_limit_share: float = param(1.0, "a flagged purchase also uses at least this share of the fixed "
+                                       "limit (1: only spending beyond the fixed limit, on a temporary limit, or "
+                                       "a maxed-out line can be flagged)", lo=0, hi=10,
+                                       source="calibrated: calm-year anomaly cuts about 2% of accounts")
     anomaly_cut: float = param(0.3, "share of the fixed limit cut on a flag", lo=0, hi=1)
     anomaly_halflife_days: float = param(30.0, "half-life of the spending mean and variance (shopping days)",
                                          unit="days", lo=1)

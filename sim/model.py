@@ -54,7 +54,7 @@ from agents.consumer import (BILLING_DAYS, DAYS_PER_MONTH, OUTSIDE, Consumer, Co
 from agents.labour import (SELF_EMPLOYED, labour_market_day, leave_jobs, outside_labour_demand, separation_probability,
                            steady_state_vacancies, take_jobs)
 from agents.lender import (Accounts, Lender, LenderState, LimitLog, anomaly_monitor, application_probability,
-                           capital_flows,
+                           capital_flows, update_income_estimate,
                            attrition_rate, cut_causes, eligible_applicants, enrol_experiment, expire_temporary_limits,
                            features, grant_temporary_limits, limit_review, observed_income, open_accounts,
                            promotion_reversion, raised_limit, reestimation_sample, refit_score, set_limit, sigmoid,
@@ -211,6 +211,8 @@ class CreditModel(mesa.Model):
     def _build_accounts(self) -> None:
         cs, cfg = self.consumers, self.cfg
         self.accounts = acc = Accounts.empty(len(self.lender_names), cs.n)
+        # each lender's lagged estimate of every consumer's income (updated at month ends)
+        self.income_estimate = np.tile(cs.income, (len(self.lender_names), 1))
         for l, p in enumerate(self.lender_params):
             name = self.lender_names[l]
             holders = np.flatnonzero(self.streams.uniform(f"population.account.{name}", 0, cs.n) < p.account_share)
@@ -298,6 +300,8 @@ class CreditModel(mesa.Model):
         self.outside.month_days += 1
         if self.calendar.month_end[self.pos]:
             self._close_outside_month()
+            for l, p in enumerate(self.lender_params):
+                update_income_estimate(self.income_estimate[l], self.consumers.income, p.income_halflife_months)
         if self.check:
             check_invariants(self, raise_on_breach=True)
         if self.t >= 0:
@@ -893,8 +897,9 @@ class CreditModel(mesa.Model):
         return sizes
 
     def _observed_income(self, l: int, idx: np.ndarray) -> np.ndarray:
-        """Income as lender ``l`` sees it (:func:`agents.lender.observed_income`)."""
-        return observed_income(self.consumers.income, idx, self.lender_params[l].income_noise, self.streams,
+        """Income as lender ``l`` sees it: its lagged estimate (:func:`agents.lender.update_income_estimate`)
+        with a persistent error (:func:`agents.lender.observed_income`)."""
+        return observed_income(self.income_estimate[l], idx, self.lender_params[l].income_noise, self.streams,
                                self.lender_names[l])
 
     def _group(self, name: str, dom: int) -> np.ndarray:

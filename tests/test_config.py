@@ -19,7 +19,7 @@ def test_baseline_resolves_with_defaults():
     assert cfg.lender_names == ["baitiao", "huabei"]
     assert cfg.run.platform == "baitiao"
     # the baseline scenario chooses a longer burn-in than the parameter default
-    assert cfg.run.burn_in_days == 1095 and Config().run.burn_in_days == 90
+    assert cfg.run.burn_in_days == 1460 and Config().run.burn_in_days == 90
 
 
 def test_every_parameter_is_documented():
@@ -38,7 +38,7 @@ def test_extends_chain_and_overrides(tmp_path):
     assert cfg.lenders["huabei"].account_share == 0.5    # from the child
     assert cfg.lenders["baitiao"].account_share == 0.8   # untouched default
     assert cfg.consumers.credit_first_share == 0.5       # from --set
-    assert cfg.run.burn_in_days == 1095                   # from baseline, two levels up
+    assert cfg.run.burn_in_days == 1460                   # from baseline, two levels up
     (shock,) = cfg.shocks
     assert (shock.kind, shock.start, shock.end, shock.size) == ("income", 59, 89, -0.1)
 

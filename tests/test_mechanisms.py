@@ -411,7 +411,7 @@ def test_temporary_limits_open_on_window_start_and_expire_after_the_grace_period
     add_debt(model, BAITIAO, risky, 1.3 * fixed_risky, "unbilled")
     acc.anomaly_score[BAITIAO, risky], acc.anomaly_day[BAITIAO, risky] = 30.0, expiry
     # the clean one earns enough that its re-scored target stays far above its limit
-    cs.base_income[over] = cs.income[over] = 1e6
+    cs.base_income[over] = cs.income[over] = model.income_estimate[BAITIAO, over] = 1e6
     temp_at_expiry = acc.temp_limit[BAITIAO].copy()
     fixed_at_expiry = acc.fixed_limit[BAITIAO].copy()
     model.step()
