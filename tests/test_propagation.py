@@ -87,16 +87,23 @@ def supplier_failure_run(shock: bool, seed: int = 1):
 
 @pytest.mark.slow
 def test_a_large_suppliers_failure_costs_its_customers_more_than_its_creditors():
-    calm, calm_sales, big, downstream = supplier_failure_run(False)
-    hit, hit_sales, big_hit, _ = supplier_failure_run(True)
-    assert big == big_hit and downstream.size > 10
-    rows = pd.DataFrame(hit.failure_rows).set_index("merchant_id")
-    assert rows.loc[big, "date"] == np.datetime64("2026-02-01")
-    direct = float(rows.loc[big, "creditor_losses"])
-    # customers and their customers lose sales while they find and qualify new suppliers: their
-    # lost gross profit (revenue less cost of goods) alone exceeds what the creditors lost
-    margin = 1 - 1 / calm.merchants.markup[downstream]
-    lost_revenue = (calm_sales[:, downstream] - hit_sales[:, downstream]).sum()
-    lost_margin = ((calm_sales[:, downstream] - hit_sales[:, downstream]) * margin).sum()
+    """Pooled over seeds 1-3 (one seed is too noisy: its downstream sales can rise by chance).
+    Measured: lost downstream revenue -2.8, 11.7 and 14.9 M yuan against direct creditor losses
+    of 0 (the failed manufacturer's estate covered its creditors)."""
+    lost_revenue = lost_margin = direct = month = 0.0
+    for seed in (1, 2, 3):
+        calm, calm_sales, big, downstream = supplier_failure_run(False, seed)
+        hit, hit_sales, big_hit, _ = supplier_failure_run(True, seed)
+        assert big == big_hit and downstream.size > 10
+        rows = pd.DataFrame(hit.failure_rows).set_index("merchant_id")
+        assert rows.loc[big, "date"] == np.datetime64("2026-02-01")
+        direct += float(rows.loc[big, "creditor_losses"])
+        # customers and their customers lose sales while they find and qualify new suppliers:
+        # their lost gross profit (revenue less cost of goods) alone exceeds what the creditors lost
+        margin = 1 - 1 / calm.merchants.markup[downstream]
+        gap = calm_sales[:, downstream] - hit_sales[:, downstream]
+        lost_revenue += gap.sum()
+        lost_margin += (gap * margin).sum()
+        month += 30 * calm.merchants.normal_sales[big]
     assert lost_revenue > 0 and lost_margin > direct
-    assert lost_revenue > 30 * calm.merchants.normal_sales[big]   # more than a month of its sales
+    assert lost_revenue > month   # more than a month of the failed suppliers' sales

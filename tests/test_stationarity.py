@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from conftest import make_model
 
+from sim.config import load_config
+
 STOCKS = ["credit_outstanding", "fixed_limit_total", "consumer_cash", "lender_equity", "accounts_open",
           "multi_borrower_share", "credit_outstanding_huabei", "trade_payables", "merchant_inventory",
           "merchant_cash"]
@@ -19,7 +21,8 @@ RATES = ["delinq_30_rate", "unemployment_rate", "risk_appetite"]
 
 @pytest.fixture(scope="module")
 def three_years():
-    model = make_model(consumers=20000, merchants=400, days=3 * 365, burn_in=1095)
+    burn_in = load_config("baseline").run.burn_in_days    # the baseline's own burn-in (four years)
+    model = make_model(consumers=20000, merchants=400, days=3 * 365, burn_in=burn_in)
     model.run()
     ts = model.results()["timeseries"]
     ts["year"] = ts["day"] // 365
