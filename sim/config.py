@@ -218,12 +218,13 @@ class LenderParams:
                           "normal risk appetite", lo=0.001, hi=1,
                           source="break-even: PD x LGD (0.9) near the yearly yield of a revolving line (about 18% "
                           "interest plus fees); with 0.4 the rival lender lost money and its capital ran out")
-    appetite_cutoff_elasticity: float = param(2.0, "elasticity of the PD cut-off (where the target limit reaches "
+    appetite_cutoff_elasticity: float = param(1.0, "elasticity of the PD cut-off (where the target limit reaches "
                                               "zero, and the approval PD) to risk appetite: cut-off = pd_max x "
                                               "appetite^this", lo=0, hi=10,
-                                              source="calibrated: a heavy tightening cuts 15-35% of accounts, "
-                                              "most with no negative record (docs/model.md 7.18)")
-    appetite_steepness_elasticity: float = param(1.0, "the target's PD multiplier (1 - PD/cut-off) is raised to "
+                                              source="calibrated: a heavy platform tightening (-0.4) cuts about "
+                                              "a fifth of the accounts, most with no negative record "
+                                              "(docs/model.md 11.3; 2008-09: about one card holder in five)")
+    appetite_steepness_elasticity: float = param(0.5, "the target's PD multiplier (1 - PD/cut-off) is raised to "
                                                  "appetite^-this: a tightening steepens it", lo=0, hi=10,
                                                  source="calibrated with appetite_cutoff_elasticity")
     appetite_level_elasticity: float = param(0.0, "mild level effect of risk appetite on every target limit: "
