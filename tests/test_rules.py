@@ -298,3 +298,81 @@ def test_accelerate_moves_every_part_of_the_debt_into_overdue():
     assert acc.overdue[0].tolist() == [16.0, 31.0] and acc.instalment_months[0].tolist() == [6, 0]
     for name in ("unbilled", "billed", "revolving", "instalment_principal"):
         assert getattr(acc, name)[0].tolist()[1] == 0.0 and getattr(acc, name)[0].tolist()[0] > 0
+
+
+def test_collect_due_pays_the_bill_then_revolving_forgets_only_when_able_and_dates_late_payments():
+    from agents.accounts import collect_due
+    from agents.lender import LenderState
+    from sim.config import LenderParams
+
+    p = LenderParams()
+    acc = Accounts.empty(1, 4)
+    lenders = LenderState.create([p], np.zeros(1))
+    acc.open[0][:] = True
+    acc.billed[0][:] = [1000.0, 1000.0, 1000.0, 1000.0]
+    acc.revolving[0][:] = [500.0, 0.0, 0.0, 0.0]
+    acc.balance[0][:] = acc.billed[0] + acc.revolving[0]
+    lenders.receivables[0] = acc.balance[0].sum()
+    acc.late_score[0][3], acc.late_day[0][3] = 1.0, 100 - 365      # one late payment a year ago
+    cash = np.array([5000.0, 1000.0, 5000.0, 50.0])
+    able = cash.copy()
+    forgets = np.array([False, True, True, False])
+    # 0: patient with 500 revolving: pays the bill and kappa (30%) of the revolving balance,
+    # 1,150, first the bill; 1: able to pay exactly the intended 1,000 but forgets: pays nothing,
+    # the minimum (100) is overdue; 2: a revolver (target 600) who would pay 400, forgets and is
+    # able: pays nothing; 3: pays 50 of the 100 minimum, 50 overdue
+    target = np.array([0.0, 0.0, 600.0, 0.0])
+    repaid, late = collect_due(acc, lenders, cash, able, 0, np.arange(4), forgets, 100, target, p, 0.3)
+    assert repaid == 1150.0 + 50.0
+    assert cash.tolist() == [3850.0, 1000.0, 5000.0, 0.0]
+    assert late.tolist() == [1, 2, 3]
+    assert np.allclose(acc.overdue[0], [0.0, 100.0, 100.0, 50.0])
+    assert np.allclose(acc.revolving[0], [350.0, 900.0, 900.0, 900.0])
+    assert acc.billed[0].tolist() == [0.0] * 4
+    assert acc.forgot[0].tolist() == [False, True, True, False]
+    assert acc.late_score[0][3] == np.exp(-1.0) + 1.0 and acc.late_day[0][3] == 100
+    assert lenders.receivables[0] == 4500.0 - 1200.0 and lenders.cash[0] == 1200.0
+
+
+def test_update_income_estimate_follows_income_with_the_half_life():
+    from agents.lender import update_income_estimate
+
+    est = np.array([6000.0, 6000.0])
+    update_income_estimate(est, np.array([2400.0, 6000.0]), 1.0)          # one month, half-life 1: halfway
+    assert est.tolist() == [4200.0, 6000.0]
+    update_income_estimate(est, np.array([2400.0, 6000.0]), 0.0)          # 0: current income
+    assert est.tolist() == [2400.0, 6000.0]
+    est = np.array([6000.0])
+    update_income_estimate(est, np.array([2400.0]), 6.0)
+    assert est[0] == 6000.0 - (1 - 0.5 ** (1 / 6)) * 3600.0
+
+
+def test_rule_edges_the_first_tests_miss():
+    # a peak rate above one a day is capped at one
+    p = load_config("baseline", ["consumers.big_ticket_probability=0.5",
+                                 "consumers.big_ticket_promotion_multiplier=4"]).consumers
+    assert big_ticket_peak_rate(p, 0.0) == 1.0
+    # credit covers only what cash left unpaid
+    _, credit, _ = finance_expense(np.array([1000.0]), np.array([300.0]), np.array([[5000.0]]))
+    assert credit.tolist() == [[700.0]]
+    # equity exactly at the floor is not recapitalised
+    _, injection = capital_flows(np.array([5.0]), np.array([100.0]), np.array([0.1]), np.array([0.5]),
+                                 np.array([0.5]))
+    assert injection.tolist() == [0.0]
+
+
+def test_collect_due_keeps_a_small_revolving_balance():
+    """Fifty fen left unpaid revolve: only rounding residue (below 1e-9 yuan) is cleared."""
+    from agents.accounts import collect_due
+    from agents.lender import LenderState
+    from sim.config import LenderParams
+
+    p = LenderParams()
+    acc = Accounts.empty(1, 1)
+    lenders = LenderState.create([p], np.zeros(1))
+    acc.open[0][:] = True
+    acc.billed[0][:] = acc.balance[0][:] = 100.0
+    lenders.receivables[0] = 100.0
+    cash = np.array([99.5])
+    collect_due(acc, lenders, cash, cash.copy(), 0, np.arange(1), np.array([False]), 10, np.zeros(1), p, 0.3)
+    assert acc.revolving[0].tolist() == [0.5] and acc.balance[0].tolist() == [0.5] and acc.overdue[0][0] == 0
