@@ -76,10 +76,10 @@ class ConsumerParams:
                                   unit="months", lo=0, hi=12)
     essential_share: float = param(0.45, "essential off-platform spending, share of income",
                                    lo=0, hi=1)
-    essential_stickiness: float = param(0.68, "weight of the usual (pre-shock, in-work) income in essential "
+    essential_stickiness: float = param(0.66, "weight of the usual (pre-shock, in-work) income in essential "
                                         "spending; the rest follows current income (a laid-off consumer "
                                         "cuts essentials only part of the way to the benefit)", lo=0, hi=1,
-                                        source="calibrated to platform 30+ DPD 1.1-1.6%; essentials fall 18% at job "
+                                        source="calibrated to platform 30+ DPD 1.1-1.6%; essentials fall 20% at job "
                                         "loss, within the 10-25% drop in spending at job loss (Ganong & Noel 2019)")
     collections_payment_share: float = param(0.1, "most of a month's income a consumer whose debt was called "
                                              "in (frozen, 30+ DPD) pays toward it", unit="share of income a "
