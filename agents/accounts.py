@@ -175,26 +175,32 @@ def cut_statements(acc: Accounts, lenders: LenderState, l: int, idx: np.ndarray,
 
 
 def repayment_due(statement: np.ndarray, revolving: np.ndarray, target_carry: np.ndarray, minimum_share: float,
-                  adjustment: float) -> tuple[np.ndarray, np.ndarray]:
+                  adjustment: float, spare: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """What a consumer means to pay on a statement balance ``statement`` (new bill plus the
     ``revolving`` balance), and the minimum payment (``minimum_share`` of it).
 
-    The consumer wants to carry ``target_carry`` (u* x limit; 0 for patient consumers) and
-    closes the part of the revolving balance above it at the monthly rate ``adjustment``
-    (kappa, the same rate at which spending closes a gap below it): they carry
-    ``target + (1 - kappa) x max(revolving - target, 0)`` and pay the rest, never less than
-    the minimum. A patient consumer with no revolving balance pays in full; one who borrowed
-    through an expense shock, or a revolver whose limit was cut, pays the debt down over
-    months. Returns (intended, minimum)."""
+    The consumer wants to carry ``target_carry`` (u* x limit; 0 for patient consumers). The
+    part of the revolving balance above it (the excess) is paid down at least at the monthly
+    rate ``adjustment`` (kappa, the rate at which spending closes a gap below the target), and
+    wholly as far as ``spare`` cash (cash above the buffer target, after the rest of the
+    statement) allows; the rest of the statement above the target is paid, and never less than
+    the minimum. A patient consumer pays in full when they can; one squeezed by an expense shock
+    on credit, or a revolver whose limit was cut, pays the debt down over months. Returns
+    (intended, minimum)."""
     minimum = minimum_share * statement
-    carry = target_carry + (1.0 - adjustment) * np.maximum(revolving - target_carry, 0.0)
+    excess = np.maximum(revolving - target_carry, 0.0)
+    paydown = adjustment * excess
+    if spare is not None:
+        rest = np.maximum(statement - target_carry - excess, 0.0)
+        paydown = np.maximum(paydown, np.minimum(excess, np.maximum(spare - rest, 0.0)))
+    carry = target_carry + excess - paydown
     intended = np.clip(statement - carry, minimum, statement)
     return intended, minimum
 
 
 def collect_due(acc: Accounts, lenders: LenderState, cash: np.ndarray, able: np.ndarray, l: int,
                 idx: np.ndarray, forgets: np.ndarray, t: int, target_carry: np.ndarray,
-                p: LenderParams, adjustment: float) -> tuple[float, np.ndarray]:
+                p: LenderParams, adjustment: float, spare: np.ndarray | None = None) -> tuple[float, np.ndarray]:
     """Due date of the statements of accounts ``idx``.
 
     Each consumer pays what they intend (:func:`repayment_due`: in full, or toward their
@@ -206,7 +212,8 @@ def collect_due(acc: Accounts, lenders: LenderState, cash: np.ndarray, able: np.
     missed the minimum)."""
     bill, revolving = acc.billed[l][idx], acc.revolving[l][idx]
     statement = bill + revolving
-    intended, minimum = repayment_due(statement, revolving, target_carry, p.minimum_payment_share, adjustment)
+    intended, minimum = repayment_due(statement, revolving, target_carry, p.minimum_payment_share, adjustment,
+                                      spare)
     forgets = forgets & (able >= intended)
     amount = np.where(forgets, 0.0, np.minimum(intended, able))
     on_bill = np.minimum(amount, bill)

@@ -749,7 +749,8 @@ class CreditModel(mesa.Model):
         forgets = self.streams.uniform_at(f"forget.{self.lender_names[l]}", self.t, idx) < cs.forgetfulness[idx]
         carry = cs.target_utilisation[idx] * (acc.fixed_limit[l][idx] + acc.temp_limit[l][idx])
         repaid, late = collect_due(acc, self.lenders, cs.cash, self._able_to_repay(idx), l, idx, forgets, self.t,
-                                   carry, p, self.cfg.consumers.credit_adjustment_rate)
+                                   carry, p, self.cfg.consumers.credit_adjustment_rate,
+                                   np.maximum(cs.cash[idx] - cs.buffer_months[idx] * cs.income[idx], 0.0))
         self.today.repayments[l] += repaid
         self.today.missed_payments[l] += late.size
 

@@ -58,7 +58,11 @@ def test_impatient_consumers_borrow_toward_their_target_utilisation_patient_ones
     books_balance(model)
 
 
-def test_a_cut_makes_a_revolver_pay_down_toward_the_new_target_at_the_due_date():
+@pytest.mark.parametrize("spare, carried", [(None, 3_000.0), (400.0, 5_100.0)])
+def test_a_cut_makes_a_revolver_pay_down_toward_the_new_target_at_the_due_date(spare, carried):
+    """Revolving 6,000 at target (0.6 x 10,000); the limit is cut to 5,000 (target 3,000). With
+    cash to spare the excess is paid at once; with 400 to spare above the buffer, kappa (0.3)
+    of it: the consumer carries 3,000 + 0.7 x 3,000 = 5,100."""
     sets = [q for q in QUIET if "target_utilisation" not in q] + ["consumers.target_utilisation_impatient=[0.6, 0.6]"]
     model = make_model(consumers=200, merchants=6, days=60, sets=sets, check=True)
     acc, cs = model.accounts, model.consumers
@@ -70,16 +74,17 @@ def test_a_cut_makes_a_revolver_pay_down_toward_the_new_target_at_the_due_date()
     set_cash(model, i, 50_000.0)
     cut_limit(model, BAITIAO, i, 5_000.0)                    # new target debt 3,000
     due_dom = (int(cs.statement_day[i]) + p.statement_grace_days - 1) % 28 + 1
-    cash = cs.cash[i]
-    while model.t < 60:
-        model.step()
-        if model.dom == due_dom:
-            break
-    # the first due date closes kappa (0.3) of the excess over the new target (0.6 x 5,000):
-    # it carries 3,000 + 0.7 x 3,000 = 5,100 and pays 900
     assert model.cfg.consumers.credit_adjustment_rate == 0.3
-    assert acc.revolving[BAITIAO, i] == pytest.approx(5_100.0, rel=1e-12)
-    assert cash - cs.cash[i] == pytest.approx(900.0, rel=1e-12)
+    while model.t < 60 and int(model.calendar.day_of_month[model.calendar.pos(model.t)]) != due_dom:
+        model.step()
+    if spare is not None:
+        buffer = cs.buffer_months[i] * cs.income[i]
+        set_cash(model, i, buffer + spare)
+        assert buffer + spare - model.cfg.consumers.reserve_months * cs.income[i] > 900.0   # able to pay 900
+    cash = cs.cash[i]
+    model.step()                                             # the due date
+    assert acc.revolving[BAITIAO, i] == pytest.approx(carried, rel=1e-12)
+    assert cash - cs.cash[i] == pytest.approx(6_000.0 - carried, rel=1e-12)
     assert acc.overdue[BAITIAO, i] == 0 and acc.billed[BAITIAO, i] == 0
     books_balance(model)
 

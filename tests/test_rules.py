@@ -376,3 +376,15 @@ def test_collect_due_keeps_a_small_revolving_balance():
     cash = np.array([99.5])
     collect_due(acc, lenders, cash, cash.copy(), 0, np.arange(1), np.array([False]), 10, np.zeros(1), p, 0.3)
     assert acc.revolving[0].tolist() == [0.5] and acc.balance[0].tolist() == [0.5] and acc.overdue[0][0] == 0
+
+
+def test_repayment_due_pays_the_excess_from_spare_cash():
+    statement = np.array([1500.0, 1500.0, 1500.0])
+    revolving = np.array([1000.0, 1000.0, 1000.0])
+    target = np.array([0.0, 0.0, 400.0])
+    spare = np.array([5000.0, 700.0, 1500.0])
+    intended, _ = repayment_due(statement, revolving, target, 0.1, 0.3, spare)
+    # 0: spare covers the bill (500) and the whole excess: pays 1,500; 1: 200 spare after the
+    # bill, below kappa x 1,000 = 300: pays 500 + 300; 2: excess 600, the rest 500 above target:
+    # spare 1,000 after it covers the excess, carry 400: pays 1,100
+    assert intended.tolist() == [1500.0, 800.0, 1100.0]
