@@ -218,7 +218,7 @@ class LenderParams:
                           "normal risk appetite", lo=0.001, hi=1,
                           source="break-even: PD x LGD (0.9) near the yearly yield of a revolving line (about 18% "
                           "interest plus fees); with 0.4 the rival lender lost money and its capital ran out")
-    appetite_cutoff_elasticity: float = param(1.0, "elasticity of the PD cut-off (where the target limit reaches "
+    appetite_cutoff_elasticity: float = param(1.4, "elasticity of the PD cut-off (where the target limit reaches "
                                               "zero, and the approval PD) to risk appetite: cut-off = pd_max x "
                                               "appetite^this", lo=0, hi=10,
                                               source="calibrated: a heavy platform tightening (-0.4) cuts about "
