@@ -402,7 +402,7 @@ def set_limit(acc: Accounts, log: LimitLog, last_cut_day: np.ndarray, l: int, id
               new: np.ndarray, cause, t: int, experiments: bool) -> None:
     """Change fixed limits of accounts ``idx`` at lender ``l`` to ``new`` and record each change
     with its ``cause`` (a name or an array of codes); a cut dates the consumer's
-    ``last_cut_day`` (retrenchment, raise cool-down). While credit-line ``experiments`` run,
+    ``last_cut_day`` (the raise cool-down). While credit-line ``experiments`` run,
     accounts in one keep their limits, except for freezes and charge-offs."""
     if experiments and not (isinstance(cause, str) and cause in EXPERIMENT_OVERRIDES):
         keep = acc.protected_until[l][idx] <= t

@@ -88,7 +88,7 @@ def make_unable_to_pay(model, idx) -> None:
 
 
 def cut_limit(model, l: int, idx, new, cause: str = "review") -> None:
-    """A limit cut through the model's own bookkeeping (recorded, and it starts retrenchment)."""
+    """A limit cut through the model's own bookkeeping (recorded, and it dates the raise cool-down)."""
     idx = np.atleast_1d(idx)
     model._set_limit(l, idx, np.broadcast_to(np.asarray(new, dtype=float), idx.shape).copy(), cause)
 
