@@ -245,15 +245,13 @@ def bills_known(acc, idx: np.ndarray, balance: np.ndarray | None = None) -> np.n
     return owed
 
 
-def debt_carried(acc, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def debt_carried(acc, idx: np.ndarray) -> np.ndarray:
     """Consumers ``idx``'s debt carried past due dates (revolving, overdue, instalment
-    principal) and their limits (fixed plus temporary), summed over all lines, yuan."""
+    principal), summed over all lines, yuan."""
     carried = np.zeros(idx.size)
-    limit = np.zeros(idx.size)
     for l in range(acc.open.shape[0]):
         carried += acc.revolving[l][idx] + acc.overdue[l][idx] + acc.instalment_principal[l][idx]
-        limit += acc.fixed_limit[l][idx] + acc.temp_limit[l][idx]
-    return carried, limit
+    return carried
 
 
 def able_to_pay(cash: np.ndarray, income: np.ndarray, reserve_months: float) -> np.ndarray:

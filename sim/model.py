@@ -477,19 +477,19 @@ class CreditModel(mesa.Model):
         for l in range(L):
             limit[l], balance[l], avail[l] = self.accounts.line(l, who)
         owed = bills_known(self.accounts, who, balance)
-        carried, total_limit = debt_carried(self.accounts, who)
         desired = desired_spending(cs, p, who, self.calendar.season[self.pos], self.confidence[self.pos],
                                    shop_draw[who], self._big_ticket_sizes(who, big_today, t),
-                                   credit_gap(cs.target_utilisation[who], total_limit, carried))
+                                   credit_gap(cs.target_utilisation[who], limit.sum(axis=0),
+                                              debt_carried(self.accounts, who)))
         fraud = np.zeros(who.size, dtype=bool)
         fraud[np.searchsorted(who, busting)] = True
         desired[fraud] = avail.sum(axis=0)[fraud]          # a bust-out maxes out every line
-        prim, rows = self.primary[who], np.arange(who.size)
+        prim = self.primary[who]
         since_cut = t - cs.last_cut_day[who]
         avail = in_preference_order(avail, prim)  # primary lender first, then the others
         cash_part, credit = payment_choice(desired, cs.cash[who], cs.income[who], cs.buffer_months[who], owed,
                                            cs.credit_first[who] | fraud, avail.sum(axis=0), p)
-        cash_part[fraud] = 0.0                             # fraudsters spend only credit
+        # (a fraudster wants exactly the credit available and pays credit first: no cash)
         affordable = cash_part + credit
         constrained = desired - affordable > 1e-9
         retailer = choose_retailer(cs, who, self.streams.uniform("retailer", t, cs.n)[who])

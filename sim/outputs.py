@@ -31,6 +31,9 @@ COLUMNS = {
     "consumption_cash": "of which paid with cash (flow, yuan)",
     "consumption_offplatform": "consumers' spending at the outside sector: essentials, buffer-stock spending, "
                                "expense shocks (flow, yuan)",
+    "expense_credit": "of which expense shocks paid on credit lines, all lenders (flow, yuan)",
+    "expense_arrears": "of which expense shocks left unpaid as arrears to the outside sector (flow, yuan)",
+    "consumer_arrears": "consumers' unpaid expense bills owed to the outside sector (stock, yuan)",
     "unmet_demand": "desired platform spending that cash plus credit could not pay (flow, yuan)",
     "unmet_demand_cut": "of which by consumers with a limit cut in the last 30 days (flow, yuan)",
     "stockout_loss": "affordable purchases lost to retailers' stock-outs (flow, yuan)",
@@ -138,6 +141,9 @@ class Recorder:
         c["consumption_credit"][i] = d.consumption_credit_by_lender.sum()
         c["consumption_cash"][i] = d.consumption_cash
         c["consumption_offplatform"][i] = d.consumption_offplatform
+        c["expense_credit"][i] = d.expense_credit
+        c["expense_arrears"][i] = d.expense_arrears
+        c["consumer_arrears"][i] = m.outside.consumer_receivables
         c["unmet_demand"][i] = d.unmet_demand
         c["unmet_demand_cut"][i] = d.unmet_demand_cut
         c["stockout_loss"][i] = d.stockout_loss
