@@ -139,23 +139,39 @@ def _run(args) -> int:
     return 0
 
 
+def _checked(make_plan, workers: int):
+    """The plan of a multi-run command, or None after printing the configuration error."""
+    try:
+        plan = make_plan()
+        if workers < 1:
+            raise ConfigError(f"--workers: {workers} must be at least 1")
+    except ConfigError as err:
+        print(f"sim: configuration error: {err}", file=sys.stderr)
+        return None
+    return plan
+
+
+def _executed(run, errors):
+    """The result of ``run()``, or None after printing a run error (``errors``)."""
+    try:
+        return run()
+    except errors as err:
+        print(f"sim: {err}", file=sys.stderr)
+        return None
+
+
 def _compare(args) -> int:
     from sim.compare import RunError, execute_plan, format_table, plan_comparison
 
-    try:
-        plan = plan_comparison(args.scenario, args.against, args.seeds, args.overrides, seed=args.seed,
-                               days=args.days, consumers=args.consumers, merchants=args.merchants,
-                               date_from=args.date_from, date_to=args.date_to, window_names=("--from", "--to"))
-        if args.workers < 1:
-            raise ConfigError(f"--workers: {args.workers} must be at least 1")
-    except ConfigError as err:
-        print(f"sim: configuration error: {err}", file=sys.stderr)
+    plan = _checked(lambda: plan_comparison(args.scenario, args.against, args.seeds, args.overrides, seed=args.seed,
+                                            days=args.days, consumers=args.consumers, merchants=args.merchants,
+                                            date_from=args.date_from, date_to=args.date_to,
+                                            window_names=("--from", "--to")), args.workers)
+    if plan is None:
         return 2
     out = Path(args.out) if args.out else Path("results") / f"compare_{plan.scenario}_vs_{plan.against}"
-    try:
-        comp = execute_plan(plan, args.workers, progress=not args.quiet)
-    except RunError as err:
-        print(f"sim: {err}", file=sys.stderr)
+    comp = _executed(lambda: execute_plan(plan, args.workers, progress=not args.quiet), RunError)
+    if comp is None:
         return 2
     comp.write(out)
     if not args.quiet:
@@ -175,23 +191,16 @@ def _experiment(args) -> int:
     from sim.compare import RunError
     from sim.experiments import execute_plan, format_table, plan_experiment
 
-    try:
-        plan = plan_experiment(args.scenario, seeds=args.seeds, seed=args.seed, overrides=args.overrides,
-                               days=args.days, consumers=args.consumers, merchants=args.merchants,
-                               horizons=args.horizons, bands=args.bands, panel_sample=args.panel_sample)
-        if args.workers < 1:
-            raise ConfigError(f"--workers: {args.workers} must be at least 1")
-    except ConfigError as err:
-        print(f"sim: configuration error: {err}", file=sys.stderr)
+    plan = _checked(lambda: plan_experiment(args.scenario, seeds=args.seeds, seed=args.seed, overrides=args.overrides,
+                                            days=args.days, consumers=args.consumers, merchants=args.merchants,
+                                            horizons=args.horizons, bands=args.bands,
+                                            panel_sample=args.panel_sample), args.workers)
+    if plan is None:
         return 2
     out = Path(args.out) if args.out else Path("results") / f"experiment_{plan.scenario}"
-    try:
-        result = execute_plan(plan, args.workers, progress=not args.quiet)
-    except RunError as err:
-        print(f"sim: {err}", file=sys.stderr)
-        return 2
-    except ValueError as err:   # the estimator: e.g. no account entered the experiment
-        print(f"sim: {err}", file=sys.stderr)
+    # (the estimator raises ValueError, e.g. when no account entered the experiment)
+    result = _executed(lambda: execute_plan(plan, args.workers, progress=not args.quiet), (RunError, ValueError))
+    if result is None:
         return 2
     result.write(out)
     if not args.quiet:
