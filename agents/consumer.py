@@ -40,6 +40,8 @@ class ConsumerState:
     target_utilisation: np.ndarray  # u*: share of the credit limits the consumer wants drawn
     fraud: np.ndarray             # bool: a bust-out fraudster (maxes out, never repays)
     arrears: np.ndarray           # unpaid expense-shock bills owed to the outside sector, yuan
+    wage_claim: np.ndarray        # wages an employer owes the consumer (wage arrears), yuan
+    wage_claim_on: np.ndarray     # int: the merchant that owes them (-1: none)
     forgetfulness: np.ndarray     # chance of forgetting a due date when able to pay
     credit_first: np.ndarray      # bool: pays with credit before cash
     retailers: np.ndarray         # int (n, k): preferred retailers
@@ -98,6 +100,7 @@ class ConsumerState:
             cash=buffer_months * income,
             propensity=propensity, buffer_months=buffer_months, risk_prone=risk_prone, impatient=impatient,
             target_utilisation=target_utilisation, fraud=fraud, arrears=np.zeros(n),
+            wage_claim=np.zeros(n), wage_claim_on=np.full(n, -1, dtype=np.int64),
             forgetfulness=forgetfulness, credit_first=credit_first,
             retailers=retailers, retailer_cumweight=np.ascontiguousarray(cum[:, :-1].T, dtype=np.float32),
             payday=payday, statement_day=statement_day,

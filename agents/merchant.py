@@ -69,6 +69,8 @@ class MerchantState:
     owner_income: np.ndarray      # smoothed monthly payouts: the owner's business income, yuan/month
     buffer_days: np.ndarray       # cash buffer target, days of outflows
     appeal: np.ndarray            # retailers: log appeal to customers (mean-reverting), 0 = normal
+    wage_arrears: np.ndarray      # wages due and unpaid (owed to staff and former staff), yuan
+    wage_arrears_day: np.ndarray  # int: first pay day of the unpaid wages (NEVER if none)
 
     @property
     def m(self) -> int:
@@ -91,7 +93,7 @@ class MerchantState:
                    normal_sales=z(), normal_staff=np.zeros(m, dtype=np.int64),
                    staff_target=np.zeros(m, dtype=np.int64), sales_longrun=z(), sales_today=z(), demand_today=z(),
                    payouts=z(), owner=np.full(m, -1, dtype=np.int64), owner_income=z(), buffer_days=z(),
-                   appeal=z())
+                   appeal=z(), wage_arrears=z(), wage_arrears_day=never())
 
     def settlement_receivable(self) -> np.ndarray:
         """Credit sales not yet settled, per merchant, all lenders (yuan)."""
@@ -100,7 +102,7 @@ class MerchantState:
     def net_worth(self) -> np.ndarray:
         """Assets less liabilities, from the merchant's own books (yuan)."""
         return (self.cash + self.inventory + self.fixed_assets + self.settlement_receivable() + self.trade_receivables
-                - self.trade_payables - self.bank_drawn - self.scf_drawn)
+                - self.trade_payables - self.bank_drawn - self.scf_drawn - self.wage_arrears)
 
 
 class Merchant(ViewAgent, FixedCell):
@@ -161,6 +163,21 @@ def cash_budget_gap(ms: MerchantState, payables_due: np.ndarray, receivables_due
     inflow = np.where(retail, ms.expected_sales[:, None], receivables_due)
     net = payables_due + (ms.fixed_cost + ms.wage_bill / 30.0)[:, None] - inflow
     return np.maximum(np.cumsum(net, axis=1).max(axis=1), 0.0)
+
+
+def wage_waterfall(due: np.ndarray, cash: np.ndarray, credit_room: np.ndarray,
+                   owner_room: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Wages due today (or wage arrears), per merchant, paid in the order of the payment
+    waterfall: cash, then the undrawn credit lines, then what the owner will put in; the rest
+    is unpaid: wage arrears (欠薪), owed to the staff until paid or the estate is shared.
+
+    Returns ``(from_cash, from_credit, from_owner, unpaid)``, yuan, each per merchant."""
+    from_cash = np.minimum(due, np.maximum(cash, 0.0))
+    left = due - from_cash
+    from_credit = np.minimum(left, np.maximum(credit_room, 0.0))
+    left = left - from_credit
+    from_owner = np.minimum(left, np.maximum(owner_room, 0.0))
+    return from_cash, from_credit, from_owner, left - from_owner
 
 
 def owner_flows(ms: MerchantState, topup_share: float, available: np.ndarray,

@@ -4,6 +4,7 @@
 - each loan is an asset of exactly one agent and a liability of another:
   lender receivables = consumer balances (and every balance = its parts),
   consumers' expense arrears = the outside sector's claims on them,
+  merchants' wage arrears = their staff's wage claims (merchant by merchant),
   settlements the lenders owe = settlements the merchants are owed,
   wholesale funding the lenders owe = funding the outside sector lent,
   trade receivables (suppliers' and the outside sector's) = trade payables,
@@ -41,7 +42,7 @@ def balance_sheets(model) -> dict[str, float]:
     """Net worth of each sector (yuan), each from its own books."""
     cs, acc, ms, lenders, out = model.consumers, model.accounts, model.merchants, model.lenders, model.outside
     return {
-        "consumers": float(cs.cash.sum() - acc.balance.sum() - cs.arrears.sum()),
+        "consumers": float(cs.cash.sum() + cs.wage_claim.sum() - acc.balance.sum() - cs.arrears.sum()),
         "merchants": float(ms.net_worth().sum()),
         "lenders": float(lenders.equity.sum()),
         "outside": float(out.cash + out.funding_lent.sum() + out.bank_lent + out.trade_receivables
@@ -87,6 +88,14 @@ def invariants(model) -> list[Breach]:
          lenders.scf_loans.sum(), ms.scf_drawn.sum())
     same("consumers' expense arrears vs the outside sector's claims on them", cs.arrears.sum(),
          out.consumer_receivables)
+    claimant = cs.wage_claim_on >= 0
+    claims = np.bincount(cs.wage_claim_on[claimant], cs.wage_claim[claimant], minlength=m)
+    same("largest gap between a merchant's wage arrears and its staff's wage claims",
+         float(np.abs(claims - ms.wage_arrears).max()), 0.0)
+    same("wage claims of consumers with no employer owing them", float(np.abs(cs.wage_claim[~claimant]).sum()), 0.0)
+    if (cs.wage_claim < -1e-6).any() or (ms.wage_arrears < -1e-6).any():
+        breaches.append(Breach("negative wage arrears or claims", float(min(cs.wage_claim.min(), ms.wage_arrears.min())),
+                               0.0))
     if (cs.arrears < -1e-6).any():
         breaches.append(Breach("negative expense arrears", float(cs.arrears.min()), 0.0))
     if (acc.revolving < -1e-6).any():

@@ -349,11 +349,12 @@ class CreditModel(mesa.Model):
         paid = self._group("payday", self.dom)
         # owners live on their businesses' month-end payouts, not on a pay day
         income = np.where(cs.employer[paid] == SELF_EMPLOYED, 0.0, cs.income[paid])
+        # merchant staff are paid by their employers, who may owe part of it (wage arrears)
+        on_staff = (cs.employer[paid] >= 0) & cs.employed[paid]
+        from_merchants = self.supply.pay_wages(paid[on_staff], income[on_staff])
+        outside_pays = income.sum() - income[on_staff].sum()
+        income[on_staff] = from_merchants
         cs.cash[paid] += income
-        staff = paid[(cs.employer[paid] >= 0) & cs.employed[paid]]
-        wages = np.bincount(cs.employer[staff], cs.income[staff], minlength=self.merchants.m)
-        self.merchants.cash -= wages
-        outside_pays = income.sum() - wages.sum()
         # off-platform consumption: essentials (partly on the usual wage: they do not shrink at
         # once), then buffer-stock spending of a share of the cash above the buffer target
         essentials = essential_spending(cs.cash[paid], cs.base_income[paid], cs.income[paid], p.essential_share,

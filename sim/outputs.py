@@ -76,6 +76,8 @@ COLUMNS = {
     "late_payables": "of trade_arrears, the payables buyers are stretching: arrears on relations overdue "
                      "fewer than merchants.stretch_days days (stock, yuan)",
     "trade_payables": "merchants' trade payables, arrears included (stock, yuan)",
+    "wage_arrears": "wages merchants owe their staff and former staff, paid late or not yet (stock, yuan)",
+    "workers_owed_wages": "consumers an employer owes wages (stock, count)",
     "bank_drawn": "merchants' bank lines drawn (stock, yuan)",
     "bank_limit": "merchants' bank line limits (stock, yuan)",
     "bank_appetite": "banks' risk appetite for merchant lines (1 = normal)",
@@ -165,6 +167,8 @@ class Recorder:
         stretched = (m.t - book.arrears_day[:book.n]) < m.cfg.merchants.stretch_days
         c["late_payables"][i] = arrears[stretched].sum()
         c["trade_payables"][i] = ms.trade_payables.sum()
+        c["wage_arrears"][i] = ms.wage_arrears.sum()
+        c["workers_owed_wages"][i] = sum(ids.size for ids in m.supply.wage_claimants.values())
         c["bank_drawn"][i] = ms.bank_drawn.sum()
         c["bank_limit"][i] = ms.bank_limit.sum()
         c["bank_appetite"][i] = m.supply.bank_appetite

@@ -33,7 +33,7 @@ from agents.consumer import DAYS_PER_MONTH, OUTSIDE, churn_retailers, refresh_in
 from agents.labour import SELF_EMPLOYED, leave_jobs
 from agents.merchant import (ACTIVE, DISTRESSED, FAILED, MANUFACTURER, NEVER, RETAILER, TIER_NAMES,
                              MerchantState, cash_budget_gap, cash_target, desired_staff, drift_appeal, layoffs_due,
-                             owner_available, owner_flows)
+                             owner_available, owner_flows, wage_waterfall)
 from agents.trade import TradeBook, pay_invoices, place_orders, serve_orders
 from sim.network import SupplyNetwork, generate_network, load_network
 
@@ -84,6 +84,7 @@ class SupplyChain:
         self.loss_sources: dict[int, dict[int, int]] = defaultdict(dict)  # merchant -> {failed creditor-debtor: day}
         self.failure_rows: list[dict] = []
         self.closed_retailers: list[int] = []   # retailers failed today, their customers to re-link
+        self.wage_claimants: dict[int, np.ndarray] = {}  # merchant -> consumers it owes wages (wage arrears)
         self.next_cascade = 0
         self.bank_tightening = self._economy_tightening()
 
@@ -383,6 +384,7 @@ class SupplyChain:
         model, ms, book, t = self.model, self.model.merchants, self.book, self.model.t
         out, plat = model.outside, model.platform
         active = ms.status != FAILED
+        self._pay_wage_arrears()   # staff first
         fixed = np.where(active, ms.fixed_cost, 0.0)
         bank_interest = ms.bank_drawn * self.p.bank_rate / 365.0
         scf_interest = ms.scf_drawn * self.p.scf_rate / 365.0
@@ -433,7 +435,7 @@ class SupplyChain:
         # distress: arrears beyond the stretch window, or a bank line nearly used up
         pressing = np.bincount(book.buyer[:n], np.where(t - book.arrears_day[:n] >= self.p.stretch_days,
                                                         book.arrears[:n], 0.0), minlength=ms.m)
-        distressed = active & ((pressing > 0) |
+        distressed = active & ((pressing > 0) | (ms.wage_arrears > 0) |
                                (ms.bank_drawn > self.p.distress_line_use * np.maximum(ms.bank_limit, 1e-9)))
         ms.status[:] = np.where(active, np.where(distressed, DISTRESSED, ACTIVE), FAILED)
 
@@ -464,6 +466,92 @@ class SupplyChain:
         owners = ms.owner[live]
         cs.base_income[owners] = np.maximum(ms.owner_income[live], 0.0)
         refresh_income(cs, owners, model.income_index[model.pos], model.cfg.labour.benefit_replacement)
+
+    # ------------------------------------------------------------------ wages (phases 2 and 7)
+
+    def pay_wages(self, staff: np.ndarray, wages: np.ndarray) -> np.ndarray:
+        """Pay day of merchant staff ``staff`` (monthly ``wages``): each employer pays by the
+        waterfall of :func:`agents.merchant.wage_waterfall` (cash, lines, owner) and owes the
+        rest as wage arrears, shared over today's staff in proportion to their wages. Returns
+        what each receives today (yuan).
+
+        A worker still owed wages by a former employer is paid in full by the new one (one
+        claim per consumer; the case is rare, wage arrears precede failure)."""
+        cs, ms = self.model.consumers, self.model.merchants
+        employer = cs.employer[staff]
+        due = np.bincount(employer, wages, minlength=ms.m)
+        unpaid = self._wage_waterfall(due)
+        short = np.divide(unpaid, due, out=np.zeros(ms.m), where=due > 0)[employer]
+        other_claim = (cs.wage_claim_on[staff] >= 0) & (cs.wage_claim_on[staff] != employer)
+        if other_claim.any() and short[other_claim].any():
+            extra = np.bincount(employer[other_claim], wages[other_claim] * short[other_claim], minlength=ms.m)
+            ms.cash -= extra
+            unpaid = unpaid - extra
+            short[other_claim] = 0.0
+            self._cover_negative_cash()
+        owed = wages * short
+        owing = owed > 0
+        ms.cash += unpaid - np.bincount(employer, owed, minlength=ms.m)  # exactly what the staff are owed
+        if owing.any():
+            ids, by = staff[owing], employer[owing]
+            cs.wage_claim[ids] += owed[owing]
+            cs.wage_claim_on[ids] = by
+            ms.wage_arrears += np.bincount(by, owed[owing], minlength=ms.m)
+            first = (ms.wage_arrears > 0) & (ms.wage_arrears_day == NEVER)
+            ms.wage_arrears_day[first] = self.model.t
+            for f in np.unique(by):
+                mine = ids[by == f]
+                old = self.wage_claimants.get(int(f))
+                self.wage_claimants[int(f)] = mine if old is None else np.union1d(old, mine)
+        return wages - owed
+
+    def _pay_wage_arrears(self) -> None:
+        """Wage arrears come first in the day's payments: paid by the waterfall, to each
+        claimant in proportion to what it is owed."""
+        ms = self.model.merchants
+        if not self.wage_claimants:
+            return
+        due = ms.wage_arrears.copy()
+        unpaid = self._wage_waterfall(due)
+        for f in list(self.wage_claimants):
+            paid = due[f] - unpaid[f]
+            if paid > 0:
+                settled = self._settle_wage_claims(f, paid / due[f] if unpaid[f] > 0 else 1.0, paid=True)
+                ms.cash[f] += paid - settled  # exactly what the claimants received
+
+    def _wage_waterfall(self, due: np.ndarray) -> np.ndarray:
+        """Raise cash for ``due`` (per merchant) from cash, the lines and the owner, and pay it
+        out of the merchant's cash; returns what is left unpaid."""
+        ms = self.model.merchants
+        bank_room = np.maximum(ms.bank_limit - ms.bank_drawn, 0.0)
+        scf_room = np.maximum(ms.scf_limit - ms.scf_drawn, 0.0)
+        from_cash, from_credit, from_owner, unpaid = wage_waterfall(due, ms.cash, bank_room + scf_room,
+                                                                    self.owner_funds())
+        bank = np.minimum(from_credit, bank_room)
+        self._borrow(bank, from_credit - bank)
+        self._from_owners(from_owner)
+        ms.cash -= from_cash + from_credit + from_owner
+        return unpaid
+
+    def _settle_wage_claims(self, f: int, share: float, paid: bool) -> float:
+        """``share`` of what merchant ``f`` owes each claimant is settled: paid from the cash the
+        merchant has already set aside (``paid``) or written off (a failed employer's estate
+        falls short); all of it when ``share`` is 1. Returns the amount settled (yuan)."""
+        cs, ms = self.model.consumers, self.model.merchants
+        ids = self.wage_claimants[f]
+        amount = cs.wage_claim[ids] * share
+        if paid:
+            cs.cash[ids] += amount
+        if share >= 1.0:
+            cs.wage_claim[ids] = 0.0
+            cs.wage_claim_on[ids] = -1
+            ms.wage_arrears[f] = 0.0
+            ms.wage_arrears_day[f] = NEVER
+            del self.wage_claimants[f]
+        else:
+            cs.wage_claim[ids] -= amount
+            ms.wage_arrears[f] -= amount.sum()
+        return float(amount.sum())
 
     def _operating_losses(self) -> None:
         """Idiosyncratic operating losses (fraud, lawsuits, breakdowns, a bad batch), paid to the
@@ -610,8 +698,9 @@ class SupplyChain:
         if trade_arrears.any():
             trade_oldest = book.oldest_arrears_day(ms.m)
             oldest = np.minimum(oldest, np.where(trade_oldest == NEVER, -NEVER, trade_oldest))
+        oldest = np.minimum(oldest, np.where(ms.wage_arrears_day == NEVER, -NEVER, ms.wage_arrears_day))
         too_old = (oldest != -NEVER) & (t - oldest >= self.p.failure_arrears_days)
-        arrears = unpaid + np.maximum(ms.bank_drawn - ms.bank_limit, 0.0)
+        arrears = unpaid + np.maximum(ms.bank_drawn - ms.bank_limit, 0.0) + ms.wage_arrears
         monthly_revenue = DAYS_PER_MONTH * np.maximum(ms.expected_sales, 1e-9)
         too_big = arrears > self.p.failure_arrears_months * monthly_revenue
         # PRC Enterprise Bankruptcy Law art. 2: unable to pay debts due, and assets insufficient
@@ -651,6 +740,8 @@ class SupplyChain:
         price = face * (1 - self.p.factoring_haircut)
         out.cash -= price
         ms.cash[f] += price
+        # staff come first (PRC Enterprise Bankruptcy Law art. 113): their wage arrears
+        wages_lost = self._pay_staff_from_estate(f)
         # creditors: suppliers (or the outside sector for invoices it owns), the bank, the platform
         owes = np.flatnonzero((book.buyer[:n] == f))
         owed = book.owed()[owes]
@@ -691,7 +782,7 @@ class SupplyChain:
         model.lenders.cash[plat] += scf_paid
         model.lenders.scf_loans[plat] -= ms.scf_drawn[f]
         model.lenders.scf_losses[plat] += ms.scf_drawn[f] - scf_paid
-        creditor_losses = float(lost.sum() + (ms.bank_drawn[f] - bank_paid) + (ms.scf_drawn[f] - scf_paid)
+        creditor_losses = float(wages_lost + lost.sum() + (ms.bank_drawn[f] - bank_paid) + (ms.scf_drawn[f] - scf_paid)
                                 + (owed[outside_edge] - received[outside_edge]).sum())
         residual = pool - share * claims
         ms.cash[f] -= pool  # the pool went to creditors; anything left goes to the owner
@@ -731,6 +822,22 @@ class SupplyChain:
         model.today.merchant_failures += 1
         model.today.contagion_failures += cause != CAUSE_LIQUIDITY
 
+    def _pay_staff_from_estate(self, f: int) -> float:
+        """The staff's wage arrears are paid first from failed merchant ``f``'s cash; what the
+        cash does not cover is written off. Returns the staff's loss (yuan)."""
+        ms = self.model.merchants
+        owed = float(ms.wage_arrears[f])
+        if f not in self.wage_claimants:
+            return 0.0
+        pool = max(float(ms.cash[f]), 0.0)
+        if pool >= owed:
+            ms.cash[f] -= self._settle_wage_claims(f, 1.0, paid=True)
+            return 0.0
+        if pool > 0:
+            ms.cash[f] -= self._settle_wage_claims(f, pool / owed, paid=True)
+        lost = self._settle_wage_claims(f, 1.0, paid=False)
+        return lost
+
     def _attribute(self, f: int) -> tuple[str, list[int]]:
         """Why merchant ``f`` fails (DESIGN: a description; causes come from paired runs).
 
@@ -746,7 +853,8 @@ class SupplyChain:
         mine = book.buyer[:n] == f
         owing = mine & (book.arrears[:n] > 0)
         onset = int(min(t, book.arrears_day[:n][owing].min() if owing.any() else t,
-                        ms.overdraft_day[f] if ms.overdraft_day[f] != NEVER else t))
+                        ms.overdraft_day[f] if ms.overdraft_day[f] != NEVER else t,
+                        ms.wage_arrears_day[f] if ms.wage_arrears_day[f] != NEVER else t))
         since = onset - window
         parents = {p for p, day in self.loss_sources.get(f, {}).items() if day >= since}
         # buyers paying it late beyond the stretch window: material overdue receivables
