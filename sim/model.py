@@ -38,63 +38,34 @@ logs its cause.
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
-
 import mesa
 import numpy as np
 
-from agents.accounts import (book_credit_purchases, book_outside_credit, charge_offs_due, close_accounts, collect_due, collect_overdue,
-                             cut_statements, settle)
-from agents.consumer import (BILLING_DAYS, DAYS_PER_MONTH, OUTSIDE, Consumer, ConsumerState, able_to_pay,
-                             big_ticket_acceptance, big_ticket_peak_rate, bills_known, choose_retailer,
-                             credit_gap, debt_carried, desired_spending, essential_spending, finance_expense, hardship_rate,
-                             in_lender_order, in_preference_order, pay_arrears, payment_choice, primary_line,
-                             refresh_income, split_over_lines)
-from agents.labour import (SELF_EMPLOYED, labour_market_day, leave_jobs, outside_labour_demand, separation_probability,
-                           steady_state_vacancies, take_jobs)
-from agents.lender import (Accounts, Lender, LenderState, LimitLog, anomaly_monitor, application_probability,
-                           capital_flows, update_income_estimate,
-                           attrition_rate, cut_causes, eligible_applicants, enrol_experiment, expire_temporary_limits,
-                           features, grant_temporary_limits, limit_review, observed_income, open_accounts,
-                           promotion_reversion, raised_limit, reestimation_sample, refit_score, set_limit, sigmoid,
-                           target_limit, underwrite, update_appetite, update_provisions, update_scorecard,
+from agents.accounts import (book_credit_purchases, book_outside_credit, charge_offs_due, close_accounts, collect_due,
+                             collect_overdue, cut_statements, settle)
+from agents.consumer import (BILLING_DAYS, DAYS_PER_MONTH, able_to_pay, big_ticket_acceptance, bills_known,
+                             choose_retailer, credit_gap, debt_carried, desired_spending, essential_spending,
+                             finance_expense, hardship_rate, in_lender_order, in_preference_order, pay_arrears,
+                             payment_choice, primary_line, refresh_income, split_over_lines)
+from agents.labour import SELF_EMPLOYED, labour_market_day, leave_jobs, outside_labour_demand, take_jobs
+from agents.lender import (LimitLog, anomaly_monitor, application_probability, attrition_rate, capital_flows,
+                           cut_causes, eligible_applicants, enrol_experiment, expire_temporary_limits, features,
+                           grant_temporary_limits, limit_review, observed_income, open_accounts, promotion_reversion,
+                           raised_limit, reestimation_sample, refit_score, set_limit, sigmoid, target_limit,
+                           underwrite, update_appetite, update_income_estimate, update_provisions, update_scorecard,
                            write_off)
-from agents.merchant import RETAILER, Merchant, fill_rates
+from agents.merchant import fill_rates
 from sim.accounting import check_invariants
 from sim.calendar import Calendar
 from sim.config import Config, load_config
+from sim.construction import (build_accounts, build_agents, build_consumers, build_groups, build_lenders,
+                              build_levels, build_merchants, build_outside)
+from sim.flows import DayFlows
 from sim.memory import tune_allocator
 from sim.outputs import Recorder
 from sim.rng import Streams
-from sim.shocks import shock_active, shock_level
-from sim.supply_chain import SupplyChain, build_network, create_merchants
 
 BALANCE_EPSILON = 0.005            # balances below half a fen count as paid up (rounding residue)
-
-
-@dataclass(slots=True)
-class Outside:
-    """The outside sector: employers, benefits, suppliers, landlords, owners, funders.
-
-    Its cash starts at minus everyone else's, so total cash is zero and total net
-    worth equals total inventory (DESIGN section 5).
-    """
-
-    cash: float = 0.0
-    funding_lent: np.ndarray | None = None   # wholesale funding lent to each lender, yuan
-    bank_lent: float = 0.0                   # merchants' bank lines drawn, yuan
-    trade_receivables: float = 0.0           # raw-input invoices and invoices bought from failed suppliers, yuan
-    consumer_receivables: float = 0.0        # consumers' unpaid expense-shock bills (arrears), yuan
-    # the outside sector's labour demand follows what it sells (agents/labour.py)
-    labour_normal: float = 0.0               # desired employment in normal times, persons
-    labour_target: float = 0.0               # desired employment today, persons
-    turnover_vacancy_rate: float = 0.0       # vacancies kept open to replace turnover, share of staff
-    month_consumer_sales: float = 0.0        # this month's off-platform consumer spending, yuan
-    month_merchant_sales: float = 0.0        # this month's merchant purchases (raw inputs, fixed costs), yuan
-    month_days: int = 0                      # days counted in this month
-    sales_normal: dict = field(default_factory=dict)  # calendar month -> its sales in the burn-in's last year
-    sales_ratio: float = 1.0                 # smoothed ratio of sales to their normal level
 
 
 class CreditModel(mesa.Model):
@@ -126,153 +97,19 @@ class CreditModel(mesa.Model):
         self.platform = self.lender_index[cfg.run.platform]
         self.lender_params = [cfg.lenders[name] for name in self.lender_names]
         self.t = self.calendar.first
-        self._build_levels()
-        self._build_merchants()
-        self._build_consumers()
-        self._build_groups()
-        self._build_accounts()
-        self._build_lenders()
-        self._build_outside()
-        self._build_agents()
+        build_levels(self)
+        build_merchants(self)
+        build_consumers(self)
+        build_groups(self)
+        build_accounts(self)
+        build_lenders(self)
+        build_outside(self)
+        build_agents(self)
         self.log = LimitLog(len(self.lender_names))
         self.recorder = Recorder(self, panel=panel, panel_sample=panel_sample)
-        self.today = _DayFlows(len(self.lender_names))
+        self.today = DayFlows(len(self.lender_names))
         self.snapshots: dict[int, list] = {}
         self.running = True
-
-    # ------------------------------------------------------------------ construction
-
-    def _build_levels(self) -> None:
-        cal, cfg = self.calendar, self.cfg
-        level = lambda kind, lender=None: shock_level(cfg.shocks, kind, cal.n, cal.first, lender)  # noqa: E731
-        # autonomous demand for the outside sector: the demand shock, and the income shock
-        # (wages and autonomous demand move together)
-        self.autonomous = 1.0 + level("demand") + level("income")
-        self.labour_shift = -level("unemployment") * cfg.population.consumers
-        self.income_index = 1.0 + level("income")
-        self.confidence = cfg.macro.confidence_normal * np.maximum(1.0 + level("confidence"), 0.0)
-        self.funding_rate = cfg.macro.funding_rate_normal + level("funding_rate")
-        self.tightening = np.array([level("credit_tightening", name) for name in self.lender_names])
-        self.strictness = np.array([1.0 + level("anomaly_strictness", name) for name in self.lender_names])
-        # model updates: forced re-estimations (no feature given) and scorecard changes
-        self.model_updates = {(s.start, s.lender) for s in cfg.shocks
-                              if s.kind == "model_update" and s.feature is None}
-        self.scorecard_changes = [s for s in cfg.shocks if s.kind == "model_update" and s.feature is not None]
-        self.experiments = [s for s in cfg.shocks if s.kind == "credit_limit_experiment"]
-        self.supplier_failures = [s for s in cfg.shocks if s.kind == "supplier_failure"]
-        self.scf_frozen = shock_active(cfg.shocks, "scf_freeze", cal.n, cal.first)
-        # extra settlement days for credit sales made on each day (by lender)
-        self.settlement_delay = np.zeros((len(self.lender_names), cal.n), dtype=np.int64)
-        for s in cfg.shocks:
-            if s.kind == "settlement_delay":
-                l = self.lender_index[s.lender or cfg.run.platform]
-                self.settlement_delay[l, s.start - cal.first:min(s.end - cal.first, cal.n)] += int(round(s.size))
-        # season looking ahead (retailers stock up before promotions)
-        season = cal.season
-        ahead = np.convolve(np.r_[season, np.ones(10)], np.ones(10) / 10, mode="full")[9:9 + cal.n]
-        self.season_ahead = np.maximum(season, ahead)
-
-    def _build_merchants(self) -> None:
-        """The supply network (generated or loaded) and the merchants on it."""
-        self.network = build_network(self.cfg, self.streams)
-        if self.network.m != self.cfg.population.merchants:  # a loaded network sets the count
-            self.cfg = dataclasses.replace(self.cfg, population=dataclasses.replace(
-                self.cfg.population, merchants=self.network.m))
-        delays = [int(round(s.size)) for s in self.cfg.shocks if s.kind == "settlement_delay"]
-        lag_slots = max(p.settlement_lag for p in self.lender_params) + sum(delays) + 1
-        self.merchants = create_merchants(self.cfg, self.network, lag_slots, len(self.lender_names))
-
-    def _build_consumers(self) -> None:
-        cfg = self.cfg
-        ms = self.merchants
-        retail_weight = np.where(ms.tier == RETAILER, ms.size, 0.0)
-        self.consumers = cs = ConsumerState.create(cfg.population.consumers, cfg.consumers, cfg.labour,
-                                                   self.streams, retail_weight)
-        refresh_income(cs, slice(None), self.income_index[0], cfg.labour.benefit_replacement)
-        ids = np.arange(cs.n)
-        start = self.calendar.first - 1
-        self.big_ticket_rate = big_ticket_peak_rate(cfg.consumers, self.calendar.window_share)
-        cs.next_big_ticket[:] = start + self.streams.waiting_days("big_ticket.clock", start, ids,
-                                                                  self.big_ticket_rate)
-        self.fraudsters = np.flatnonzero(cs.fraud)
-        cs.next_hardship[:] = start + self.streams.waiting_days("hardship.clock", start, ids,
-                                                                hardship_rate(cs, cfg.consumers, ids))
-        # retailers' expected revenue from their customers' desired spending
-        share = np.diff(np.c_[np.zeros(cs.n), cs.retailer_cumweight.T, np.ones(cs.n)], axis=1)
-        daily = cs.propensity * cs.income / DAYS_PER_MONTH
-        big = cfg.consumers.big_ticket_probability * 0.5 * (cfg.consumers.big_ticket_min +
-                                                            cfg.consumers.big_ticket_max) * cs.income
-        spend = (daily + big)[:, None] * share
-        retail_sales = np.bincount(cs.retailers.ravel(), spend.ravel(), minlength=ms.m) * \
-            cfg.merchants.start_sales_share
-        self.supply = SupplyChain(self, self.network)
-        self.supply.initialise(retail_sales)
-
-    def _build_accounts(self) -> None:
-        cs, cfg = self.consumers, self.cfg
-        self.accounts = acc = Accounts.empty(len(self.lender_names), cs.n)
-        # each lender's lagged estimate of every consumer's income (updated at month ends)
-        self.income_estimate = np.tile(cs.income, (len(self.lender_names), 1))
-        for l, p in enumerate(self.lender_params):
-            name = self.lender_names[l]
-            holders = np.flatnonzero(self.streams.uniform(f"population.account.{name}", 0, cs.n) < p.account_share)
-            tenure = self.streams.uniform(f"population.tenure.{name}", 0, cs.n)[holders]
-            acc.open[l][holders] = True
-            age = -np.log(np.maximum(tenure, 1e-12)) * p.initial_tenure_mean_years  # exponential, years
-            acc.open_day[l][holders] = self.t - (np.minimum(age, 30.0) * 365).astype(np.int64)
-        # starting limits near the policy's steady state: the prior score with typical usage
-        for l, p in enumerate(self.lender_params):
-            holders = np.flatnonzero(acc.open[l])
-            observed = self._observed_income(l, holders)
-            X = features(acc, l, holders, self.t, observed, cfg.consumers.income_median)
-            X[:, 3] = p.starting_score_utilisation
-            X[:, 7] = p.starting_score_spend_volatility
-            pd0 = sigmoid(X @ np.asarray(p.initial_weights))
-            acc.fixed_limit[l][holders] = target_limit(pd0, observed, 1.0, p) * p.starting_limit_share
-            acc.pd[l][holders] = pd0
-        self.primary = np.full(cs.n, self.platform, dtype=np.int64)
-        self._choose_primary(np.arange(cs.n))
-
-    def _build_lenders(self) -> None:
-        """Starting equity near the steady state: 1.3 times the capital target plus the
-        provisions (12-month expected loss at the starting PDs) on the receivables the lender
-        expects (typical utilisation of the starting limits)."""
-        acc = self.accounts
-        expected = acc.fixed_limit.sum(axis=1) * np.array([p.starting_drawn_share for p in self.lender_params])
-        loss_share = np.array([p.lgd * (acc.pd[l][acc.open[l]].mean() if acc.open[l].any() else 0.0)
-                               for l, p in enumerate(self.lender_params)])
-        capital = 1.3 * (np.array([p.capital_target for p in self.lender_params]) + loss_share) * expected
-        self.lenders = LenderState.create(self.lender_params, capital)
-
-    def _build_outside(self) -> None:
-        self.outside = Outside(funding_lent=np.zeros(len(self.lender_names)))
-        self.outside.cash = -(self.consumers.cash.sum() + self.merchants.cash.sum() + self.lenders.cash.sum())
-        self.outside.trade_receivables = self.supply.book.outside_receivable()   # raw-input invoices
-        self.initial_total_cash = 0.0
-        # the outside sector's normal demand for labour is its staff at start; it keeps open the
-        # vacancies at which matching replaces the normal separations at normal unemployment
-        # (the start is a steady state)
-        cs, lab = self.consumers, self.cfg.labour
-        self.separation_prob = separation_probability(cs.risk_prone, lab.separation_rate,
-                                                      lab.risky_separation_multiplier)
-        employees = cs.employed & (cs.employer != SELF_EMPLOYED)
-        outside = np.count_nonzero(cs.employed & (cs.employer == OUTSIDE))
-        separations = float(self.separation_prob[employees].sum()) * DAYS_PER_MONTH
-        vacancies = steady_state_vacancies(np.count_nonzero(~cs.employed), separations,
-                                           lab.matching_efficiency, lab.matching_elasticity)
-        self.outside.turnover_vacancy_rate = vacancies / max(np.count_nonzero(employees), 1)
-        self.outside.labour_normal = self.outside.labour_target = float(outside)
-
-    def _build_agents(self) -> None:
-        # merchants sit on a Mesa network space built from the supply network (no layout)
-        self.space = self.network.mesa_space(self.random)
-        cells = {cell.coordinate: cell for cell in self.space.all_cells}
-        for i in range(self.merchants.m):
-            Merchant(self, i).cell = cells[i]
-        for i, name in enumerate(self.lender_names):
-            Lender(self, i, name)
-        for i in range(self.consumers.n):
-            Consumer(self, i)
 
     # ------------------------------------------------------------------ the day
 
@@ -285,7 +122,7 @@ class CreditModel(mesa.Model):
         self.dom = int(self.calendar.day_of_month[self.pos])
         self.log.recording = self.t >= 0
         self.log.reset_day()
-        self.today = _DayFlows(len(self.lender_names))
+        self.today = DayFlows(len(self.lender_names))
         self.macro()
         self.labour_and_income()
         self.shop()
@@ -908,16 +745,9 @@ class CreditModel(mesa.Model):
         return self.groups[name][dom - 1]
 
     def _build_groups(self) -> None:
-        """Consumers by pay day and by statement day (fixed for the run), and the days
-        temporary limits expire."""
-        self.groups = {}
-        for name in ("payday", "statement_day"):
-            values = getattr(self.consumers, name)
-            order = np.argsort(values, kind="stable")
-            bounds = np.searchsorted(values[order], np.arange(1, BILLING_DAYS + 2))
-            self.groups[name] = [order[bounds[d - 1]:bounds[d]] for d in range(1, BILLING_DAYS + 1)]
-        self.expiry_days = [{w.end + p.promo_grace_days for w in self.calendar.windows}
-                            for p in self.lender_params]
+        """Regroup consumers by pay day and statement day after a change
+        (:func:`sim.construction.build_groups`)."""
+        build_groups(self)
 
     @property
     def date(self):
@@ -928,40 +758,3 @@ class CreditModel(mesa.Model):
         """The recorded outputs as pandas DataFrames (see :mod:`sim.outputs`)."""
         return self.recorder.results()
 
-
-@dataclass(slots=True)
-class _DayFlows:
-    """Today's flows, reset each morning (per-lender figures are arrays of length L)."""
-
-    lenders: int
-    consumption: float = 0.0
-    consumption_cash: float = 0.0
-    consumption_offplatform: float = 0.0
-    unmet_demand: float = 0.0
-    stockout_loss: float = 0.0
-    unmet_demand_cut: float = 0.0
-    expense_credit: float = 0.0
-    expense_arrears: float = 0.0
-    merchant_failures: int = 0
-    contagion_failures: int = 0
-    layoffs: int = 0
-    hires: int = 0
-    vacancies: int = 0
-    shortfall_upstream: float = 0.0
-    credit_purchases: tuple | None = None
-    consumption_credit_by_lender: np.ndarray = field(init=False)
-    repayments: np.ndarray = field(init=False)
-    charge_off_amount: np.ndarray = field(init=False)
-    charge_offs: np.ndarray = field(init=False)
-    missed_payments: np.ndarray = field(init=False)
-    anomaly_flags: np.ndarray = field(init=False)
-    accounts_opened: np.ndarray = field(init=False)
-    dpd30_count: np.ndarray = field(init=False)
-    dpd90_count: np.ndarray = field(init=False)
-
-    def __post_init__(self) -> None:
-        for name in ("consumption_credit_by_lender", "repayments", "charge_off_amount"):
-            setattr(self, name, np.zeros(self.lenders))
-        for name in ("charge_offs", "missed_payments", "anomaly_flags", "accounts_opened", "dpd30_count",
-                     "dpd90_count"):
-            setattr(self, name, np.zeros(self.lenders, dtype=np.int64))
