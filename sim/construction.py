@@ -9,6 +9,7 @@ the model's state (docs/model.md section 5). Draws come from streams keyed by na
 3. :func:`build_consumers`  the consumers, their clocks, and the supply chain in a steady state
 4. :func:`build_groups`     consumers by pay day and by statement day; promotion expiry days
 5. :func:`build_accounts`   accounts, income estimates, starting limits, primary lines
+                            (through ``model.credit``)
 6. :func:`build_lenders`    lenders' starting equity
 7. :func:`build_outside`    the outside sector, and the labour market's steady state
 8. :func:`build_agents`     Mesa agents (views of the rows) on the merchants' network space
@@ -140,7 +141,7 @@ def build_accounts(model: CreditModel) -> None:
     # starting limits near the policy's steady state: the prior score with typical usage
     for l, p in enumerate(model.lender_params):
         holders = np.flatnonzero(acc.open[l])
-        observed = model._observed_income(l, holders)
+        observed = model.credit.observed_income(l, holders)
         X = features(acc, l, holders, model.t, observed, cfg.consumers.income_median)
         X[:, 3] = p.starting_score_utilisation
         X[:, 7] = p.starting_score_spend_volatility
@@ -148,7 +149,7 @@ def build_accounts(model: CreditModel) -> None:
         acc.fixed_limit[l][holders] = target_limit(pd0, observed, 1.0, p) * p.starting_limit_share
         acc.pd[l][holders] = pd0
     model.primary = np.full(cs.n, model.platform, dtype=np.int64)
-    model._choose_primary(np.arange(cs.n))
+    model.credit.choose_primary(np.arange(cs.n))
 
 
 def build_lenders(model: CreditModel) -> None:
