@@ -10,28 +10,20 @@ here for the households, in :class:`~sim.credit_market.CreditMarket` (``model.cr
 the lenders and in :class:`~sim.supply_chain.SupplyChain` (``model.supply``) for the merchants:
 
 1. ``macro``              here: incomes follow the income index (levels set at construction)
-2. ``labour_and_income``  here: separations and hires (agents/labour.py); expense shocks paid by
-                          cash, credit or arrears; pay days; essentials, arrears, buffer-stock
-                          spending (agents/consumer.py)
-3. ``shop``               here: desired spending, payment choice, credit split over lines
-                          (agents/consumer.py); purchases at retailers; credit purchases booked
-                          (agents/accounts.py); then ``CreditMarket.apply_for_second_accounts``
+2. ``labour_and_income``  here: separations and hires (agents/labour.py); expense shocks; pay days;
+                          essentials, arrears, buffer-stock spending (agents/consumer.py)
+3. ``shop``               here: desired spending, payment choice, purchases (agents/consumer.py);
+                          credit booked (agents/accounts.py); ``CreditMarket.apply_for_second_accounts``
 4. ``monitor``            ``CreditMarket.monitor``: anomaly monitor; promotion limits open, expire
 5. ``book_sales``         here: lenders' settlements due today, less the fee (agents/accounts.py)
-6. ``orders``             ``SupplyChain.orders_and_production``: restocking, orders, production,
-                          shipping (pro-rata rationing), invoices
-7. ``pay_costs``          ``SupplyChain.payments`` (the merchants' waterfall and payouts), then
-                          ``CreditMarket.pay_costs`` (funding interest, dividends, funding)
-8. ``repay``              ``CreditMarket.repay``: overdue accounts, statements, due dates, late
-                          fees, DPD, freezes, charge-offs (agents/accounts.py)
-9. ``review``             ``CreditMarket.review``: risk appetite, re-estimation, monthly reviews,
-                          applications, attrition, provisions, experiments (agents/lender.py);
-                          then ``SupplyChain.review``: banks, merchants' appeal, churn, staff
-10. ``defaults``          ``supplier_failure`` shocks, then ``SupplyChain.defaults``: failures,
-                          creditors' losses, layoffs, cascades
+6. ``orders``             ``SupplyChain.orders_and_production``: restocking, orders, production
+7. ``pay_costs``          ``SupplyChain.payments`` (merchants), then ``CreditMarket.pay_costs`` (lenders)
+8. ``repay``              ``CreditMarket.repay``: overdue accounts, statements, due dates, charge-offs
+9. ``review``             ``CreditMarket.review`` (appetite, scores, limits; agents/lender.py), then
+                          ``SupplyChain.review`` (banks, merchants' appeal, churn and staff)
+10. ``defaults``          ``supplier_failure`` shocks, then ``SupplyChain.defaults``: failures, cascades
 11. ``entry``             ``SupplyChain.entry``: buyers re-link; failed slots refilled
-    (month end)           here: the outside sector's month (``_close_outside_month``); then
-                          ``CreditMarket.close_month``: the lenders' income estimates
+    (month end)           here: ``_close_outside_month``; ``CreditMarket.close_month`` (income estimates)
 12. ``record``            here: the invariants (with ``check``); the day's figures (sim/outputs.py)
 
 Every limit change goes through ``CreditMarket.set_limit`` (:func:`agents.lender.set_limit`),
