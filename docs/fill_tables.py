@@ -27,7 +27,7 @@ params = subprocess.run([sys.executable, "-m", "sim", "params"], capture_output=
 
 CONSTANT = re.compile(r"^([A-Z][A-Z_0-9]+) = (.+?)\s+# (.+)$")
 crows = ["| Constant | Module | Value | Meaning |", "|---|---|---|---|"]
-for module in ("sim/model.py", "sim/supply_chain.py", "agents/lender.py", "agents/consumer.py"):
+for module in ("sim/credit_market.py", "sim/supply_chain.py", "agents/lender.py", "agents/consumer.py"):
     for line in (ROOT / module).read_text().splitlines():
         m = CONSTANT.match(line)
         if m:

@@ -1,100 +1,58 @@
 """The credit-limit contagion model: a ``mesa.Model`` with a documented daily schedule.
 
-State lives in columnar stores (``model.consumers``, ``model.accounts``,
-``model.lenders``, ``model.merchants``, ``model.outside``); Mesa agents are views
-of their rows (``model.agents_by_type[Consumer]``). One call of :meth:`step`
-is one calendar day and runs the phases of DESIGN section 3 in order; the
-behavioural rules are functions of the agent type they belong to, and each phase
-method here gathers their inputs, calls them in order and keeps the day's flows:
+State lives in columnar stores (``model.consumers``, ``model.accounts``, ``model.lenders``,
+``model.merchants``, ``model.outside``), built by :mod:`sim.construction`; Mesa agents are
+views of their rows (``model.agents_by_type[Consumer]``). One call of :meth:`CreditModel.step`
+is one calendar day and runs the twelve phases of docs/model.md section 3 in order. The
+behavioural rules are functions of the agent type they belong to (``agents/``); the glue that
+gathers their inputs, calls them in order and keeps the day's flows (``model.today``) lives
+here for the households, in :class:`~sim.credit_market.CreditMarket` (``model.credit``) for
+the lenders and in :class:`~sim.supply_chain.SupplyChain` (``model.supply``) for the merchants:
 
-1. ``macro``            shocks, unemployment target, income index, confidence, funding rate
-2. ``labour_and_income`` separations and hires (agents/labour.py); expense shocks paid by cash,
-                        credit or arrears; pay days; essentials, arrears, buffer-stock spending
-                        (agents/consumer.py)
-3. ``shop``             desired spending (buffer-stock credit gap), payment choice, splitting credit over
-                        lines (agents/consumer.py); purchases at retailers; booking credit
-                        purchases (agents/accounts.py); applications (agents/lender.py)
-4. ``monitor``          anomaly monitor on today's credit purchases; promotion limits open/expire
-                        (agents/lender.py)
-5. ``book_sales``       retailers' cash sales; lender settlements after the lag, less the fee
-                        (agents/accounts.py)
-6. ``orders``           restocking toward target cover; orders up the chain by purchase shares;
-                        manufacturers produce; suppliers ship (pro-rata rationing); invoices
-                        (sim/supply_chain.py)
-7. ``pay_costs``        merchants: fixed costs, interest, invoices due (cash, bank line, SCF line,
-                        arrears), payouts; lenders: funding interest, funding, payouts
-8. ``repay``            overdue accounts; statements; due dates; late fees; DPD; freezes;
-                        charge-offs (agents/accounts.py); ability to pay (agents/consumer.py)
-9. ``review``           risk appetite; scheduled re-estimation and scorecard changes; staggered
-                        monthly reviews; applications and attrition; provisions; experiments
-                        (agents/lender.py)
-10. ``defaults``        merchant failures, creditors' losses, layoffs, re-linking, cascades
-11. ``entry``           buyers re-link to new suppliers; failed slots refilled with outside capital
-12. ``record``          the day's figures (recorded window only)
+1. ``macro``              here: incomes follow the income index (levels set at construction)
+2. ``labour_and_income``  here: separations and hires (agents/labour.py); expense shocks; pay days;
+                          essentials, arrears, buffer-stock spending (agents/consumer.py)
+3. ``shop``               here: desired spending, payment choice, purchases (agents/consumer.py);
+                          credit booked (agents/accounts.py); ``CreditMarket.apply_for_second_accounts``
+4. ``monitor``            ``CreditMarket.monitor``: anomaly monitor; promotion limits open, expire
+5. ``book_sales``         here: lenders' settlements due today, less the fee (agents/accounts.py)
+6. ``orders``             ``SupplyChain.orders_and_production``: restocking, orders, production
+7. ``pay_costs``          ``SupplyChain.payments`` (merchants), then ``CreditMarket.pay_costs`` (lenders)
+8. ``repay``              ``CreditMarket.repay``: overdue accounts, statements, due dates, charge-offs
+9. ``review``             ``CreditMarket.review`` (appetite, scores, limits; agents/lender.py), then
+                          ``SupplyChain.review`` (banks, merchants' appeal, churn and staff)
+10. ``defaults``          ``supplier_failure`` shocks, then ``SupplyChain.defaults``: failures, cascades
+11. ``entry``             ``SupplyChain.entry``: buyers re-link; failed slots refilled
+    (month end)           here: ``_close_outside_month``; ``CreditMarket.close_month`` (income estimates)
+12. ``record``            here: the invariants (with ``check``); the day's figures (sim/outputs.py)
 
-Every limit change goes through :func:`agents.lender.set_limit` (``_set_limit``), which
-logs its cause.
+Every limit change goes through ``CreditMarket.set_limit`` (:func:`agents.lender.set_limit`),
+which logs its cause.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
-
 import mesa
 import numpy as np
 
-from agents.accounts import (book_credit_purchases, book_outside_credit, charge_offs_due, close_accounts, collect_due, collect_overdue,
-                             cut_statements, settle)
-from agents.consumer import (BILLING_DAYS, DAYS_PER_MONTH, OUTSIDE, Consumer, ConsumerState, able_to_pay,
-                             big_ticket_acceptance, big_ticket_peak_rate, bills_known, choose_retailer,
-                             credit_gap, debt_carried, desired_spending, essential_spending, finance_expense, hardship_rate,
-                             in_lender_order, in_preference_order, pay_arrears, payment_choice, primary_line,
+from agents.accounts import book_credit_purchases, book_outside_credit, settle
+from agents.consumer import (BILLING_DAYS, DAYS_PER_MONTH, big_ticket_acceptance, bills_known, choose_retailer,
+                             credit_gap, debt_carried, desired_spending, essential_spending, finance_expense,
+                             hardship_rate, in_lender_order, in_preference_order, pay_arrears, payment_choice,
                              refresh_income, split_over_lines)
-from agents.labour import (SELF_EMPLOYED, labour_market_day, leave_jobs, outside_labour_demand, separation_probability,
-                           steady_state_vacancies, take_jobs)
-from agents.lender import (Accounts, Lender, LenderState, LimitLog, anomaly_monitor, application_probability,
-                           capital_flows, update_income_estimate,
-                           attrition_rate, cut_causes, eligible_applicants, enrol_experiment, expire_temporary_limits,
-                           features, grant_temporary_limits, limit_review, observed_income, open_accounts,
-                           promotion_reversion, raised_limit, reestimation_sample, refit_score, set_limit, sigmoid,
-                           target_limit, underwrite, update_appetite, update_provisions, update_scorecard,
-                           write_off)
-from agents.merchant import RETAILER, Merchant, fill_rates
+from agents.labour import SELF_EMPLOYED, labour_market_day, leave_jobs, outside_labour_demand, take_jobs
+from agents.lender import LimitLog
+from agents.merchant import fill_rates
 from sim.accounting import check_invariants
 from sim.calendar import Calendar
 from sim.config import Config, load_config
+from sim.construction import (build_accounts, build_agents, build_consumers, build_groups, build_lenders,
+                              build_levels, build_merchants, build_outside)
+from sim.credit_market import CreditMarket
+from sim.flows import DayFlows
 from sim.memory import tune_allocator
 from sim.outputs import Recorder
 from sim.rng import Streams
-from sim.shocks import shock_active, shock_level
-from sim.supply_chain import SupplyChain, build_network, create_merchants
-
-BALANCE_EPSILON = 0.005            # balances below half a fen count as paid up (rounding residue)
-
-
-@dataclass(slots=True)
-class Outside:
-    """The outside sector: employers, benefits, suppliers, landlords, owners, funders.
-
-    Its cash starts at minus everyone else's, so total cash is zero and total net
-    worth equals total inventory (DESIGN section 5).
-    """
-
-    cash: float = 0.0
-    funding_lent: np.ndarray | None = None   # wholesale funding lent to each lender, yuan
-    bank_lent: float = 0.0                   # merchants' bank lines drawn, yuan
-    trade_receivables: float = 0.0           # raw-input invoices and invoices bought from failed suppliers, yuan
-    consumer_receivables: float = 0.0        # consumers' unpaid expense-shock bills (arrears), yuan
-    # the outside sector's labour demand follows what it sells (agents/labour.py)
-    labour_normal: float = 0.0               # desired employment in normal times, persons
-    labour_target: float = 0.0               # desired employment today, persons
-    turnover_vacancy_rate: float = 0.0       # vacancies kept open to replace turnover, share of staff
-    month_consumer_sales: float = 0.0        # this month's off-platform consumer spending, yuan
-    month_merchant_sales: float = 0.0        # this month's merchant purchases (raw inputs, fixed costs), yuan
-    month_days: int = 0                      # days counted in this month
-    sales_normal: dict = field(default_factory=dict)  # calendar month -> its sales in the burn-in's last year
-    sales_ratio: float = 1.0                 # smoothed ratio of sales to their normal level
 
 
 class CreditModel(mesa.Model):
@@ -126,158 +84,26 @@ class CreditModel(mesa.Model):
         self.platform = self.lender_index[cfg.run.platform]
         self.lender_params = [cfg.lenders[name] for name in self.lender_names]
         self.t = self.calendar.first
-        self._build_levels()
-        self._build_merchants()
-        self._build_consumers()
-        self._build_groups()
-        self._build_accounts()
-        self._build_lenders()
-        self._build_outside()
-        self._build_agents()
+        self.credit = CreditMarket(self)   # the consumer-credit side (its state is built below)
+        build_levels(self)
+        build_merchants(self)
+        build_consumers(self)
+        build_groups(self)
+        build_accounts(self)
+        build_lenders(self)
+        build_outside(self)
+        build_agents(self)
         self.log = LimitLog(len(self.lender_names))
         self.recorder = Recorder(self, panel=panel, panel_sample=panel_sample)
-        self.today = _DayFlows(len(self.lender_names))
+        self.today = DayFlows(len(self.lender_names))
         self.snapshots: dict[int, list] = {}
         self.running = True
-
-    # ------------------------------------------------------------------ construction
-
-    def _build_levels(self) -> None:
-        cal, cfg = self.calendar, self.cfg
-        level = lambda kind, lender=None: shock_level(cfg.shocks, kind, cal.n, cal.first, lender)  # noqa: E731
-        # autonomous demand for the outside sector: the demand shock, and the income shock
-        # (wages and autonomous demand move together)
-        self.autonomous = 1.0 + level("demand") + level("income")
-        self.labour_shift = -level("unemployment") * cfg.population.consumers
-        self.income_index = 1.0 + level("income")
-        self.confidence = cfg.macro.confidence_normal * np.maximum(1.0 + level("confidence"), 0.0)
-        self.funding_rate = cfg.macro.funding_rate_normal + level("funding_rate")
-        self.tightening = np.array([level("credit_tightening", name) for name in self.lender_names])
-        self.strictness = np.array([1.0 + level("anomaly_strictness", name) for name in self.lender_names])
-        # model updates: forced re-estimations (no feature given) and scorecard changes
-        self.model_updates = {(s.start, s.lender) for s in cfg.shocks
-                              if s.kind == "model_update" and s.feature is None}
-        self.scorecard_changes = [s for s in cfg.shocks if s.kind == "model_update" and s.feature is not None]
-        self.experiments = [s for s in cfg.shocks if s.kind == "credit_limit_experiment"]
-        self.supplier_failures = [s for s in cfg.shocks if s.kind == "supplier_failure"]
-        self.scf_frozen = shock_active(cfg.shocks, "scf_freeze", cal.n, cal.first)
-        # extra settlement days for credit sales made on each day (by lender)
-        self.settlement_delay = np.zeros((len(self.lender_names), cal.n), dtype=np.int64)
-        for s in cfg.shocks:
-            if s.kind == "settlement_delay":
-                l = self.lender_index[s.lender or cfg.run.platform]
-                self.settlement_delay[l, s.start - cal.first:min(s.end - cal.first, cal.n)] += int(round(s.size))
-        # season looking ahead (retailers stock up before promotions)
-        season = cal.season
-        ahead = np.convolve(np.r_[season, np.ones(10)], np.ones(10) / 10, mode="full")[9:9 + cal.n]
-        self.season_ahead = np.maximum(season, ahead)
-
-    def _build_merchants(self) -> None:
-        """The supply network (generated or loaded) and the merchants on it."""
-        self.network = build_network(self.cfg, self.streams)
-        if self.network.m != self.cfg.population.merchants:  # a loaded network sets the count
-            self.cfg = dataclasses.replace(self.cfg, population=dataclasses.replace(
-                self.cfg.population, merchants=self.network.m))
-        delays = [int(round(s.size)) for s in self.cfg.shocks if s.kind == "settlement_delay"]
-        lag_slots = max(p.settlement_lag for p in self.lender_params) + sum(delays) + 1
-        self.merchants = create_merchants(self.cfg, self.network, lag_slots, len(self.lender_names))
-
-    def _build_consumers(self) -> None:
-        cfg = self.cfg
-        ms = self.merchants
-        retail_weight = np.where(ms.tier == RETAILER, ms.size, 0.0)
-        self.consumers = cs = ConsumerState.create(cfg.population.consumers, cfg.consumers, cfg.labour,
-                                                   self.streams, retail_weight)
-        refresh_income(cs, slice(None), self.income_index[0], cfg.labour.benefit_replacement)
-        ids = np.arange(cs.n)
-        start = self.calendar.first - 1
-        self.big_ticket_rate = big_ticket_peak_rate(cfg.consumers, self.calendar.window_share)
-        cs.next_big_ticket[:] = start + self.streams.waiting_days("big_ticket.clock", start, ids,
-                                                                  self.big_ticket_rate)
-        self.fraudsters = np.flatnonzero(cs.fraud)
-        cs.next_hardship[:] = start + self.streams.waiting_days("hardship.clock", start, ids,
-                                                                hardship_rate(cs, cfg.consumers, ids))
-        # retailers' expected revenue from their customers' desired spending
-        share = np.diff(np.c_[np.zeros(cs.n), cs.retailer_cumweight.T, np.ones(cs.n)], axis=1)
-        daily = cs.propensity * cs.income / DAYS_PER_MONTH
-        big = cfg.consumers.big_ticket_probability * 0.5 * (cfg.consumers.big_ticket_min +
-                                                            cfg.consumers.big_ticket_max) * cs.income
-        spend = (daily + big)[:, None] * share
-        retail_sales = np.bincount(cs.retailers.ravel(), spend.ravel(), minlength=ms.m) * \
-            cfg.merchants.start_sales_share
-        self.supply = SupplyChain(self, self.network)
-        self.supply.initialise(retail_sales)
-
-    def _build_accounts(self) -> None:
-        cs, cfg = self.consumers, self.cfg
-        self.accounts = acc = Accounts.empty(len(self.lender_names), cs.n)
-        # each lender's lagged estimate of every consumer's income (updated at month ends)
-        self.income_estimate = np.tile(cs.income, (len(self.lender_names), 1))
-        for l, p in enumerate(self.lender_params):
-            name = self.lender_names[l]
-            holders = np.flatnonzero(self.streams.uniform(f"population.account.{name}", 0, cs.n) < p.account_share)
-            tenure = self.streams.uniform(f"population.tenure.{name}", 0, cs.n)[holders]
-            acc.open[l][holders] = True
-            age = -np.log(np.maximum(tenure, 1e-12)) * p.initial_tenure_mean_years  # exponential, years
-            acc.open_day[l][holders] = self.t - (np.minimum(age, 30.0) * 365).astype(np.int64)
-        # starting limits near the policy's steady state: the prior score with typical usage
-        for l, p in enumerate(self.lender_params):
-            holders = np.flatnonzero(acc.open[l])
-            observed = self._observed_income(l, holders)
-            X = features(acc, l, holders, self.t, observed, cfg.consumers.income_median)
-            X[:, 3] = p.starting_score_utilisation
-            X[:, 7] = p.starting_score_spend_volatility
-            pd0 = sigmoid(X @ np.asarray(p.initial_weights))
-            acc.fixed_limit[l][holders] = target_limit(pd0, observed, 1.0, p) * p.starting_limit_share
-            acc.pd[l][holders] = pd0
-        self.primary = np.full(cs.n, self.platform, dtype=np.int64)
-        self._choose_primary(np.arange(cs.n))
-
-    def _build_lenders(self) -> None:
-        """Starting equity near the steady state: 1.3 times the capital target plus the
-        provisions (12-month expected loss at the starting PDs) on the receivables the lender
-        expects (typical utilisation of the starting limits)."""
-        acc = self.accounts
-        expected = acc.fixed_limit.sum(axis=1) * np.array([p.starting_drawn_share for p in self.lender_params])
-        loss_share = np.array([p.lgd * (acc.pd[l][acc.open[l]].mean() if acc.open[l].any() else 0.0)
-                               for l, p in enumerate(self.lender_params)])
-        capital = 1.3 * (np.array([p.capital_target for p in self.lender_params]) + loss_share) * expected
-        self.lenders = LenderState.create(self.lender_params, capital)
-
-    def _build_outside(self) -> None:
-        self.outside = Outside(funding_lent=np.zeros(len(self.lender_names)))
-        self.outside.cash = -(self.consumers.cash.sum() + self.merchants.cash.sum() + self.lenders.cash.sum())
-        self.outside.trade_receivables = self.supply.book.outside_receivable()   # raw-input invoices
-        self.initial_total_cash = 0.0
-        # the outside sector's normal demand for labour is its staff at start; it keeps open the
-        # vacancies at which matching replaces the normal separations at normal unemployment
-        # (the start is a steady state)
-        cs, lab = self.consumers, self.cfg.labour
-        self.separation_prob = separation_probability(cs.risk_prone, lab.separation_rate,
-                                                      lab.risky_separation_multiplier)
-        employees = cs.employed & (cs.employer != SELF_EMPLOYED)
-        outside = np.count_nonzero(cs.employed & (cs.employer == OUTSIDE))
-        separations = float(self.separation_prob[employees].sum()) * DAYS_PER_MONTH
-        vacancies = steady_state_vacancies(np.count_nonzero(~cs.employed), separations,
-                                           lab.matching_efficiency, lab.matching_elasticity)
-        self.outside.turnover_vacancy_rate = vacancies / max(np.count_nonzero(employees), 1)
-        self.outside.labour_normal = self.outside.labour_target = float(outside)
-
-    def _build_agents(self) -> None:
-        # merchants sit on a Mesa network space built from the supply network (no layout)
-        self.space = self.network.mesa_space(self.random)
-        cells = {cell.coordinate: cell for cell in self.space.all_cells}
-        for i in range(self.merchants.m):
-            Merchant(self, i).cell = cells[i]
-        for i, name in enumerate(self.lender_names):
-            Lender(self, i, name)
-        for i in range(self.consumers.n):
-            Consumer(self, i)
 
     # ------------------------------------------------------------------ the day
 
     def step(self) -> None:
-        """One calendar day: the twelve phases of the schedule, in order."""
+        """One calendar day: the twelve phases of the schedule, in order (the month's close on its
+        last day comes between phases 11 and 12)."""
         if self.t >= self.calendar.days:
             self.running = False
             return
@@ -285,7 +111,7 @@ class CreditModel(mesa.Model):
         self.dom = int(self.calendar.day_of_month[self.pos])
         self.log.recording = self.t >= 0
         self.log.reset_day()
-        self.today = _DayFlows(len(self.lender_names))
+        self.today = DayFlows(len(self.lender_names))
         self.macro()
         self.labour_and_income()
         self.shop()
@@ -297,18 +123,8 @@ class CreditModel(mesa.Model):
         self.review()
         self.defaults()
         self.entry()
-        self.outside.month_days += 1
-        if self.calendar.month_end[self.pos]:
-            self._close_outside_month()
-            for l, p in enumerate(self.lender_params):
-                update_income_estimate(self.income_estimate[l], self.consumers.income, p.income_halflife_months)
-        if self.check:
-            check_invariants(self, raise_on_breach=True)
-        if self.t >= 0:
-            self.recorder.record_day()
-        if self.calendar.month_end[self.pos]:
-            self.consumers.month_spending[:] = 0.0
-            self.accounts.month_credit[:] = 0.0
+        self._close_month()
+        self.record()
         self.t += 1
         if self.t >= self.calendar.days:
             self.running = False
@@ -556,82 +372,10 @@ class CreditModel(mesa.Model):
         ms.sales_today[:] = sales
         ms.demand_today[:] = demand  # what consumers could pay for, before stock-outs
 
-    def _apply_for_second_accounts(self, who: np.ndarray) -> None:
-        if who.size == 0 or len(self.lender_names) < 2:
-            return
-        acc, t = self.accounts, self.t
-        u = self.streams.uniform_at("second_account", t, who)
-        applicants = who[u < self.cfg.consumers.open_second_probability]
-        for l in range(len(self.lender_names)):
-            cand = applicants[~acc.open[l][applicants]]
-            self._consider_applications(l, cand)
-
-    def _consider_applications(self, l: int, idx: np.ndarray) -> None:
-        """Underwrite applications at lender ``l`` (:func:`agents.lender.underwrite`)."""
-        acc, t = self.accounts, self.t
-        if idx.size == 0:
-            return
-        idx = eligible_applicants(acc, l, idx, t, self.lender_params[l].reapply_after_charge_off_days)
-        if idx.size == 0:
-            return
-        observed = self._observed_income(l, idx)
-        X = features(acc, l, idx, t, observed, self.cfg.consumers.income_median)
-        approve, pd, limit = underwrite(X, self.lenders.weights[l], observed, self.lenders.appetite[l],
-                                        self.lender_params[l], self.lender_params[l].new_account_limit_share)
-        new = idx[approve]
-        open_accounts(acc, l, new, limit, pd[approve], t)
-        self.today.accounts_opened[l] += new.size
-        self._choose_primary(new)
-
     # 4 ------------------------------------------------------------------
     def monitor(self) -> None:
-        """Anomaly monitor on today's credit purchases (:func:`agents.lender.anomaly_monitor`);
-        promotion temporary limits."""
-        acc = self.accounts
-        if self.today.credit_purchases is not None:
-            who, credit = self.today.credit_purchases
-            for l, p in enumerate(self.lender_params):
-                buy = credit[l] > 0
-                idx, x = who[buy], credit[l][buy]
-                if idx.size == 0:
-                    continue
-                z = p.anomaly_z * self.strictness[l, self.pos]
-                if p.promotion_aware:
-                    z *= self.calendar.season[self.pos]
-                flagged = anomaly_monitor(acc, l, p, idx, x, z, self.t)
-                if flagged.size:
-                    self._set_limit(l, flagged, acc.fixed_limit[l][flagged] * (1 - p.anomaly_cut), "anomaly")
-                    self.today.anomaly_flags[l] += flagged.size
-        self._promotions()
-
-    def _promotions(self) -> None:
-        """Temporary limits open with a promotion window and expire after it; at expiry the
-        accounts are re-scored, and a reversion cut follows only where the account is drawn
-        beyond its fixed limit and the re-score calls for a cut
-        (:func:`agents.lender.promotion_reversion`)."""
-        acc, t = self.accounts, self.t
-        for w in self.calendar.windows_starting(t):
-            for l, p in enumerate(self.lender_params):
-                grant_temporary_limits(acc, l, p, w.end + p.promo_grace_days, float(self.lenders.appetite[l]))
-        for l, p in enumerate(self.lender_params):
-            if t not in self.expiry_days[l]:
-                continue
-            expiring = expire_temporary_limits(acc, self.log, l, p, t)
-            if expiring.size == 0:
-                continue
-            observed = self._observed_income(l, expiring)
-            X = features(acc, l, expiring, t, observed, self.cfg.consumers.income_median)
-            pd = sigmoid(X @ self.lenders.weights[l])
-            acc.pd[l][expiring] = pd
-            target = target_limit(pd, observed, self.lenders.appetite[l], p)
-            cut, new = promotion_reversion(acc.balance[l][expiring], acc.fixed_limit[l][expiring], target, p)
-            if cut.any():
-                self._set_limit(l, expiring[cut], new, "promo_reversion")
-
-    def _set_limit(self, l: int, idx: np.ndarray, new: np.ndarray, cause) -> None:
-        """Change fixed limits and record the change with its cause (:func:`agents.lender.set_limit`)."""
-        set_limit(self.accounts, self.log, self.consumers.last_cut_day, l, idx, new, cause, self.t,
-                  bool(self.experiments))
+        """Anomaly monitor and promotion limits (:meth:`CreditMarket.monitor`)."""
+        self.credit.monitor()
 
     # 5 ------------------------------------------------------------------
     def book_sales(self) -> None:
@@ -640,236 +384,28 @@ class CreditModel(mesa.Model):
 
     # 6 ------------------------------------------------------------------
     def orders(self) -> None:
+        """Restocking, orders, production and shipping (:meth:`SupplyChain.orders_and_production`)."""
         self.supply.orders_and_production()
 
     # 7 ------------------------------------------------------------------
     def pay_costs(self) -> None:
-        """Merchants' payments (see :meth:`SupplyChain.payments`); lenders' funding interest,
-        funding needs, month-end payouts and recapitalisation (:func:`agents.lender.capital_flows`)."""
-        lenders, out = self.lenders, self.outside
+        """Merchants' payments (:meth:`SupplyChain.payments`), then the lenders' funding costs
+        and payouts (:meth:`CreditMarket.pay_costs`)."""
         self.supply.payments()
-        interest = lenders.funding * self.funding_rate[self.pos] / 365.0
-        lenders.cash -= interest
-        lenders.interest_cost += interest
-        out.cash += interest.sum()
-        if self.calendar.month_end[self.pos]:
-            params = self.lender_params
-            dividend, injection = capital_flows(lenders.equity, lenders.receivables + lenders.scf_loans,
-                                                np.array([p.capital_target for p in params]),
-                                                np.array([p.payout_share for p in params]),
-                                                np.array([p.recapitalisation_floor for p in params]))
-            lenders.cash += injection - dividend
-            lenders.payouts += dividend
-            lenders.injections += injection
-            out.cash += dividend.sum() - injection.sum()
-        self._fund_lenders()
-
-    def _fund_lenders(self) -> None:
-        """Lenders keep zero cash: they borrow shortfalls and repay surpluses with the outside."""
-        lenders, out = self.lenders, self.outside
-        flow = np.maximum(-lenders.cash, 0.0) - np.minimum(np.maximum(lenders.cash, 0.0), lenders.funding)
-        lenders.cash += flow
-        lenders.funding += flow
-        out.funding_lent += flow
-        out.cash -= flow.sum()
+        self.credit.pay_costs()
 
     # 8 ------------------------------------------------------------------
     def repay(self) -> None:
-        """Overdue accounts accrue DPD and late fees and pay what they can; statements are cut;
-        due statements are paid in full, in part, or missed; freezes and charge-offs
-        (:mod:`agents.accounts`)."""
-        acc = self.accounts
-        for l in range(len(self.lender_names)):
-            overdue = self._collect_overdue(l)
-            if self.dom <= BILLING_DAYS:
-                self._cut_statements(l)
-                self._collect_due(l)
-            # DPD > 0 only on accounts that were overdue this morning: count delinquency there
-            dpd = acc.dpd[l][overdue]
-            self.today.dpd30_count[l] = np.count_nonzero(dpd >= 30)
-            self.today.dpd90_count[l] = np.count_nonzero(dpd >= 90)
-        self._fund_lenders()
-
-    def _able(self, idx: np.ndarray) -> np.ndarray:
-        """Cash consumers ``idx`` can put toward a bill (:func:`agents.consumer.able_to_pay`)."""
-        cs = self.consumers
-        return able_to_pay(cs.cash[idx], cs.income[idx], self.cfg.consumers.reserve_months)
-
-    def _able_to_repay(self, idx: np.ndarray) -> np.ndarray:
-        """What consumers ``idx`` put toward their credit bills: fraudsters never repay."""
-        return np.where(self.consumers.fraud[idx], 0.0, self._able(idx))
-
-    def _collect_overdue(self, l: int) -> np.ndarray:
-        """A day past due on the overdue accounts (:func:`agents.accounts.collect_overdue`);
-        freezes. Returns their ids."""
-        idx = np.flatnonzero(self.accounts.overdue[l] > 0)
-        if idx.size == 0:
-            return idx
-        notice = self.streams.uniform_at(f"notice.{self.lender_names[l]}", self.t, idx) < \
-            self.cfg.consumers.notice_probability
-        able = self._able_to_repay(idx)
-        # a consumer whose debt was called in (frozen) pays it off in instalments at most
-        frozen = self.accounts.frozen[l][idx]
-        cap = self.cfg.consumers.collections_payment_share * self.consumers.income[idx] / DAYS_PER_MONTH
-        able[frozen] = np.minimum(able[frozen], cap[frozen])
-        repaid, freeze = collect_overdue(self.accounts, self.lenders, self.consumers.cash, able, l,
-                                         self.lender_params[l], idx, notice, self.t)
-        self.today.repayments[l] += repaid
-        if freeze.size:
-            self._set_limit(l, freeze, np.zeros(freeze.size), "freeze")
-        return idx
-
-    def _cut_statements(self, l: int) -> None:
-        """Statement day: accounts at or beyond the charge-off DPD are charged off, the others
-        get their bill (:func:`agents.accounts.cut_statements`)."""
-        acc = self.accounts
-        idx = self._group("statement_day", self.dom)
-        idx = idx[acc.open[l][idx]]
-        if idx.size == 0:
-            return
-        off = charge_offs_due(acc, l, idx, self.lender_params[l])
-        if off.size:
-            self._set_limit(l, off, np.zeros(off.size), "charge_off")
-            amount = write_off(acc, self.lenders, l, off, self.t)
-            self._close(l, off)
-            acc.charged_off[l][off] = True
-            self.today.charge_offs[l] += off.size
-            self.today.charge_off_amount[l] += amount
-            idx = idx[acc.open[l][idx]]
-        cut_statements(acc, self.lenders, l, idx, self.lender_params[l], DAYS_PER_MONTH)
-
-    def _collect_due(self, l: int) -> None:
-        """Due date of the statements cut ``statement_grace_days`` ago
-        (:func:`agents.accounts.collect_due`)."""
-        acc, cs, p = self.accounts, self.consumers, self.lender_params[l]
-        due_dom = (self.dom - 1 - p.statement_grace_days) % BILLING_DAYS + 1
-        idx = self._group("statement_day", due_dom)
-        idx = idx[acc.open[l][idx] & ((acc.billed[l][idx] > 0) | (acc.revolving[l][idx] > 0))]
-        if idx.size == 0:
-            return
-        forgets = self.streams.uniform_at(f"forget.{self.lender_names[l]}", self.t, idx) < cs.forgetfulness[idx]
-        carry = cs.target_utilisation[idx] * (acc.fixed_limit[l][idx] + acc.temp_limit[l][idx])
-        repaid, late = collect_due(acc, self.lenders, cs.cash, self._able_to_repay(idx), l, idx, forgets, self.t,
-                                   carry, p, self.cfg.consumers.credit_adjustment_rate,
-                                   np.maximum(cs.cash[idx] - cs.buffer_months[idx] * cs.income[idx], 0.0))
-        self.today.repayments[l] += repaid
-        self.today.missed_payments[l] += late.size
-
-    def _close(self, l: int, idx: np.ndarray) -> None:
-        """Close accounts (:func:`agents.accounts.close_accounts`); consumers re-choose their
-        primary line."""
-        close_accounts(self.accounts, l, idx, self.t)
-        self._choose_primary(idx)
-
-    def _choose_primary(self, idx: np.ndarray) -> None:
-        """Each consumer's first-choice line (:func:`agents.consumer.primary_line`)."""
-        self.primary[idx] = primary_line(self.accounts.open[:, idx], self.platform)
+        """Overdue accounts, statements, due dates, freezes and charge-offs
+        (:meth:`CreditMarket.repay`)."""
+        self.credit.repay()
 
     # 9 ------------------------------------------------------------------
     def review(self) -> None:
-        """Risk appetite; scheduled re-estimation; staggered monthly reviews; applications;
-        provisions on the day's closing balances."""
-        self._update_appetite()
-        for l in range(len(self.lender_names)):
-            self._maybe_reestimate(l)
-            if self.dom <= BILLING_DAYS:
-                self._review_accounts(l)
-            self._provide(l)
-        for s in self.experiments:
-            if s.start == self.t:
-                self._start_experiment(s)
+        """The lenders' reviews (:meth:`CreditMarket.review`), then the merchants' and banks'
+        (:meth:`SupplyChain.review`)."""
+        self.credit.review()
         self.supply.review()
-
-    def _update_appetite(self) -> None:
-        """Risk appetite (:func:`agents.lender.update_appetite`)."""
-        cs = self.consumers
-        update_appetite(self.lenders, self.lender_params, 1.0 - np.count_nonzero(cs.employed) / cs.n,
-                        self.cfg.labour.unemployment_normal, self.funding_rate[self.pos],
-                        self.cfg.macro.funding_rate_normal, self.tightening[:, self.pos],
-                        self.today.dpd30_count, np.count_nonzero(self.accounts.open, axis=1))
-
-    def _provide(self, l: int) -> None:
-        """Expected-loss provisions (:func:`agents.lender.update_provisions`)."""
-        acc = self.accounts
-        update_provisions(self.lenders, l, acc.balance[l], acc.dpd[l], acc.pd[l], self.lender_params[l])
-
-    def _maybe_reestimate(self, l: int) -> None:
-        """Cause 1 on schedule (or a ``model_update`` shock): refit the score
-        (:func:`agents.lender.refit_score`), then take a new snapshot of performing accounts with
-        the weights in force (for the out-of-time AUC). A ``model_update`` with a feature
-        replaces that weight of the scorecard instead (:func:`agents.lender.update_scorecard`)."""
-        p, t, acc = self.lender_params[l], self.t, self.accounts
-        for s in self.scorecard_changes:
-            if s.start == t and s.lender in (None, self.lender_names[l]):
-                update_scorecard(self.lenders, l, s.feature, s.weight)
-        forced = (t, None) in self.model_updates or (t, self.lender_names[l]) in self.model_updates
-        due = (t - self.calendar.first) % p.reestimate_every_days == 0
-        if not (due or forced):
-            return
-        snaps = self.snapshots.setdefault(l, [])
-        refit_score(acc, self.lenders, l, p, snaps, t)
-        open_idx = np.flatnonzero(acc.open[l])
-        performing = open_idx[acc.dpd[l][open_idx] < 30]  # fitted on accounts below 30 DPD at the snapshot
-        if performing.size == 0:
-            return
-        draw = self.streams.uniform_at(f"reestimate.{self.lender_names[l]}", t, performing)
-        sample = reestimation_sample(performing, draw, p.reestimate_sample)
-        observed = self._observed_income(l, sample)
-        snaps.append((t, sample, features(acc, l, sample, t, observed, self.cfg.consumers.income_median),
-                      self.lenders.weights[l].copy()))
-
-    def _review_accounts(self, l: int) -> None:
-        """Monthly review (staggered by statement day): applications from consumers without an
-        account here; voluntary attrition of paid-up accounts; the limit review."""
-        acc, cs, p, t = self.accounts, self.consumers, self.lender_params[l], self.t
-        group = self._group("statement_day", (self.dom - 1 - 14) % BILLING_DAYS + 1)
-        name = self.lender_names[l]
-        absent = group[~acc.open[l][group]]
-        if absent.size:
-            apply_p = application_probability(np.count_nonzero(acc.open[l]) / cs.n, p,
-                                              p.attrition_monthly, p.acquisition_response)
-            u = self.streams.uniform_at(f"apply.{name}", t, absent)
-            self._consider_applications(l, absent[u < apply_p])
-        idx = group[acc.open[l][group]]
-        if idx.size == 0:
-            return
-        paid_up = acc.balance[l][idx] < BALANCE_EPSILON
-        rate = attrition_rate(paid_up, p.attrition_monthly)
-        quit_ = idx[paid_up & (self.streams.uniform_at(f"attrition.{name}", t, idx) < rate)]
-        # accounts opened today are not closed; closures keep their history for a re-application
-        self._close(l, quit_[acc.open_day[l][quit_] < t])
-        self._review_limits(l, idx[acc.open[l][idx]])
-
-    def _review_limits(self, l: int, idx: np.ndarray) -> None:
-        """Score the reviewed accounts, then the limit policy (:func:`agents.lender.limit_review`):
-        unfreezes, cuts (by cause: review or macro) and raises."""
-        acc, p, t = self.accounts, self.lender_params[l], self.t
-        observed = self._observed_income(l, idx)
-        X = features(acc, l, idx, t, observed, self.cfg.consumers.income_median)
-        pd = sigmoid(X @ self.lenders.weights[l])
-        acc.pd[l][idx] = pd
-        target = target_limit(pd, observed, self.lenders.appetite[l], p)
-        fixed = acc.fixed_limit[l][idx]
-        unfreeze, cut, raise_ = limit_review(X[:, 1], target, fixed, acc.frozen[l][idx], acc.dpd[l][idx],
-                                             acc.protected_until[l][idx] > t, t - acc.open_day[l][idx],
-                                             t - self.consumers.last_cut_day[idx], p, p.clean_late_score)
-        acc.frozen[l, idx[unfreeze]] = False
-        if cut.any():
-            causes = cut_causes(pd[cut], observed[cut], fixed[cut], p)
-            self._set_limit(l, idx[cut], target[cut], causes)
-        if raise_.any():
-            self._set_limit(l, idx[raise_], raised_limit(fixed[raise_], target[raise_], p), "raise")
-
-    def _start_experiment(self, s) -> None:
-        """A credit-line experiment: a random share of open accounts get their limit changed by
-        ``size``; treated and control keep their limits until the shock ends."""
-        l = self.lender_index[s.lender]
-        acc = self.accounts
-        idx = np.flatnonzero(acc.open[l] & ~acc.frozen[l] & (acc.fixed_limit[l] > 0) & (acc.dpd[l] == 0))
-        u = self.streams.uniform_at(f"experiment.{s.lender}.{s.start}", self.t, idx)
-        treated = idx[u < s.share]
-        enrol_experiment(acc, l, idx, treated, s.end)
-        self._set_limit(l, treated, acc.fixed_limit[l][treated] * (1 + s.size), "experiment")
 
     # 10, 11 ----------------------------------------------------------------
     def defaults(self) -> None:
@@ -885,7 +421,30 @@ class CreditModel(mesa.Model):
 
     @property
     def failure_rows(self) -> list[dict]:
+        """The merchant failures so far, one dict each (:attr:`SupplyChain.failure_rows`)."""
         return self.supply.failure_rows
+
+    # 12 -----------------------------------------------------------------
+    def record(self) -> None:
+        """The stock-flow invariants (with ``check``, the burn-in included); the day's figures
+        on recorded days (:meth:`sim.outputs.Recorder.record_day`); at a month end the monthly
+        totals restart once the panel has read them."""
+        if self.check:
+            check_invariants(self, raise_on_breach=True)
+        if self.t >= 0:
+            self.recorder.record_day()
+        if self.calendar.month_end[self.pos]:
+            self.consumers.month_spending[:] = 0.0
+            self.accounts.month_credit[:] = 0.0
+
+    def _close_month(self) -> None:
+        """After phase 11: the day counts toward the outside sector's month; on a month's last
+        day the outside sector closes its month (:meth:`_close_outside_month`) and the lenders
+        update their income estimates (:meth:`CreditMarket.close_month`)."""
+        self.outside.month_days += 1
+        if self.calendar.month_end[self.pos]:
+            self._close_outside_month()
+            self.credit.close_month()
 
     # ------------------------------------------------------------------ helpers
 
@@ -898,30 +457,31 @@ class CreditModel(mesa.Model):
         sizes[buying] = self.streams.uniform_at("big_ticket.size", t, who[buying])
         return sizes
 
-    def _observed_income(self, l: int, idx: np.ndarray) -> np.ndarray:
-        """Income as lender ``l`` sees it: its lagged estimate (:func:`agents.lender.update_income_estimate`)
-        with a persistent error (:func:`agents.lender.observed_income`)."""
-        return observed_income(self.income_estimate[l], idx, self.lender_params[l].income_noise, self.streams,
-                               self.lender_names[l])
-
     def _group(self, name: str, dom: int) -> np.ndarray:
         """Consumers whose ``name`` (payday, statement_day) is day-of-month ``dom``."""
         return self.groups[name][dom - 1]
 
+    def _able(self, idx: np.ndarray) -> np.ndarray:
+        """Cash consumers ``idx`` can put toward a bill (:meth:`CreditMarket.able`)."""
+        return self.credit.able(idx)
+
+    def _apply_for_second_accounts(self, who: np.ndarray) -> None:
+        """Constrained shoppers may apply at another lender
+        (:meth:`CreditMarket.apply_for_second_accounts`)."""
+        self.credit.apply_for_second_accounts(who)
+
+    def _set_limit(self, l: int, idx: np.ndarray, new: np.ndarray, cause) -> None:
+        """Change fixed limits and record the change with its cause (:meth:`CreditMarket.set_limit`)."""
+        self.credit.set_limit(l, idx, new, cause)
+
     def _build_groups(self) -> None:
-        """Consumers by pay day and by statement day (fixed for the run), and the days
-        temporary limits expire."""
-        self.groups = {}
-        for name in ("payday", "statement_day"):
-            values = getattr(self.consumers, name)
-            order = np.argsort(values, kind="stable")
-            bounds = np.searchsorted(values[order], np.arange(1, BILLING_DAYS + 2))
-            self.groups[name] = [order[bounds[d - 1]:bounds[d]] for d in range(1, BILLING_DAYS + 1)]
-        self.expiry_days = [{w.end + p.promo_grace_days for w in self.calendar.windows}
-                            for p in self.lender_params]
+        """Regroup consumers by pay day and statement day after a change
+        (:func:`sim.construction.build_groups`)."""
+        build_groups(self)
 
     @property
     def date(self):
+        """Today's calendar date."""
         return self.calendar.date(self.t)
 
     # results ---------------------------------------------------------------
@@ -929,40 +489,3 @@ class CreditModel(mesa.Model):
         """The recorded outputs as pandas DataFrames (see :mod:`sim.outputs`)."""
         return self.recorder.results()
 
-
-@dataclass(slots=True)
-class _DayFlows:
-    """Today's flows, reset each morning (per-lender figures are arrays of length L)."""
-
-    lenders: int
-    consumption: float = 0.0
-    consumption_cash: float = 0.0
-    consumption_offplatform: float = 0.0
-    unmet_demand: float = 0.0
-    stockout_loss: float = 0.0
-    unmet_demand_cut: float = 0.0
-    expense_credit: float = 0.0
-    expense_arrears: float = 0.0
-    merchant_failures: int = 0
-    contagion_failures: int = 0
-    layoffs: int = 0
-    hires: int = 0
-    vacancies: int = 0
-    shortfall_upstream: float = 0.0
-    credit_purchases: tuple | None = None
-    consumption_credit_by_lender: np.ndarray = field(init=False)
-    repayments: np.ndarray = field(init=False)
-    charge_off_amount: np.ndarray = field(init=False)
-    charge_offs: np.ndarray = field(init=False)
-    missed_payments: np.ndarray = field(init=False)
-    anomaly_flags: np.ndarray = field(init=False)
-    accounts_opened: np.ndarray = field(init=False)
-    dpd30_count: np.ndarray = field(init=False)
-    dpd90_count: np.ndarray = field(init=False)
-
-    def __post_init__(self) -> None:
-        for name in ("consumption_credit_by_lender", "repayments", "charge_off_amount"):
-            setattr(self, name, np.zeros(self.lenders))
-        for name in ("charge_offs", "missed_payments", "anomaly_flags", "accounts_opened", "dpd30_count",
-                     "dpd90_count"):
-            setattr(self, name, np.zeros(self.lenders, dtype=np.int64))
