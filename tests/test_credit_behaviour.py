@@ -154,14 +154,14 @@ def test_big_tickets_are_more_likely_in_promotion_windows():
     model = make_model(consumers=6000, merchants=6, days=365, sets=["consumers.fraud_share=0"])
     p = model.cfg.consumers
     counts = {"inside": 0, "outside": 0}
-    original = model._big_tickets_today
+    original = model.households._big_tickets_today
 
     def counted():
         buying = original()
         counts["inside" if model.calendar.in_window[model.pos] else "outside"] += buying.size
         return buying
 
-    model._big_tickets_today = counted
+    model.households._big_tickets_today = counted
     model.run()
     inside, outside = counts["inside"], counts["outside"]
     days_in = int(model.calendar.in_window.sum())
