@@ -46,45 +46,12 @@ class Households:
     # ------------------------------------------------------------------ phase 2
 
     def labour_and_income(self) -> None:
-        """The labour market (separations, layoffs, matching); pay days; essential and
-        buffer-stock spending off-platform; expense shocks."""
-        model = self.model
-        cs, p, out = model.consumers, model.cfg.consumers, model.outside
+        """The labour market (:meth:`_labour_market`); expense shocks (:meth:`_expense_shocks`);
+        on days 1-28 the pay day (:meth:`_pay_day`)."""
         self._labour_market()
         self._expense_shocks()
-        if model.dom > BILLING_DAYS:
-            return
-        paid = model.groups["payday"][model.dom - 1]
-        # owners live on their businesses' month-end payouts, not on a pay day
-        income = np.where(cs.employer[paid] == SELF_EMPLOYED, 0.0, cs.income[paid])
-        # merchant staff are paid by their employers, who may owe part of it (wage arrears)
-        on_staff = (cs.employer[paid] >= 0) & cs.employed[paid]
-        from_merchants = model.supply.pay_wages(paid[on_staff], income[on_staff])
-        outside_pays = income.sum() - income[on_staff].sum()
-        income[on_staff] = from_merchants
-        cs.cash[paid] += income
-        # off-platform consumption: essentials (partly on the usual wage: they do not shrink at
-        # once), then buffer-stock spending of a share of the cash above the buffer target
-        essentials = essential_spending(cs.cash[paid], cs.base_income[paid], cs.income[paid], p.essential_share,
-                                        p.essential_stickiness)
-        cs.cash[paid] -= essentials
-        # expense arrears come next: they crowd out platform repayments
-        owing = paid[cs.arrears[paid] > 0]
-        if owing.size:
-            settled = pay_arrears(cs.arrears[owing], model.credit.able(owing), cs.income[owing],
-                                  p.arrears_payment_share)
-            cs.cash[owing] -= settled
-            cs.arrears[owing] -= settled
-            out.cash += settled.sum()
-            out.consumer_receivables -= settled.sum()
-        # cash set aside for the bills the consumer knows of is not spent
-        owed = bills_known(model.accounts, paid)
-        buffer = cs.buffer_months[paid] * cs.income[paid] + owed
-        excess = np.maximum(cs.cash[paid] - buffer, 0.0) * (1.0 - (1.0 - p.absorb_rate) ** DAYS_PER_MONTH)
-        cs.cash[paid] -= excess
-        out.cash += essentials.sum() + excess.sum() - outside_pays
-        out.month_consumer_sales += essentials.sum() + excess.sum()
-        model.today.consumption_offplatform += essentials.sum() + excess.sum()
+        if self.model.dom <= BILLING_DAYS:
+            self._pay_day()
 
     def _labour_market(self) -> None:
         """Outside labour demand from autonomous demand and outside sales; separations, outside
@@ -142,70 +109,165 @@ class Households:
         model.today.expense_credit += credit.sum()
         model.today.expense_arrears += arrears.sum()
 
+    def _pay_day(self) -> None:
+        """Consumers whose pay day is today receive income (merchant staff from their employers,
+        who may owe part of it; owners nothing); then essentials, expense arrears and
+        buffer-stock spending off the platform, the outside sector's sales."""
+        model = self.model
+        cs, p, out = model.consumers, model.cfg.consumers, model.outside
+        paid = model.groups["payday"][model.dom - 1]
+        # owners live on their businesses' month-end payouts, not on a pay day
+        income = np.where(cs.employer[paid] == SELF_EMPLOYED, 0.0, cs.income[paid])
+        # merchant staff are paid by their employers, who may owe part of it (wage arrears)
+        on_staff = (cs.employer[paid] >= 0) & cs.employed[paid]
+        from_merchants = model.supply.pay_wages(paid[on_staff], income[on_staff])
+        outside_pays = income.sum() - income[on_staff].sum()
+        income[on_staff] = from_merchants
+        cs.cash[paid] += income
+        # off-platform consumption: essentials (partly on the usual wage: they do not shrink at
+        # once), then buffer-stock spending of a share of the cash above the buffer target
+        essentials = essential_spending(cs.cash[paid], cs.base_income[paid], cs.income[paid], p.essential_share,
+                                        p.essential_stickiness)
+        cs.cash[paid] -= essentials
+        # expense arrears come next: they crowd out platform repayments
+        owing = paid[cs.arrears[paid] > 0]
+        if owing.size:
+            settled = pay_arrears(cs.arrears[owing], model.credit.able(owing), cs.income[owing],
+                                  p.arrears_payment_share)
+            cs.cash[owing] -= settled
+            cs.arrears[owing] -= settled
+            out.cash += settled.sum()
+            out.consumer_receivables -= settled.sum()
+        # cash set aside for the bills the consumer knows of is not spent
+        owed = bills_known(model.accounts, paid)
+        buffer = cs.buffer_months[paid] * cs.income[paid] + owed
+        excess = np.maximum(cs.cash[paid] - buffer, 0.0) * (1.0 - (1.0 - p.absorb_rate) ** DAYS_PER_MONTH)
+        cs.cash[paid] -= excess
+        out.cash += essentials.sum() + excess.sum() - outside_pays
+        out.month_consumer_sales += essentials.sum() + excess.sum()
+        model.today.consumption_offplatform += essentials.sum() + excess.sum()
+
     # ------------------------------------------------------------------ phase 3
 
     def shop(self) -> None:
-        """Who shops today (trips, big tickets, bust-outs); desired spending toward target debt; payment
-        choice (:func:`agents.consumer.payment_choice`); purchases at retailers (stock-outs
-        lose sales); credit booked at the lenders; constrained shoppers may apply elsewhere."""
+        """Who shops today (:meth:`_shoppers`); desired spending and payment choice
+        (:meth:`_choose_payment`); purchases at retailers, stock-outs and credit booked at the
+        lenders (:meth:`_buy`); constrained shoppers may apply at another lender
+        (:meth:`sim.credit_market.CreditMarket.apply_for_second_accounts`); the day's flows
+        (:meth:`_count_purchases`). Merchants' sales and demand of the day restart first."""
         model = self.model
-        cs, cfg, t = model.consumers, model.cfg, model.t
-        p = cfg.consumers
-        L = len(model.lender_names)
-        shop_draw = model.streams.uniform("shopping", t, cs.n)
-        shopping = shop_draw < p.shop_probability          # a trip today ...
-        big = self._big_tickets_today()                    # ... or a big ticket
-        shopping[big] = True
-        busting = self._busting_fraudsters()               # ... or a bust-out
-        shopping[busting] = True
-        who = np.flatnonzero(shopping)
-        big_today = np.zeros(who.size, dtype=bool)
-        big_today[np.searchsorted(who, big)] = True
+        who, shop_draw, big_today, fraud = self._shoppers()
         model.merchants.sales_today[:] = 0.0
         model.merchants.demand_today[:] = 0.0
         if who.size == 0:
             return
+        since_cut = model.t - model.consumers.last_cut_day[who]   # before today's limit changes
+        desired, cash_part, credit, avail, prim = self._choose_payment(who, shop_draw, big_today, fraud)
+        affordable = cash_part + credit
+        shortfall = desired - affordable
+        constrained = shortfall > 1e-9
+        cash_part, spent, lost, credit_by_lender = self._buy(who, cash_part, credit, affordable, avail, prim)
+        model.credit.apply_for_second_accounts(who[constrained])
+        self._count_purchases(who, spent, cash_part, credit_by_lender, shortfall, lost, since_cut)
+
+    def _shoppers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Who shops today: a trip (the ``shopping`` draw below ``shop_probability``), a big
+        ticket (:meth:`_big_tickets_today`) or a bust-out (:meth:`_busting_fraudsters`).
+
+        Returns
+        -------
+        who, shop_draw, big_today, fraud:
+            The shoppers' ids in ascending order; their ``shopping`` draws; masks over ``who``
+            of those buying a big ticket and of the fraudsters busting out.
+        """
+        model = self.model
+        shop_draw = model.streams.uniform("shopping", model.t, model.consumers.n)
+        shopping = shop_draw < model.cfg.consumers.shop_probability   # a trip today ...
+        big = self._big_tickets_today()                                # ... or a big ticket
+        shopping[big] = True
+        busting = self._busting_fraudsters()                           # ... or a bust-out
+        shopping[busting] = True
+        who = np.flatnonzero(shopping)
+        big_today = np.zeros(who.size, dtype=bool)
+        big_today[np.searchsorted(who, big)] = True
+        fraud = np.zeros(who.size, dtype=bool)
+        fraud[np.searchsorted(who, busting)] = True
+        return who, shop_draw[who], big_today, fraud
+
+    def _choose_payment(self, who: np.ndarray, shop_draw: np.ndarray, big_today: np.ndarray,
+                        fraud: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Desired spending toward target debt (:func:`agents.consumer.desired_spending`; a
+        bust-out maxes out every line) and how it is paid (:func:`agents.consumer.payment_choice`).
+
+        Returns
+        -------
+        desired, cash_part, credit, avail, prim:
+            Desired spending, its cash and credit parts, yuan; the available credit of each line
+            in preference order (primary lender first); each shopper's primary lender.
+        """
+        model = self.model
+        cs, acc, p = model.consumers, model.accounts, model.cfg.consumers
+        L = len(model.lender_names)
         # each line's limit, balance and available credit (row-wise gathers: fast)
         limit, balance, avail = (np.empty((L, who.size)) for _ in range(3))
         for l in range(L):
-            limit[l], balance[l], avail[l] = model.accounts.line(l, who)
-        owed = bills_known(model.accounts, who, balance)
+            limit[l], balance[l], avail[l] = acc.line(l, who)
+        owed = bills_known(acc, who, balance)
         desired = desired_spending(cs, p, who, model.calendar.season[model.pos], model.confidence[model.pos],
-                                   shop_draw[who], self._big_ticket_sizes(who, big_today, t),
+                                   shop_draw, self._big_ticket_sizes(who, big_today, model.t),
                                    credit_gap(cs.target_utilisation[who], limit.sum(axis=0),
-                                              debt_carried(model.accounts, who)))
-        fraud = np.zeros(who.size, dtype=bool)
-        fraud[np.searchsorted(who, busting)] = True
+                                              debt_carried(acc, who)))
         desired[fraud] = avail.sum(axis=0)[fraud]          # a bust-out maxes out every line
         prim = model.primary[who]
-        since_cut = t - cs.last_cut_day[who]
         avail = in_preference_order(avail, prim)  # primary lender first, then the others
         cash_part, credit = payment_choice(desired, cs.cash[who], cs.income[who], cs.buffer_months[who], owed,
                                            cs.credit_first[who] | fraud, avail.sum(axis=0), p)
         # (a fraudster wants exactly the credit available and pays credit first: no cash)
-        affordable = cash_part + credit
-        constrained = desired - affordable > 1e-9
+        return desired, cash_part, credit, avail, prim
+
+    def _buy(self, who: np.ndarray, cash_part: np.ndarray, credit: np.ndarray, affordable: np.ndarray,
+             avail: np.ndarray, prim: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Purchases: each shopper's retailer (:func:`agents.consumer.choose_retailer`); stock-outs
+        scale what is bought (:func:`agents.merchant.fill_rates`); the credit part is split over
+        the lines in preference order; the cash sale (:meth:`_sell`) and the credit purchases
+        booked at the lenders (:func:`agents.accounts.book_credit_purchases`).
+
+        Returns
+        -------
+        cash_part, spent, lost, credit_by_lender:
+            What each shopper paid in cash and in all, and the affordable spending lost to
+            stock-outs, yuan; the credit part by lender (lender order).
+        """
+        model = self.model
+        cs, ms, t = model.consumers, model.merchants, model.t
         retailer = choose_retailer(cs, who, model.streams.uniform("retailer", t, cs.n)[who])
-        demand = np.bincount(retailer, affordable, minlength=model.merchants.m)
-        fill = fill_rates(model.merchants, demand)[retailer]
-        cash_part *= fill
-        credit *= fill
+        demand = np.bincount(retailer, affordable, minlength=ms.m)
+        fill = fill_rates(ms, demand)[retailer]
+        cash_part = cash_part * fill
+        credit = credit * fill
         credit_by_lender = in_lender_order(split_over_lines(credit, avail), prim)
         spent = cash_part + credit
         self._sell(who, retailer, cash_part, spent, demand)
-        for l in range(L):
-            book_credit_purchases(model.accounts, model.lenders, model.merchants.settlement_due, l,
-                                  model.lender_params[l], p, model.streams, model.lender_names[l], t,
+        for l in range(len(model.lender_names)):
+            book_credit_purchases(model.accounts, model.lenders, ms.settlement_due, l, model.lender_params[l],
+                                  model.cfg.consumers, model.streams, model.lender_names[l], t,
                                   model.settlement_delay[l, model.pos], who, credit_by_lender[l], retailer,
                                   bool(model.recorder.panel))
-        model.credit.apply_for_second_accounts(who[constrained])  # constrained shoppers may apply elsewhere
-        d = model.today
+        return cash_part, spent, affordable * (1 - fill), credit_by_lender
+
+    def _count_purchases(self, who: np.ndarray, spent: np.ndarray, cash_part: np.ndarray,
+                         credit_by_lender: np.ndarray, shortfall: np.ndarray, lost: np.ndarray,
+                         since_cut: np.ndarray) -> None:
+        """The day's shopping flows: consumption (cash, credit by lender), unmet demand (of
+        which by shoppers cut in the last 30 days), stock-out losses and today's credit
+        purchases for the anomaly monitor."""
+        d = self.model.today
         d.consumption += spent.sum()
         d.consumption_cash += cash_part.sum()
         d.consumption_credit_by_lender += credit_by_lender.sum(axis=1)
-        d.unmet_demand += (desired - affordable).sum()
-        d.stockout_loss += (affordable * (1 - fill)).sum()
-        d.unmet_demand_cut += (desired - affordable)[since_cut < 30].sum()
+        d.unmet_demand += shortfall.sum()
+        d.stockout_loss += lost.sum()
+        d.unmet_demand_cut += shortfall[since_cut < 30].sum()
         d.credit_purchases = (who, credit_by_lender)
 
     def _big_tickets_today(self) -> np.ndarray:
