@@ -38,7 +38,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.config import ConfigError, load_config, resolve_scenario
+from sim.config import ConfigError, differs_only_in_shocks, load_config, resolve_scenario
+from sim.shocks import divergence_day, shares_early_days
 
 LEVEL = 0.95            # confidence level of the intervals
 ROLLING_DAYS = 30       # smoothing of the daily differences in compare.png
@@ -250,24 +251,44 @@ class RunError(ValueError):
 ROLE_ORDER = {"base": 0, "scenario": 1}
 
 
-def _run_job(job: Job) -> RunResult:
-    """Build and run one model; return its measures and the few daily series of the figure.
-    Module-level so that spawned worker processes can import it."""
+def _build(job: Job):
     from sim.model import CreditModel
-    from sim.outputs import failures_frame
 
     cfg = load_config(job.scenario, list(job.overrides))
     try:
-        model = CreditModel(cfg)
+        return CreditModel(cfg)
     except ValueError as err:
         raise RunError(f"{cfg.name}, seed {job.seed}: {err}") from None
-    model.run()
+
+
+def _result(job: Job, model) -> RunResult:
+    """A finished run's measures and the few daily series of the figure."""
+    from sim.outputs import failures_frame
+
     frames = model.results()
     ts = frames["timeseries"]
-    measures = measure_run(frames, failures_frame(model), cfg.run.platform, job.window)
+    measures = measure_run(frames, failures_frame(model), model.cfg.run.platform, job.window)
     units = {m.name: (m.unit, m.label) for m in measures_for(ts.columns)}
     series = {c: ts[c].to_numpy(dtype=float) for c in job.series if c in ts.columns}
     return RunResult(job.role, job.seed, measures, units, series, ts["date"].to_numpy())
+
+
+def _run_job(job: Job) -> list[RunResult]:
+    """Build and run one model. Module-level so that spawned worker processes can import it."""
+    return [_result(job, _build(job).run())]
+
+
+def _run_pair(pair: tuple[Job, Job, int]) -> list[RunResult]:
+    """A base and a scenario run of one seed that share their days before ``fork_day``: the
+    base runs up to it, the scenario goes on from a copy (:meth:`sim.model.CreditModel.fork`;
+    the same results as two separate runs, at less cost)."""
+    base_job, scenario_job, fork_day = pair
+    base = _build(base_job).run(until=fork_day)
+    scenario = base.fork(load_config(scenario_job.scenario, list(scenario_job.overrides)))
+    base.run()
+    out = [_result(base_job, base)]
+    del base
+    return out + [_result(scenario_job, scenario.run())]
 
 
 def run_jobs(run, jobs: list, workers: int, progress: bool, desc: str) -> list:
@@ -299,8 +320,19 @@ def run_jobs(run, jobs: list, workers: int, progress: bool, desc: str) -> list:
     return results
 
 
-def _execute(jobs: list[Job], workers: int, progress: bool, desc: str) -> list[RunResult]:
-    results = run_jobs(_run_job, jobs, workers, progress, desc)
+def _execute(jobs: list[Job], workers: int, progress: bool, desc: str,
+             fork_day: int | None = None) -> list[RunResult]:
+    """Run the jobs; with a ``fork_day``, each seed's base and scenario as one pair that shares
+    the days before it (:func:`_run_pair`)."""
+    if fork_day is None:
+        batches = run_jobs(_run_job, jobs, workers, progress, desc)
+    else:
+        by_seed = {}
+        for job in jobs:
+            by_seed.setdefault(job.seed, {})[job.role] = job
+        pairs = [(roles["base"], roles["scenario"], fork_day) for roles in by_seed.values()]
+        batches = run_jobs(_run_pair, pairs, workers, progress, desc)
+    results = [r for batch in batches for r in batch]
     return sorted(results, key=lambda r: (r.seed, ROLE_ORDER[r.role]))
 
 
@@ -394,6 +426,7 @@ class Plan:
     horizon: tuple[str, str]
     overrides: list[str]
     shocks: list[tuple[str, str, str]]
+    fork_day: int | None = None   # the runs of a seed share the days before it (None: run apart)
 
 
 def plan_comparison(scenario: str | Path, against: str | Path = "baseline", seeds=DEFAULT_SEEDS,
@@ -429,7 +462,19 @@ def plan_comparison(scenario: str | Path, against: str | Path = "baseline", seed
     shocks = [(s.kind, (start + dt.timedelta(days=s.start)).isoformat(),
                (start + dt.timedelta(days=s.end)).isoformat())
               for s in cfgs["scenario"].shocks if _shock_key(s) not in base_shocks]
-    return Plan(cfgs["scenario"].name, cfgs["base"].name, jobs, seed_list, window, horizon, overrides, shocks)
+    return Plan(cfgs["scenario"].name, cfgs["base"].name, jobs, seed_list, window, horizon, overrides, shocks,
+                _fork_day(cfgs["base"], cfgs["scenario"]))
+
+
+def _fork_day(base, scenario) -> int | None:
+    """The day up to which a seed's base and scenario runs are the same, when they can share
+    those days: configurations that differ only in shocks that act from their start days on
+    (:mod:`sim.shocks`). ``None`` when they cannot."""
+    if not (differs_only_in_shocks(base, scenario) and shares_early_days(base.shocks, scenario.shocks)):
+        return None
+    day = divergence_day(base.shocks, scenario.shocks)
+    last = base.run.days
+    return last if day is None else max(min(day, last), -base.run.burn_in_days)
 
 
 def execute_plan(plan: Plan, workers: int = 1, progress: bool = False) -> Comparison:
@@ -437,7 +482,7 @@ def execute_plan(plan: Plan, workers: int = 1, progress: bool = False) -> Compar
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
         raise ConfigError(f"--workers: {workers!r} must be a whole number of at least 1")
     started = time.perf_counter()
-    results = _execute(plan.jobs, int(workers), progress, f"{plan.scenario} vs {plan.against}")
+    results = _execute(plan.jobs, int(workers), progress, f"{plan.scenario} vs {plan.against}", plan.fork_day)
     by_role = {role: [r for r in results if r.role == role] for role in ("base", "scenario")}
     names = [n for n in by_role["base"][0].measures
              if all(n in r.measures for r in results)]

@@ -771,6 +771,13 @@ def _check_consistency(cfg: Config) -> None:
                 raise ConfigError(f"promotions.{name}.{key}: {getattr(pp, key)!r} is not MM-DD") from None
 
 
+def differs_only_in_shocks(a: Config, b: Config) -> bool:
+    """Whether configurations ``a`` and ``b`` are the same but for their shocks (and their
+    names and descriptions): a scenario and its base in a paired comparison, typically."""
+    strip = dict(shocks=(), name="", description="")
+    return dataclasses.replace(a, **strip) == dataclasses.replace(b, **strip)
+
+
 def iter_params(cls=Config, prefix: str = ""):
     """Yield (key path, field, default) for every leaf parameter (docs, UI)."""
     for f in dataclasses.fields(cls):

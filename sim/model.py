@@ -36,6 +36,9 @@ which logs its cause.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+
 import mesa
 import numpy as np
 
@@ -44,7 +47,7 @@ from agents.consumer import refresh_income
 from agents.lender import LimitLog
 from sim.accounting import check_invariants
 from sim.calendar import Calendar
-from sim.config import Config, load_config
+from sim.config import Config, differs_only_in_shocks, load_config
 from sim.construction import (build_accounts, build_agents, build_consumers, build_groups, build_lenders,
                               build_levels, build_merchants, build_outside)
 from sim.credit_market import CreditMarket
@@ -53,6 +56,7 @@ from sim.households import Households
 from sim.memory import tune_allocator
 from sim.outputs import Recorder
 from sim.rng import Streams
+from sim.shocks import FORK_BLOCKERS, divergence_day, shares_early_days
 
 
 class CreditModel(mesa.Model):
@@ -130,20 +134,47 @@ class CreditModel(mesa.Model):
         if self.t >= self.calendar.days:
             self.running = False
 
-    def run(self, progress: bool = False) -> "CreditModel":
-        """Run burn-in and the recorded horizon; returns ``self``."""
-        total = self.calendar.days - self.t
+    def run(self, progress: bool = False, until: int | None = None) -> "CreditModel":
+        """Run burn-in and the recorded horizon (or only the days before day ``until``, a day
+        index: negative in the burn-in); returns ``self``."""
+        end = self.calendar.days if until is None else min(max(until, self.t), self.calendar.days)
         bar = None
         if progress:
             from tqdm.auto import tqdm
-            bar = tqdm(total=total, unit="day", desc=self.cfg.name, leave=False)
-        while self.running:
+            bar = tqdm(total=end - self.t, unit="day", desc=self.cfg.name, leave=False)
+        while self.running and self.t < end:
             self.step()
             if bar is not None:
                 bar.update(1)
         if bar is not None:
             bar.close()
         return self
+
+    def fork(self, config: Config) -> "CreditModel":
+        """A copy of this model, as it is today, that goes on under ``config``: a configuration
+        that differs from this model's only in shocks that start today or later (and in name
+        and description; :func:`sim.config.differs_only_in_shocks`). The copy is the model a
+        run of ``config`` would be today, so paired runs of a scenario and its base can share
+        the days before the first shock that sets them apart (``sim compare`` does). Raises
+        ``ValueError`` when ``config`` does not qualify."""
+        if config.network.path is not None:   # a loaded network sets the number of merchants
+            config = dataclasses.replace(config, population=self.cfg.population)
+        day = divergence_day(self.cfg.shocks, config.shocks)
+        problem = None
+        if not differs_only_in_shocks(self.cfg, config):
+            problem = "it differs in more than its shocks"
+        elif not shares_early_days(self.cfg.shocks, config.shocks):
+            problem = f"a shock of a kind in {FORK_BLOCKERS} differs"
+        elif day is not None and day < self.t:
+            problem = f"its shocks differ from day {day}, before today (day {self.t})"
+        if problem:
+            raise ValueError(f"cannot fork {self.cfg.name!r} into {config.name!r}: {problem}")
+        twin = copy.deepcopy(self)
+        twin.cfg = dataclasses.replace(self.cfg, shocks=config.shocks, name=config.name,
+                                       description=config.description)
+        build_levels(twin)
+        twin.supply.bank_tightening = twin.supply.economy_tightening()
+        return twin
 
     # 1 ------------------------------------------------------------------
     def macro(self) -> None:

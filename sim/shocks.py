@@ -196,3 +196,37 @@ def shock_active(shocks, kind: str, n_days: int, first_day: int) -> np.ndarray:
         if s.kind == kind:
             active[s.start - first_day:min(s.end - first_day, n_days)] = True
     return active
+
+
+# kinds that act before their start day (the calendar's promotion windows shape the season
+# that retailers stock up for; a settlement delay sizes the settlement ring at construction):
+# schedules that differ in one of these cannot share their earlier days
+FORK_BLOCKERS = ("promotion", "settlement_delay")
+
+
+def _effect(s: Shock) -> tuple:
+    """What a shock does (everything but where it was written)."""
+    return (s.kind, s.start, s.end, s.size, s.lender, s.target, s.share, s.feature, s.weight)
+
+
+def _differing(a, b) -> list[tuple]:
+    """The effects of the shocks one schedule has and the other has not (with multiplicity)."""
+    from collections import Counter
+
+    ca, cb = Counter(map(_effect, a)), Counter(map(_effect, b))
+    return list((ca - cb) + (cb - ca))
+
+
+def divergence_day(a, b) -> int | None:
+    """The first day on which shock schedules ``a`` and ``b`` act differently: the earliest
+    start of a shock that one has and the other has not. ``None`` when they are the same.
+    Unless :func:`shares_early_days` says otherwise, two runs of configurations that differ
+    only in their shocks are identical, draw for draw, on the days before."""
+    differ = _differing(a, b)
+    return min(start for _, start, *_ in differ) if differ else None
+
+
+def shares_early_days(a, b) -> bool:
+    """Whether runs of schedules ``a`` and ``b`` are the same before :func:`divergence_day`:
+    every kind acts only from its start day on, except those of :data:`FORK_BLOCKERS`."""
+    return not any(kind in FORK_BLOCKERS for kind, *_ in _differing(a, b))

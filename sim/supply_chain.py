@@ -86,7 +86,7 @@ class SupplyChain:
         self.closed_retailers: list[int] = []   # retailers failed today, their customers to re-link
         self.wage_claimants: dict[int, np.ndarray] = {}  # merchant -> consumers it owes wages (wage arrears)
         self.next_cascade = 0
-        self.bank_tightening = self._economy_tightening()
+        self.bank_tightening = self.economy_tightening()
 
     # ------------------------------------------------------------------ start
 
@@ -99,7 +99,7 @@ class SupplyChain:
         book.changed()
         self.input_edge[manufacturers] = ids
 
-    def _economy_tightening(self) -> np.ndarray:
+    def economy_tightening(self) -> np.ndarray:
         """Daily level of credit-tightening shocks for the banks: those naming the banks, and
         those naming no lender (every platform and the banks)."""
         from sim.shocks import shock_level

@@ -3,6 +3,7 @@ intervals, files and errors."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 
@@ -235,3 +236,84 @@ def test_cli_errors_exit_2_before_any_run(tmp_path, capsys):
                  *SMALL]) == 2
     assert "--workers" in capsys.readouterr().err
     assert not out.exists()                                   # nothing ran, nothing written
+
+
+# --------------------------------------------------------------------------- shared days (fork)
+
+
+def _fingerprint(model) -> tuple:
+    frames = model.results()
+    return (frames["timeseries"].to_csv(), frames["limit_changes"].to_csv(),
+            repr(model.supply.failure_rows))
+
+
+FORK_SETS = ["population.consumers=2000", "population.merchants=30", "run.days=300", "run.burn_in_days=60"]
+
+
+@pytest.mark.parametrize("scenario", ["platform_tightening", "tightening"])
+def test_a_fork_before_the_first_shock_is_the_scenario_run_itself(scenario):
+    from sim.model import CreditModel
+    from sim.shocks import divergence_day
+
+    base = CreditModel(sim.load_config("baseline", FORK_SETS))
+    cfg = sim.load_config(scenario, FORK_SETS)
+    day = divergence_day(base.cfg.shocks, cfg.shocks)
+    assert day == 59                                   # 1 March, the shocks' start
+    base.run(until=day)
+    assert base.t == day
+    twin = base.fork(cfg)
+    assert twin.cfg.name == cfg.name and twin.cfg.shocks == cfg.shocks
+    base.run()
+    assert _fingerprint(twin.run()) == _fingerprint(CreditModel(cfg).run())
+    assert _fingerprint(base) == _fingerprint(CreditModel(sim.load_config("baseline", FORK_SETS)).run())
+
+
+def test_a_fork_that_would_change_the_past_or_more_than_shocks_is_refused(tmp_path):
+    from sim.model import CreditModel
+
+    base = CreditModel(sim.load_config("baseline", FORK_SETS))
+    base.run(until=70)
+    with pytest.raises(ValueError, match="differ from day 59, before today"):
+        base.fork(sim.load_config("platform_tightening", FORK_SETS))
+    with pytest.raises(ValueError, match="more than its shocks"):
+        base.fork(sim.load_config("baseline", [*FORK_SETS, "consumers.propensity_mean=0.25"]))
+    promo = tmp_path / "promo.toml"
+    promo.write_text('extends = "baseline"\n[[shocks]]\nkind = "promotion"\nstart = "2026-09-01"\ndays = 3\n'
+                     'size = 0.5\n')
+    with pytest.raises(ValueError, match="promotion"):
+        base.fork(sim.load_config(str(promo), FORK_SETS))
+
+
+def test_divergence_day_is_the_first_start_of_a_shock_only_one_schedule_has():
+    from sim.shocks import Shock, divergence_day, shares_early_days
+
+    a = Shock("credit_tightening", 40, 80, -0.4, "baitiao")
+    b = Shock("unemployment", 20, 60, 0.02)
+    c = Shock("credit_tightening", 40, 80, -0.4, "huabei")
+    assert divergence_day([a], [a]) is None
+    assert divergence_day([a], [a, b]) == 20
+    assert divergence_day([a, b], [b, c]) == 40
+    assert divergence_day([a], [a, a]) == 40            # a second, stacked shock counts
+    assert divergence_day([a], [Shock("credit_tightening", 40, 80, -0.4, "baitiao", where="x.toml")]) is None
+    assert shares_early_days([a], [a, b])
+    assert not shares_early_days([a], [a, Shock("settlement_delay", 90, 100, 2.0)])
+
+
+def test_paired_runs_that_share_their_early_days_give_the_same_comparison(tightened):
+    from sim.compare import execute_plan, plan_comparison
+
+    plan = plan_comparison(tightened, "baseline", 2, SETS, consumers=300, merchants=6, days=90)
+    assert plan.fork_day == 31                          # 1 February
+    shared = execute_plan(plan)
+    apart = execute_plan(dataclasses.replace(plan, fork_day=None))
+    pd.testing.assert_frame_equal(shared.per_seed, apart.per_seed)
+    same = plan_comparison("baseline", "baseline", 1, SETS, consumers=300, merchants=6, days=90)
+    assert same.fork_day == 90                          # nothing differs: the scenario is a copy at the end
+
+
+def test_paired_runs_of_configurations_that_differ_in_a_parameter_run_apart(tmp_path):
+    from sim.compare import plan_comparison
+
+    path = tmp_path / "spender.toml"
+    path.write_text('extends = "baseline"\n[consumers]\npropensity_mean = 0.25\n')
+    assert plan_comparison(str(path), "baseline", 1, SETS, consumers=300, merchants=6, days=90).fork_day is None
