@@ -1,4 +1,4 @@
-"""Stock-flow accounting: the invariants of DESIGN section 5.
+"""Stock-flow accounting: the invariants of docs/model.md section 8.
 
 - total cash over all sectors, outside included, is constant (zero);
 - each loan is an asset of exactly one agent and a liability of another:

@@ -1,5 +1,5 @@
 """Command line: ``sim run SCENARIO [...]`` and ``sim compare SCENARIO --against BASE [...]``
-(names are a contract, DESIGN section 6), ``sim experiment SCENARIO [...]``, ``sim scenarios``
+(names are a contract, docs/model.md 9), ``sim experiment SCENARIO [...]``, ``sim scenarios``
 and ``sim params``."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Paired counterfactuals: ``sim compare SCENARIO --against BASE`` (DESIGN section 6).
+"""Paired counterfactuals: ``sim compare SCENARIO --against BASE`` (docs/model.md 9.3).
 
 Both scenarios run on the same seeds. The model draws every random decision
 from a named stream for every agent (:mod:`sim.rng`), so two scenarios on one

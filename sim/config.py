@@ -57,7 +57,7 @@ class RunParams:
 @dataclass(frozen=True)
 class PopulationParams:
     consumers: int = param(5000, "number of consumers", lo=10, hi=50_000_000,
-                           source="DESIGN 1: interactive 5,000; research 100,000")
+                           source="interactive size; the research size is 100,000 (docs/model.md 2.8)")
     merchants: int = param(200, "number of merchants (all tiers; replaced by the network's size when loaded)",
                            lo=2, hi=1_000_000)
 
@@ -71,7 +71,7 @@ class ConsumerParams:
                                    source="online retail ~27% of retail sales (NBS 2023)")
     propensity_concentration: float = param(20.0, "beta concentration of the propensity", lo=0.1)
     buffer_months: float = param(1.0, "cash buffer target, in months of income", unit="months",
-                                 lo=0, hi=24, source="DESIGN 4; buffer-stock saving (Carroll 1997)")
+                                 lo=0, hi=24, source="buffer-stock saving (Carroll 1997)")
     reserve_months: float = param(0.1, "subsistence cash kept back from platform use and repayment",
                                   unit="months", lo=0, hi=12)
     essential_share: float = param(0.45, "essential off-platform spending, share of income",
@@ -139,7 +139,7 @@ class ConsumerParams:
                                   "retailer (chosen by size and appeal)", unit="1/month", lo=0, hi=1,
                                   source="retail customer churn of a few percent a month")
     credit_first_share: float = param(0.30, "share of consumers who pay with credit first", lo=0, hi=1,
-                                      source="DESIGN 4")
+                                      source="assumed: about 30% of account holders")
     retailer_links: int = param(3, "preferred retailers per consumer (k)", lo=1, hi=20)
     open_second_probability: float = param(0.02, "daily chance a credit-constrained consumer applies to a second lender",
                                            unit="1/day", lo=0, hi=1)
@@ -195,7 +195,7 @@ class LenderParams:
     settlement_lag: int = param(2, "days from credit sale to settlement to the merchant", unit="days",
                                 lo=0, hi=30)
     late_fee_daily: float = param(0.0005, "late fee on the overdue amount", unit="1/day", lo=0, hi=0.01,
-                                  source="DESIGN 4; Baitiao 0.05%/day")
+                                  source="Baitiao 0.05%/day")
     instalment_fee_monthly: float = param(0.011, "monthly fee on the outstanding instalment principal",
                                           unit="1/month", lo=0, hi=0.05,
                                           source="Baitiao 0.5-0.8% a month flat on the original principal; "
@@ -305,7 +305,7 @@ class LenderParams:
                                           source="platform lenders are subsidiaries of groups that inject capital "
                                           "(Ant Group, JD Technology); 0 switches it off")
     temp_limit_share: float = param(0.5, "promotion temporary limit, share of the fixed limit", lo=0, hi=5,
-                                    source="DESIGN 4")
+                                    source="assumed: half the fixed limit")
     promo_grace_days: int = param(15, "days a temporary limit outlives its window", unit="days", lo=0)
     promo_reversion_utilisation: float = param(1.0, "utilisation of the fixed limit at expiry that "
                                                "triggers a reversion cut", lo=0)
@@ -418,7 +418,7 @@ class MerchantParams:
                                      "quarter over 62")
     sales_halflife_days: float = param(14.0, "half-life of expected sales smoothing", unit="days", lo=1)
     trade_terms_days: int = param(60, "days from shipment to the invoice's due date", unit="days", lo=1,
-                                  hi=365, source="DESIGN 4: about 60 days")
+                                  hi=365, source="typical trade-credit terms, about 60 days")
     capacity_halflife_days: float = param(90.0, "half-life of manufacturers' capacity following their expected "
                                           "output (machines and trained staff take months)", unit="days", lo=1)
     backorder_days: float = param(30.0, "mean days an unfilled order stays on back-order before the buyer "

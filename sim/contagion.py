@@ -1,6 +1,7 @@
 """Contagion analytics: DebtRank on the trade-credit network and cascade statistics.
 
-Two views of how distress travels up the supply chain (DESIGN Q3, Q5):
+Two views of how distress travels up the supply chain: how far it goes, and where the
+tipping points are (the research questions Q3 and Q5 of docs/model.md section 1):
 
 * **Ex ante, on a balance-sheet snapshot** -- DebtRank (Battiston, Puliga,
   Kaushik, Tasca & Caldarelli 2012, "DebtRank: too central to fail? Financial
@@ -13,10 +14,10 @@ Two views of how distress travels up the supply chain (DESIGN Q3, Q5):
   on. :func:`debtrank` runs one shock; :func:`systemic_importance` runs "this
   merchant alone defaults" for every merchant, the "too central to fail" ranking.
 * **Ex post, on the simulated failures** -- :func:`cascade_statistics` summarises
-  the cascades recorded in ``failures.parquet`` (DESIGN section 6: sizes, depth,
+  the cascades recorded in ``failures.parquet`` (docs/model.md 7.24: sizes, depth,
   contagion share, causes, tiers), and :func:`assign_generations` is the
   bookkeeping that gives each new failure its generation and cascade
-  (DESIGN section 4, "Merchants: failure").
+  (docs/model.md 7.22, "Cascades").
 
 Conventions. ``exposures[i, j]`` is what merchant ``i`` is owed by merchant
 ``j``: ``i``'s asset on ``j``, e.g. the trade receivables of supplier ``i`` from
@@ -37,7 +38,7 @@ import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
-# causes of a merchant failure (DESIGN section 6, failures.parquet `cause`)
+# causes of a merchant failure (docs/model.md 7.22 and 9, failures.parquet `cause`)
 FAILURE_CAUSES = ("liquidity", "counterparty", "credit_line")
 
 # columns of failures.parquet that the cascade statistics read
@@ -416,7 +417,7 @@ def assign_generations(merchant_ids: Sequence[int] | np.ndarray, parents: Sequen
 
 
 def cascade_statistics(failures: pd.DataFrame) -> dict:
-    """Summary of the failure cascades in a ``failures.parquet`` table (DESIGN Q3).
+    """Summary of the failure cascades in a ``failures.parquet`` table: how far up the chain distress travels.
 
     A cascade is the set of failures sharing a ``cascade_id``: one root
     (generation 0, a failure of the merchant's own liquidity) and the failures
@@ -451,7 +452,7 @@ def cascade_statistics(failures: pd.DataFrame) -> dict:
     per_cascade = failures.groupby("cascade_id")["generation"]
     sizes = per_cascade.size()
     depths = per_cascade.max() + 1
-    # contagion as DESIGN defines it: a loss from a failed counterparty or a cut credit line
+    # contagion as docs/model.md 7.22 defines it: a loss from a failed counterparty or a cut credit line
     n_contagion = int(np.count_nonzero(failures["cause"].isin(["counterparty", "credit_line"]).to_numpy()))
     for cause, count in failures["cause"].value_counts(sort=False).items():
         by_cause[str(cause)] = int(count)

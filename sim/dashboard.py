@@ -236,7 +236,7 @@ def _cuts_panel(ax, ts: pd.DataFrame, changes: pd.DataFrame, info: dict) -> None
     platform = info.get("config", {}).get("run", {}).get("platform")
     if platform is not None and "lender" in changes.columns:
         changes = changes[changes["lender"] == platform]
-    # freezes (delinquency actions) are reported apart from cuts: a line, not a bar (DESIGN 6)
+    # freezes (delinquency actions) are reported apart from cuts: a line, not a bar (docs/model.md 9.2)
     freezes = changes[changes["cause"] == "freeze"]
     cuts = changes[(changes["new_limit"] < changes["old_limit"])
                    & ~changes["cause"].isin(["promo_expiry", "freeze", "charge_off"])]

@@ -1,4 +1,4 @@
-"""Outputs (a contract, DESIGN section 6): the daily time series, the limit-change
+"""Outputs (a contract, docs/model.md 9): the daily time series, the limit-change
 log, the account panel, ``summary.json`` and ``dashboard.png``.
 
 Column naming: flows are daily amounts or counts (``consumption``,
@@ -332,7 +332,7 @@ def code_version() -> str:
 def summary(model, frames: dict[str, pd.DataFrame]) -> dict:
     ts, changes = frames["timeseries"], frames["limit_changes"]
     platform = model.cfg.run.platform
-    # an expiring temporary limit, a freeze and a charge-off are not cuts (DESIGN 6)
+    # an expiring temporary limit, a freeze and a charge-off are not cuts (docs/model.md 9.2)
     cuts = changes[(changes["lender"] == platform) & (changes["new_limit"] < changes["old_limit"])
                    & ~changes["cause"].isin(["promo_expiry", "freeze", "charge_off"])]
     opened = max(float(ts["accounts_open"].mean()), 1.0)

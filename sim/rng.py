@@ -16,7 +16,7 @@ from its own hashed uniform when the previous one happens.
 
 Either way an agent's draw depends only on the seed, the stream, the day and its
 own id: adding agents, or changing who else acts, leaves it unchanged. This is
-what makes paired counterfactual runs precise (DESIGN section 8).
+what makes paired counterfactual runs precise (docs/model.md 4, Stochasticity).
 """
 
 from __future__ import annotations

@@ -839,7 +839,7 @@ class SupplyChain:
         return lost
 
     def _attribute(self, f: int) -> tuple[str, list[int]]:
-        """Why merchant ``f`` fails (DESIGN: a description; causes come from paired runs).
+        """Why merchant ``f`` fails (a description, docs/model.md 7.22; causal effects come from paired runs, 9.3).
 
         The window runs back from the onset of its distress (the due day of its oldest unpaid
         arrears, or its first overdraft), since paying suppliers late delays the formal failure:

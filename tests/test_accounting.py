@@ -1,4 +1,4 @@
-"""Stock-flow accounting (DESIGN section 5) holds every day, and a breach is loud."""
+"""Stock-flow accounting (docs/model.md 8) holds every day, and a breach is loud."""
 
 from __future__ import annotations
 

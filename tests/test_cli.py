@@ -1,4 +1,4 @@
-"""The command line (a contract, DESIGN section 6) and the files it writes."""
+"""The command line (a contract, docs/model.md 9) and the files it writes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Mechanism tests: each behaviour rule of DESIGN sections 3-4 doing its job on a small,
+"""Mechanism tests: each behaviour rule of docs/model.md sections 3 and 7 doing its job on a small,
 hand-made population.
 
 The pattern: build a small model (``make_model``), set the numpy state of a few
@@ -6,7 +6,7 @@ consumers by hand, step the model, and assert the economics (who pays, who is
 cut, by how much, with which recorded cause). Paired runs use the same seed, so
 they share every random draw except where the scenarios really differ.
 
-Hand-made state keeps the books balanced (DESIGN section 5): cash taken from a
+Hand-made state keeps the books balanced (docs/model.md 8): cash taken from a
 consumer goes to the outside sector, and a debt added to an account part is also
 added to the account's ``balance`` and to the lender's ``receivables``. Every
 test that steps the model builds it with ``check=True`` (the invariants are
@@ -106,7 +106,7 @@ def credit_today(model, l: int) -> dict[int, float]:
 
 
 def usable_credit(model, l: int, idx) -> np.ndarray:
-    """Credit an account can spend (DESIGN 4): fixed plus temporary limit less the balance;
+    """Credit an account can spend (docs/model.md 7.4): fixed plus temporary limit less the balance;
     nothing on a closed, frozen or past-due account."""
     acc = model.accounts
     idx = np.atleast_1d(idx)

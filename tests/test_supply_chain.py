@@ -1,4 +1,4 @@
-"""Behaviour tests of the supply chain (DESIGN sections 2-5): trade credit, the payment
+"""Behaviour tests of the supply chain (docs/model.md sections 2, 3, 7 and 8): trade credit, the payment
 waterfall, rationing, supply-chain finance, failures and contagion, layoffs, re-linking and
 entry, and a heavy credit crunch travelling up the chain.
 
@@ -9,7 +9,7 @@ are switched off (``merchants.loss_shock_rate=0``) so that only the test's event
 merchants. Hand-made state keeps the books balanced: cash taken from a merchant goes to the
 outside sector, a bank line drawn is also bank credit of the outside sector, an invoice is a
 receivable of its supplier and a payable of its buyer. Every model is built with
-``check=True`` (the invariants of DESIGN 5 are checked at the end of every day) and checked
+``check=True`` (the invariants of docs/model.md 8 are checked at the end of every day) and checked
 once more at the end.
 
 Node ids are the order of the node list of each network (the model numbers merchants in
