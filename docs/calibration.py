@@ -130,8 +130,9 @@ def experiment_block(model) -> list[str]:
     sys.path.insert(0, str(ROOT / "tests"))
     from test_experiment import limit_response
     overall, htm, rest = limit_response(model)
-    return ["", f"Limit experiment (+50% fixed limit for half the platform accounts, March–August): debt "
-                f"rises by {pct(overall)} of the limit increase on average (Gross & Souleles 2002: 10–14%); "
+    return ["", f"Limit experiment (+50% fixed limit for half the platform accounts, March–August, so six "
+                f"months): debt rises by {pct(overall)} of the limit increase on average (Gross & Souleles "
+                f"2002: 10–14% within about a year; the twelve-month figure of `sim experiment` is in 11.3); "
                 f"{pct(htm)} for hand-to-mouth consumers (cash buffer target under half a month) and "
                 f"{pct(rest)} for the rest."]
 
