@@ -712,9 +712,42 @@ class SupplyChain:
         self._relink_consumers()
 
     def _fail(self, f: int, arrears: float, forced: bool = False) -> None:
-        model, ms, book, t = self.model, self.model.merchants, self.book, self.model.t
-        out, plat, n = model.outside, model.platform, book.n
+        """Merchant ``f`` fails today and its estate is settled (docs/model.md 7.22).
+
+        The cause is attributed first (a forced failure is a root with cause ``liquidity``);
+        the estate is realised in cash, which pays the staff first, then the other creditors
+        pro rata, the residual going to the owner; the business closes, and the failure joins
+        its cascade and is recorded.
+
+        Parameters
+        ----------
+        f : int
+            The failing merchant.
+        arrears : float
+            Its trade arrears (yuan), written to the failure row.
+        forced : bool
+            Whether a ``supplier_failure`` shock (``force_failure``) fails it, rather than the
+            failure rule.
+        """
         cause, parents = (CAUSE_LIQUIDITY, []) if forced else self._attribute(f)
+        self._realise_estate(f)
+        # staff come first (PRC Enterprise Bankruptcy Law art. 113): their wage arrears
+        wages_lost = self._pay_staff_from_estate(f)
+        creditor_losses = self._pay_creditors(f, wages_lost)
+        self._close_business(f)
+        self._record_failure(f, cause, parents, arrears, creditor_losses)
+
+    def _realise_estate(self, f: int) -> None:
+        """Failed merchant ``f``'s assets are turned into cash.
+
+        The settlements its lenders still owe it are paid now (accelerated); its inventory and
+        fixed assets are sold to the outside sector at the fire-sale discounts; the invoices
+        its buyers owe it are sold to the outside sector at the factoring discount. Those
+        relations become outside-owned (the buyers keep paying on the original due dates, to
+        the outside sector) and dead, and their buyers re-link ``relink_delay_days`` later.
+        """
+        model, ms, book, t = self.model, self.model.merchants, self.book, self.model.t
+        out, n = model.outside, book.n
         # the estate: settlements due from the lenders (paid now), inventory sold at a fire-sale
         # discount, receivables sold to the outside sector at a factoring discount
         settle = ms.settlement_due[:, :, f].sum(axis=1)
@@ -740,8 +773,24 @@ class SupplyChain:
         price = face * (1 - self.p.factoring_haircut)
         out.cash -= price
         ms.cash[f] += price
-        # staff come first (PRC Enterprise Bankruptcy Law art. 113): their wage arrears
-        wages_lost = self._pay_staff_from_estate(f)
+
+    def _pay_creditors(self, f: int, wages_lost: float) -> float:
+        """Failed merchant ``f``'s cash, after its staff are paid, is shared by its creditors.
+
+        The claims are all it owes its suppliers (invoices not yet due included, and those the
+        outside sector owns), its bank line (emergency overdraft included) and the platform's
+        SCF loan; the pool is its cash (at least 0), shared pro rata. The bank's loss raises the
+        banks' remembered loss rate; the platform's is an SCF loss. What is left of the pool
+        after every claim is paid in full goes to the owner (to the outside sector without one).
+
+        Returns
+        -------
+        float
+            The creditors' losses (yuan): ``wages_lost``, the staff's unpaid wages, plus what
+            the suppliers, the outside sector, the bank and the platform do not recover.
+        """
+        model, ms, book = self.model, self.model.merchants, self.book
+        out, plat, n = model.outside, model.platform, book.n
         # creditors: suppliers (or the outside sector for invoices it owns), the bank, the platform
         owes = np.flatnonzero((book.buyer[:n] == f))
         owed = book.owed()[owes]
@@ -749,6 +798,43 @@ class SupplyChain:
         claims = claims_trade + ms.bank_drawn[f] + ms.scf_drawn[f]
         pool = max(ms.cash[f], 0.0)
         share = min(1.0, pool / claims) if claims > 0 else 0.0
+        lost, outside_lost = self._pay_trade_creditors(f, owes, owed, share)
+        self._record_material_losses(f, lost)
+        # the bank and the platform's SCF loan
+        bank_paid, scf_paid = ms.bank_drawn[f] * share, ms.scf_drawn[f] * share
+        self._bank_loss(float(ms.bank_drawn[f] - bank_paid))
+        out.cash += bank_paid
+        out.bank_lent -= ms.bank_drawn[f]
+        model.lenders.cash[plat] += scf_paid
+        model.lenders.scf_loans[plat] -= ms.scf_drawn[f]
+        model.lenders.scf_losses[plat] += ms.scf_drawn[f] - scf_paid
+        creditor_losses = float(wages_lost + lost.sum() + (ms.bank_drawn[f] - bank_paid) + (ms.scf_drawn[f] - scf_paid)
+                                + outside_lost.sum())
+        residual = pool - share * claims
+        ms.cash[f] -= pool  # the pool went to creditors; anything left goes to the owner
+        if ms.owner[f] >= 0:
+            model.consumers.cash[ms.owner[f]] += residual
+        else:
+            out.cash += residual
+        return creditor_losses
+
+    def _pay_trade_creditors(self, f: int, owes: np.ndarray, owed: np.ndarray,
+                             share: float) -> tuple[np.ndarray, np.ndarray]:
+        """Failed merchant ``f``'s trade creditors receive ``share`` of what it owes them.
+
+        ``owes`` are its payable relations and ``owed`` what it owes on each. Its suppliers are
+        paid their share of their invoices, and the outside sector its share of the invoices it
+        owns; the rest is written off. The relations are then closed and dead (back-orders
+        cancelled) and its trade payables are 0.
+
+        Returns
+        -------
+        lost : numpy.ndarray
+            Each merchant's loss as its supplier (yuan, by merchant id).
+        outside_lost : numpy.ndarray
+            The outside sector's loss on each invoice it owns (yuan).
+        """
+        ms, book, out = self.model.merchants, self.book, self.model.outside
         # trade creditors
         received = owed * share
         outside_edge = book.outside_owned[owes]
@@ -768,28 +854,31 @@ class SupplyChain:
         book.weight[owes] = 0.0
         book.changed()
         ms.trade_payables[f] = 0.0
+        return lost, owed[outside_edge] - received[outside_edge]
+
+    def _record_material_losses(self, f: int, lost: np.ndarray) -> None:
+        """Suppliers' material losses on failed merchant ``f`` are recorded for cause attribution.
+
+        A loss is material when it exceeds ``counterparty_materiality`` times the creditor's
+        net worth before it (any loss, when that net worth was not positive); the creditor's
+        ``loss_sources`` then record ``f`` and the day, and its ``loss_day`` is today.
+        """
+        ms, t = self.model.merchants, self.model.t
         # a loss is material when it is a sizeable share of the creditor's net worth before it
         worth = ms.net_worth() + lost
         material = lost > np.maximum(self.p.counterparty_materiality * np.maximum(worth, 0.0), 1e-9)
         for creditor in np.flatnonzero(material):
             self.loss_sources[int(creditor)][f] = t
             ms.loss_day[creditor] = t
-        # the bank and the platform's SCF loan
-        bank_paid, scf_paid = ms.bank_drawn[f] * share, ms.scf_drawn[f] * share
-        self._bank_loss(float(ms.bank_drawn[f] - bank_paid))
-        out.cash += bank_paid
-        out.bank_lent -= ms.bank_drawn[f]
-        model.lenders.cash[plat] += scf_paid
-        model.lenders.scf_loans[plat] -= ms.scf_drawn[f]
-        model.lenders.scf_losses[plat] += ms.scf_drawn[f] - scf_paid
-        creditor_losses = float(wages_lost + lost.sum() + (ms.bank_drawn[f] - bank_paid) + (ms.scf_drawn[f] - scf_paid)
-                                + (owed[outside_edge] - received[outside_edge]).sum())
-        residual = pool - share * claims
-        ms.cash[f] -= pool  # the pool went to creditors; anything left goes to the owner
-        if ms.owner[f] >= 0:
-            model.consumers.cash[ms.owner[f]] += residual
-        else:
-            out.cash += residual
+
+    def _close_business(self, f: int) -> None:
+        """Failed merchant ``f`` closes.
+
+        Its credit lines are closed, its status is failed, its staff lose their jobs and its
+        owner loses the business and looks for work; a failed retailer is queued so that its
+        consumers re-link; its expected and trend sales are 0.
+        """
+        model, ms, t = self.model, self.model.merchants, self.model.t
         ms.bank_drawn[f] = ms.scf_drawn[f] = ms.bank_limit[f] = ms.scf_limit[f] = 0.0
         ms.overdraft_day[f] = NEVER
         # staff lose their jobs; customers go elsewhere
@@ -801,6 +890,18 @@ class SupplyChain:
             self.closed_retailers.append(f)
         ms.failed_day[f] = t
         ms.expected_sales[f] = ms.trend_sales[f] = 0.0
+
+    def _record_failure(self, f: int, cause: str, parents: list[int], arrears: float,
+                        creditor_losses: float) -> None:
+        """Failed merchant ``f`` joins a cascade and its failure is counted and recorded.
+
+        With failed merchants among its ``parents``, it joins the lowest cascade among them,
+        one generation after the highest; otherwise it starts a new cascade at generation 0.
+        Its loss records are dropped. The failure row is written only in the recorded window
+        (not in the burn-in); ``merchant_failures`` counts every failure and
+        ``contagion_failures`` those whose cause is not ``liquidity``.
+        """
+        model, ms, t = self.model, self.model.merchants, self.model.t
         # cascade bookkeeping
         failed_parents = [p for p in parents if ms.generation[p] >= 0]
         if failed_parents:
