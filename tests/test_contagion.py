@@ -289,3 +289,35 @@ def test_assign_generations_same_day_and_merging_cascades():
     # empty history: roots get ids from 0, or from next_cascade_id
     np.testing.assert_array_equal(assign_generations([1, 2], [[], []])[1], [0, 1])
     np.testing.assert_array_equal(assign_generations([1], [[]], next_cascade_id=5)[1], [5])
+
+
+def test_failure_by_customer_losses_groups_suppliers_by_the_share_of_customers_failed_before_them():
+    from sim.contagion import failure_by_customer_losses
+
+    # suppliers 0..3 with four customers each (0: 10-13, 1: 14-17, 2: 18-21, 3: 22-25)
+    supplier = np.repeat([0, 1, 2, 3], 4)
+    buyer = np.arange(10, 26)
+    day = lambda d: np.datetime64(f"2026-03-{d:02d}")  # noqa: E731
+    failures = pd.DataFrame({
+        "merchant_id": [10, 11, 0, 14, 15, 2, 18, 19, 22, 23, 3],
+        "date": [day(1), day(2), day(5), day(9), day(3), day(4), day(1), day(1), day(1), day(3), day(2)],
+    })
+    table = failure_by_customer_losses(failures, supplier, buyer)
+    # 0: customers 10 and 11 failed before it (2 of 4: 50%), failed -> (25%, 50%]
+    # 1: 14 and 15 failed, never the supplier: 50% -> (25%, 50%], survived
+    # 2: 18, 19 failed on day 1, before its day 4 (50%) -> (25%, 50%], failed
+    # 3: 22 failed before its day 2, 23 after (25%) -> (0%, 25%], failed
+    assert table["customers_failed"].tolist() == ["none", "(0%, 25%]", "(25%, 50%]", "(50%, 100%]"]
+    assert table["suppliers"].tolist() == [0, 1, 3, 0]
+    assert table["failed"].tolist() == [0, 1, 2, 0]
+    np.testing.assert_allclose(table["failure_rate"].to_numpy(), [np.nan, 1.0, 2 / 3, np.nan])
+    # a supplier with no customer failed is the reference group
+    more = failure_by_customer_losses(failures, np.r_[supplier, 4, 4], np.r_[buyer, 30, 31])
+    assert more["suppliers"].tolist() == [1, 1, 3, 0] and more["failed"].tolist() == [0, 1, 2, 0]
+    assert np.isinf(more["relative_rate"].iloc[1])
+    # a failure on the same day as the supplier's does not count as before it
+    same_day = pd.DataFrame({"merchant_id": [10, 0], "date": [day(5), day(5)]})
+    t = failure_by_customer_losses(same_day, supplier[:4], buyer[:4])
+    assert t["suppliers"].tolist() == [1, 0, 0, 0] and t["failed"].tolist() == [1, 0, 0, 0]
+    with pytest.raises(ValueError, match="one entry per relation"):
+        failure_by_customer_losses(failures, supplier, buyer[:-1])
