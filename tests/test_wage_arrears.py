@@ -157,3 +157,14 @@ def test_claims_that_do_not_match_the_wage_arrears_break_the_books():
     cs.wage_claim_on[staff[0]] = -1          # a claim on nobody
     names = [b.name for b in invariants(model)]
     assert any("wage claims" in name for name in names)
+
+
+def test_net_worth_counts_every_asset_and_every_liability_wage_arrears_included():
+    from agents.merchant import MerchantState
+
+    ms = MerchantState.create(np.array([RETAILER]), np.ones(1), np.array([1.25]), 3, 2)
+    ms.cash[:], ms.inventory[:], ms.fixed_assets[:], ms.trade_receivables[:] = 1000.0, 500.0, 300.0, 200.0
+    ms.settlement_due[0, 1, 0], ms.settlement_due[1, 2, 0] = 40.0, 60.0
+    ms.trade_payables[:], ms.bank_drawn[:], ms.scf_drawn[:], ms.wage_arrears[:] = 700.0, 150.0, 90.0, 35.0
+    # 1000 + 500 + 300 + 100 + 200 - 700 - 150 - 90 - 35
+    np.testing.assert_array_equal(ms.net_worth(), [1125.0])
