@@ -105,13 +105,20 @@ def test_unpaid_wages_make_a_merchant_distressed_and_count_toward_failure():
     assert check_invariants(model) == []
 
 
-def test_the_estate_pays_the_staff_before_the_other_creditors():
-    model = make_model(consumers=800, merchants=10, days=60, check=True)
+def _unpaid_staff(days: int = 60):
+    """A small model on day 3 with a broke retailer that has just failed to pay its staff:
+    ``(model, retailer, staff, their wages)``."""
+    model = make_model(consumers=800, merchants=10, days=days, check=True)
     advance_to(model, 3)
-    cs, ms, out = model.consumers, model.merchants, model.outside
     f, staff = _broke_retailer(model)
-    wages = cs.income[staff].copy()
+    wages = model.consumers.income[staff].copy()
     model.supply.pay_wages(staff, wages)
+    return model, f, staff, wages
+
+
+def test_the_estate_pays_the_staff_before_the_other_creditors():
+    model, f, staff, wages = _unpaid_staff()
+    cs, ms, out = model.consumers, model.merchants, model.outside
     owed = wages.sum()
     # an estate worth a quarter of the wage arrears: all of it goes to the staff, pro rata
     pool = 0.25 * owed
@@ -128,12 +135,8 @@ def test_the_estate_pays_the_staff_before_the_other_creditors():
 
 
 def test_an_estate_larger_than_the_wage_arrears_pays_them_in_full_and_keeps_the_rest():
-    model = make_model(consumers=800, merchants=10, days=60, check=True)
-    advance_to(model, 3)
+    model, f, staff, wages = _unpaid_staff()
     cs, ms, out = model.consumers, model.merchants, model.outside
-    f, staff = _broke_retailer(model)
-    wages = cs.income[staff].copy()
-    model.supply.pay_wages(staff, wages)
     ms.cash[f] = 3 * wages.sum()
     out.cash -= 3 * wages.sum()
     before = cs.cash[staff].copy()
@@ -144,11 +147,8 @@ def test_an_estate_larger_than_the_wage_arrears_pays_them_in_full_and_keeps_the_
 
 
 def test_claims_that_do_not_match_the_wage_arrears_break_the_books():
-    model = make_model(consumers=800, merchants=10, days=60)
-    advance_to(model, 3)
-    cs, ms = model.consumers, model.merchants
-    f, staff = _broke_retailer(model)
-    model.supply.pay_wages(staff, cs.income[staff].copy())
+    model, f, staff, _ = _unpaid_staff()
+    cs = model.consumers
     assert invariants(model) == []
     cs.wage_claim[staff[0]] += 1.0          # a claim with no debt behind it
     names = [b.name for b in invariants(model)]
