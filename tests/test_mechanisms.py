@@ -122,18 +122,24 @@ def books_balance(model) -> None:
 # --------------------------------------------------------------------------- 1. delinquency
 
 
+def _unable_payer_with_a_bill(model, bill: float = 3000.0) -> tuple[int, float, int]:
+    """A baitiao payer who cannot pay, with ``bill`` of unbilled debt: ``(consumer, bill, the
+    day of month its statement falls due)``."""
+    p = model.cfg.lenders["baitiao"]
+    i = int(payers(model, BAITIAO)[0])
+    make_unable_to_pay(model, i)
+    add_debt(model, BAITIAO, i, bill, "unbilled")
+    return i, bill, (int(model.consumers.statement_day[i]) + p.statement_grace_days - 1) % 28 + 1
+
+
 def test_missed_minimum_goes_overdue_the_rest_revolves_freeze_calls_the_debt_in_charge_off_at_180():
     # the freeze at 45 DPD (instead of 30) lets a second missed minimum happen before it
     model = make_model(consumers=100, merchants=4, days=260, sets=QUIET + ["lenders.baitiao.freeze_dpd=45"],
                        check=True)
     acc, cs, lenders = model.accounts, model.consumers, model.lenders
     p = model.cfg.lenders["baitiao"]
-    i = int(payers(model, BAITIAO)[0])
-    make_unable_to_pay(model, i)
-    bill = 3000.0
-    add_debt(model, BAITIAO, i, bill, "unbilled")
+    i, bill, due_dom = _unable_payer_with_a_bill(model)
     statement_day = int(cs.statement_day[i])
-    due_dom = (statement_day + p.statement_grace_days - 1) % 28 + 1
 
     rows = []
     while model.t < model.calendar.days and acc.open[BAITIAO, i]:
@@ -220,14 +226,8 @@ def test_a_minimum_payer_is_not_delinquent_and_pays_revolving_interest():
     """Cash for the minimum but not the bill: the minimum is paid, the rest revolves, no DPD."""
     model = make_model(consumers=100, merchants=4, days=80, sets=QUIET, check=True)
     acc, cs, lenders = model.accounts, model.consumers, model.lenders
-    p = model.cfg.lenders["baitiao"]
-    i = int(payers(model, BAITIAO)[0])
-    make_unable_to_pay(model, i)
-    bill = 3000.0
-    add_debt(model, BAITIAO, i, bill, "unbilled")
+    i, bill, due_dom = _unable_payer_with_a_bill(model)
     set_cash(model, i, 0.1 * bill)                       # exactly the minimum, no income
-    statement_day = int(cs.statement_day[i])
-    due_dom = (statement_day + p.statement_grace_days - 1) % 28 + 1
     advance_to(model, 0)
     seen_due = False
     while model.t < 60:
