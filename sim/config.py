@@ -58,8 +58,11 @@ class RunParams:
 class PopulationParams:
     consumers: int = param(5000, "number of consumers", lo=10, hi=50_000_000,
                            source="interactive size; the research size is 100,000 (docs/model.md 2.8)")
-    merchants: int = param(200, "number of merchants (all tiers; replaced by the network's size when loaded)",
-                           lo=2, hi=1_000_000)
+    merchants: int = param(100, "number of merchants (all tiers; replaced by the network's size when loaded)",
+                           lo=2, hi=1_000_000,
+                           source="fifty consumers a merchant, as at the research size (the calibration of "
+                           "docs/model.md 11 holds at that ratio; at 25 a merchant failures and unemployment "
+                           "run high)")
 
 
 @dataclass(frozen=True)
