@@ -17,6 +17,7 @@ import numpy as np
 from mesa.discrete_space.cell_agent import FixedCell
 
 from agents.base import Column, ViewAgent
+from agents.labour import DAYS_PER_MONTH
 
 NEVER = -10**9
 RETAILER, DISTRIBUTOR, MANUFACTURER = 0, 1, 2
@@ -225,3 +226,102 @@ def drift_appeal(appeal: np.ndarray, persistence: float, sigma: float, shock: np
     with stationary sd ``sigma / sqrt(1 - persistence^2)``): idiosyncratic demand, so that
     in calm times some retailers drift toward break-even while others thrive."""
     return persistence * appeal + sigma * shock
+
+
+def scf_limits(enrolled: np.ndarray, status: np.ndarray, trade_receivables: np.ndarray,
+               settlement_receivable: np.ndarray, limit_now: np.ndarray, drawn: np.ndarray,
+               advance_rate: float, appetite: float, frozen) -> tuple[np.ndarray, np.ndarray]:
+    """The day's supply-chain-finance limits and which of them the lender cut.
+
+    The normal limit is ``advance_rate`` x (trade receivables + settlement receivables) for
+    merchants enrolled in the programme and not failed (else 0); the limit is the normal limit
+    scaled by the platform's risk appetite, at most 1 (lines shrink in tightening), and 0 while
+    an ``scf_freeze`` shock runs (``frozen``).
+
+    Parameters
+    ----------
+    enrolled, status : per merchant, bool in the SCF programme; ACTIVE, DISTRESSED or FAILED
+    trade_receivables, settlement_receivable : per merchant, yuan
+    limit_now, drawn : per merchant, the current SCF limit and the amount drawn, yuan
+    advance_rate : share of receivables lent against
+    appetite : the platform's risk appetite (1 = normal)
+    frozen : bool, an ``scf_freeze`` shock runs today
+
+    Returns
+    -------
+    limit : per merchant, the new SCF limit, yuan
+    cut : per merchant, bool: a line cut by the lender's decision
+    """
+    appetite = min(appetite, 1.0)
+    base = trade_receivables + settlement_receivable
+    normal = np.where(enrolled & (status != FAILED), advance_rate * base, 0.0)
+    limit = np.where(frozen, 0.0, normal * appetite)
+    # a cut is the lender's decision (lower appetite, a freeze) when the line at normal
+    # appetite would still cover the loan; receivables shrinking is not contagion
+    cut = (limit < limit_now) & (limit < drawn - 1e-9) & (normal >= drawn - 1e-9)
+    return limit, cut
+
+
+def line_repayments(cash: np.ndarray, target: np.ndarray, scf_drawn: np.ndarray, bank_drawn: np.ndarray,
+                    working_cash_share: float) -> tuple[np.ndarray, np.ndarray]:
+    """Cash above working needs repays the SCF loan first (the dearer line), then the bank line.
+
+    Parameters
+    ----------
+    cash, target : per merchant, cash and the cash target (:func:`cash_target`), yuan
+    scf_drawn, bank_drawn : per merchant, the SCF loan and the bank line drawn, yuan
+    working_cash_share : share of the cash target kept as working cash
+
+    Returns
+    -------
+    scf, bank : per merchant, the repayments of the SCF loan and of the bank line, yuan
+    """
+    spare = np.maximum(cash - working_cash_share * target, 0.0)
+    scf = np.minimum(spare, scf_drawn)
+    bank = np.minimum(spare - scf, bank_drawn)
+    return scf, bank
+
+
+def failure_due(status: np.ndarray, trade_day: np.ndarray, overdraft_day: np.ndarray, wage_day: np.ndarray,
+                t: int, trade_unpaid: np.ndarray, overdraft: np.ndarray, wage_arrears: np.ndarray,
+                expected_sales: np.ndarray, net_worth: np.ndarray, owner_funds: np.ndarray,
+                arrears_days: int, arrears_months: float) -> np.ndarray:
+    """Which merchants fail today (PRC Enterprise Bankruptcy Law art. 2): unable to pay debts
+    due, and assets insufficient or clearly lacking the ability to pay (the owner will not or
+    cannot put in more).
+
+    A merchant is illiquid when its oldest unpaid debt (trade arrears, an overdraft beyond the
+    bank line, wage arrears) is at least ``arrears_days`` old, or when its unpaid debts exceed
+    ``arrears_months`` of revenue (30 days of expected sales); it fails when it is illiquid,
+    not already failed, and its net worth is negative or its owner's funds are exhausted.
+
+    Parameters
+    ----------
+    status : per merchant, ACTIVE, DISTRESSED or FAILED (failed merchants never fail again)
+    trade_day, overdraft_day, wage_day : per merchant, the day the oldest trade arrears fell due,
+        the bank line was first overdrawn, the first unpaid pay day (``NEVER`` if none), days
+    t : today, day
+    trade_unpaid : per merchant, trade arrears beyond the stretch window, yuan
+    overdraft : per merchant, the bank line drawn beyond its limit, yuan
+    wage_arrears : per merchant, wages due and unpaid, yuan
+    expected_sales : per merchant, yuan/day
+    net_worth, owner_funds : per merchant, net worth and what the owner would put in now, yuan
+    arrears_days : age of unpaid debts that makes a merchant illiquid, days
+    arrears_months : unpaid debts that make a merchant illiquid, months of revenue
+
+    Returns
+    -------
+    per merchant, bool: fails today
+    """
+    active = status != FAILED
+    oldest = np.where(overdraft_day == NEVER, -NEVER, overdraft_day)
+    oldest = np.minimum(oldest, np.where(trade_day == NEVER, -NEVER, trade_day))
+    oldest = np.minimum(oldest, np.where(wage_day == NEVER, -NEVER, wage_day))
+    too_old = (oldest != -NEVER) & (t - oldest >= arrears_days)
+    arrears = trade_unpaid + overdraft + wage_arrears
+    monthly_revenue = DAYS_PER_MONTH * np.maximum(expected_sales, 1e-9)
+    too_big = arrears > arrears_months * monthly_revenue
+    # PRC Enterprise Bankruptcy Law art. 2: unable to pay debts due, and assets insufficient
+    # or clearly lacking the ability to pay (the owner will not or cannot put in more)
+    illiquid = too_old | too_big
+    return active & illiquid & ((net_worth < 0) | (owner_funds <= 1e-9))

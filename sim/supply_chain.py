@@ -32,8 +32,8 @@ import numpy as np
 from agents.consumer import DAYS_PER_MONTH, OUTSIDE, churn_retailers, refresh_income
 from agents.labour import SELF_EMPLOYED, leave_jobs
 from agents.merchant import (ACTIVE, DISTRESSED, FAILED, MANUFACTURER, NEVER, RETAILER, TIER_NAMES,
-                             MerchantState, cash_budget_gap, cash_target, desired_staff, drift_appeal, layoffs_due,
-                             owner_available, owner_flows, wage_waterfall)
+                             MerchantState, cash_budget_gap, cash_target, desired_staff, drift_appeal, failure_due,
+                             layoffs_due, line_repayments, owner_available, owner_flows, scf_limits, wage_waterfall)
 from agents.trade import TradeBook, pay_invoices, place_orders, serve_orders
 from sim.network import SupplyNetwork, generate_network, load_network
 
@@ -569,11 +569,10 @@ class SupplyChain:
         model.outside.cash += loss.sum()
 
     def _repay_lines(self) -> None:
-        """Cash above working needs repays the SCF loan first, then the bank line."""
+        """Cash above working needs repays the SCF loan first, then the bank line
+        (:func:`agents.merchant.line_repayments`)."""
         model, ms = self.model, self.model.merchants
-        spare = np.maximum(ms.cash - self.p.working_cash_share * cash_target(ms), 0.0)
-        scf = np.minimum(spare, ms.scf_drawn)
-        bank = np.minimum(spare - scf, ms.bank_drawn)
+        scf, bank = line_repayments(ms.cash, cash_target(ms), ms.scf_drawn, ms.bank_drawn, self.p.working_cash_share)
         ms.cash -= scf + bank
         ms.scf_drawn -= scf
         ms.bank_drawn -= bank
@@ -585,16 +584,12 @@ class SupplyChain:
 
     def _update_scf_limits(self) -> None:
         """SCF line: the advance rate on receivables, scaled by the platform's risk appetite
-        (lines shrink in tightening; an ``scf_freeze`` shock closes them)."""
+        (lines shrink in tightening; an ``scf_freeze`` shock closes them;
+        :func:`agents.merchant.scf_limits`)."""
         model, ms = self.model, self.model.merchants
-        appetite = min(model.lenders.appetite[model.platform], 1.0)
-        frozen = model.scf_frozen[model.pos]
-        base = ms.trade_receivables + ms.settlement_receivable()
-        normal = np.where(ms.scf_enrolled & (ms.status != FAILED), self.p.scf_advance_rate * base, 0.0)
-        limit = np.where(frozen, 0.0, normal * appetite)
-        # a cut is the lender's decision (lower appetite, a freeze) when the line at normal
-        # appetite would still cover the loan; receivables shrinking is not contagion
-        cut = (limit < ms.scf_limit) & (limit < ms.scf_drawn - 1e-9) & (normal >= ms.scf_drawn - 1e-9)
+        limit, cut = scf_limits(ms.scf_enrolled, ms.status, ms.trade_receivables, ms.settlement_receivable(),
+                                ms.scf_limit, ms.scf_drawn, self.p.scf_advance_rate,
+                                model.lenders.appetite[model.platform], model.scf_frozen[model.pos])
         ms.line_cut_day[cut] = model.t
         ms.scf_limit[:] = limit
 
@@ -685,28 +680,20 @@ class SupplyChain:
     # ------------------------------------------------------------------ phase 10
 
     def defaults(self) -> None:
-        """Merchants past the failure rule fail; their estate is shared by their creditors."""
+        """Merchants past the failure rule (:func:`agents.merchant.failure_due`) fail; their
+        estate is shared by their creditors."""
         ms, book, t = self.model.merchants, self.book, self.model.t
-        active = ms.status != FAILED
         # arrears to suppliers, and an overdraft beyond the bank line (arrears to the bank);
         # payables merely stretched (overdue less than stretch_days) are not yet a default
         trade_arrears = book.arrears_by_buyer(ms.m)
         n = book.n
         unpaid = np.bincount(book.buyer[:n], np.where(t - book.arrears_day[:n] >= self.p.stretch_days,
                                                       book.arrears[:n], 0.0), minlength=ms.m)
-        oldest = np.where(ms.overdraft_day == NEVER, -NEVER, ms.overdraft_day)
-        if trade_arrears.any():
-            trade_oldest = book.oldest_arrears_day(ms.m)
-            oldest = np.minimum(oldest, np.where(trade_oldest == NEVER, -NEVER, trade_oldest))
-        oldest = np.minimum(oldest, np.where(ms.wage_arrears_day == NEVER, -NEVER, ms.wage_arrears_day))
-        too_old = (oldest != -NEVER) & (t - oldest >= self.p.failure_arrears_days)
-        arrears = unpaid + np.maximum(ms.bank_drawn - ms.bank_limit, 0.0) + ms.wage_arrears
-        monthly_revenue = DAYS_PER_MONTH * np.maximum(ms.expected_sales, 1e-9)
-        too_big = arrears > self.p.failure_arrears_months * monthly_revenue
-        # PRC Enterprise Bankruptcy Law art. 2: unable to pay debts due, and assets insufficient
-        # or clearly lacking the ability to pay (the owner will not or cannot put in more)
-        illiquid = too_old | too_big
-        failing = np.flatnonzero(active & illiquid & ((ms.net_worth() < 0) | (self.owner_funds() <= 1e-9)))
+        trade_oldest = book.oldest_arrears_day(ms.m) if trade_arrears.any() else np.full(ms.m, NEVER, dtype=np.int64)
+        failing = np.flatnonzero(failure_due(ms.status, trade_oldest, ms.overdraft_day, ms.wage_arrears_day, t,
+                                             unpaid, np.maximum(ms.bank_drawn - ms.bank_limit, 0.0),
+                                             ms.wage_arrears, ms.expected_sales, ms.net_worth(), self.owner_funds(),
+                                             self.p.failure_arrears_days, self.p.failure_arrears_months))
         for f in failing:  # the day's failures are few: settle each estate in turn
             self._fail(int(f), arrears=float(trade_arrears[f]))
         self._relink_consumers()

@@ -388,3 +388,67 @@ def test_repayment_due_pays_the_excess_from_spare_cash():
     # bill, below kappa x 1,000 = 300: pays 500 + 300; 2: excess 600, the rest 500 above target:
     # spare 1,000 after it covers the excess, carry 400: pays 1,100
     assert intended.tolist() == [1500.0, 800.0, 1100.0]
+
+
+# --------------------------------------------------------------------------- merchants' credit lines and failure
+
+
+def test_scf_limits_appetite_freeze_and_cuts_by_the_lender_only():
+    from agents.merchant import FAILED, scf_limits
+    enrolled = np.array([True, True, False, True])
+    status = np.array([0, 0, 0, FAILED])
+    trade = np.array([1000.0, 400.0, 1000.0, 1000.0])
+    settlement = np.array([600.0, 0.0, 0.0, 0.0])
+    limit_now = np.array([800.0, 800.0, 0.0, 500.0])
+    drawn = np.array([700.0, 700.0, 0.0, 100.0])
+    # normal = 0.5 x receivables: 800, 200, 0 (not enrolled), 0 (failed); x appetite 0.75
+    limit, cut = scf_limits(enrolled, status, trade, settlement, limit_now, drawn, 0.5, 0.75, False)
+    assert limit.tolist() == [600.0, 150.0, 0.0, 0.0]
+    # 0: 600 below the old 800 and the 700 drawn, the normal 800 would cover it: the lender's cut
+    # 1: the limit shrank with receivables (normal 200 < 700 drawn): not a cut
+    # 3: failed, normal 0 < 100 drawn: not a cut
+    assert cut.tolist() == [True, False, False, False]
+    # appetite above 1 counts as 1: the normal limits, and no limit falls below the old one at 0
+    limit, cut = scf_limits(enrolled, status, trade, settlement, limit_now, drawn, 0.5, 1.3, False)
+    assert limit.tolist() == [800.0, 200.0, 0.0, 0.0] and cut.tolist() == [False, False, False, False]
+    # a freeze closes every line: 0 is the lender's cut where the normal line covers the loan
+    limit, cut = scf_limits(enrolled, status, trade, settlement, limit_now, drawn, 0.5, 1.0, True)
+    assert limit.tolist() == [0.0, 0.0, 0.0, 0.0] and cut.tolist() == [True, False, False, False]
+
+
+def test_line_repayments_scf_before_the_bank_from_cash_above_working_needs():
+    from agents.merchant import line_repayments
+    cash = np.array([8000.0, 6000.0, 4000.0, 20_000.0])
+    target = np.full(4, 10_000.0)                   # working cash 0.5 x 10,000 = 5,000
+    scf_drawn = np.array([1000.0, 4000.0, 1000.0, 0.0])
+    bank_drawn = np.array([5000.0, 5000.0, 1000.0, 3000.0])
+    scf, bank = line_repayments(cash, target, scf_drawn, bank_drawn, 0.5)
+    # 0: spare 3,000 -> the whole 1,000 SCF, then 2,000 of the bank line
+    # 1: spare 1,000 -> all to the SCF loan (4,000 drawn), nothing to the bank
+    # 2: below working cash -> nothing; 3: spare 15,000, no SCF -> the whole 3,000 bank line
+    assert scf.tolist() == [1000.0, 1000.0, 0.0, 0.0]
+    assert bank.tolist() == [2000.0, 0.0, 0.0, 3000.0]
+
+
+def test_failure_due_illiquid_and_the_owner_will_not_or_cannot_pay():
+    from agents.merchant import FAILED, failure_due
+    t = 200
+    status = np.array([0, 0, 0, FAILED, 0])
+    trade_day = np.array([100, NEVER, NEVER, NEVER, NEVER])
+    overdraft_day = np.array([150, NEVER, 190, 190, NEVER])
+    wage_day = np.array([NEVER, 110, NEVER, NEVER, NEVER])
+    trade_unpaid = np.array([1000.0, 0.0, 20_000.0, 20_000.0, 10_000.0])
+    overdraft = np.array([0.0, 0.0, 8000.0, 8000.0, 10_000.0])
+    wage_arrears = np.array([0.0, 500.0, 3000.0, 3000.0, 10_000.0])
+    sales = np.full(5, 1000.0)                      # a month of revenue: 30 x 1,000 = 30,000
+    net_worth = np.array([5000.0, 100.0, -1.0, -1.0, -100.0])
+    owner = np.array([2000.0, 0.0, 0.0, 0.0, 0.0])
+    fails = failure_due(status, trade_day, overdraft_day, wage_day, t, trade_unpaid, overdraft, wage_arrears,
+                        sales, net_worth, owner, 90, 1.0)
+    # 0: oldest min(100, 150) -> 100 days >= 90: too old, but solvent with owner funds: no failure
+    # 1: wages unpaid since day 110, exactly 90 days: too old; solvent but the owner has nothing: fails
+    # 2: 20,000 + 8,000 + 3,000 = 31,000 > 30,000 (10 days old): too big, net worth < 0: fails
+    # 3: the same, but already failed: never fails again
+    # 4: 30,000 not above 30,000 and no dated arrears (NEVER is not old): not illiquid, though
+    #    insolvent with no owner funds: no failure
+    assert fails.tolist() == [False, True, True, False, False]
