@@ -416,6 +416,27 @@ def test_scf_limits_appetite_freeze_and_cuts_by_the_lender_only():
     assert limit.tolist() == [0.0, 0.0, 0.0, 0.0] and cut.tolist() == [True, False, False, False]
 
 
+def test_scf_limits_the_boundaries_of_a_cut():
+    from agents.merchant import scf_limits
+    on, active = np.ones(5, dtype=bool), np.zeros(5, dtype=np.int8)
+    # advance rate 1, appetite 0.5: limit = half the receivables
+    trade = np.array([1000.0, 1000.0, 1000.0, 1000.0, 1000.0])
+    limit_now = np.array([500.0, 900.0, 900.0, 900.0, 900.0])
+    drawn = np.array([800.0, 500.0, 500.0 + 1e-9, 500.5, 1000.0])
+    limit, cut = scf_limits(on, active, trade, np.zeros(5), limit_now, drawn, 1.0, 0.5, False)
+    assert limit.tolist() == [500.0] * 5
+    # 0: the limit did not fall (500 = 500): no cut, though below the 800 drawn
+    # 1: the limit fell to exactly the amount drawn: not below it, no cut
+    # 2: to within 1e-9 of it: no cut either
+    # 3: to half a yuan below it: the lender's cut
+    # 4: below the 1,000 drawn, which the normal limit (1,000) just covers: the lender's cut
+    assert cut.tolist() == [False, False, False, True, True]
+    # the normal line falls short of the loan by a hair (1e-9 is tolerated), or by a yuan
+    limit, cut = scf_limits(on[:2], active[:2], np.array([1000.0 - 1e-9, 999.0]), np.zeros(2),
+                            np.full(2, 900.0), np.full(2, 1000.0), 1.0, 0.5, False)
+    assert cut.tolist() == [True, False]
+
+
 def test_line_repayments_scf_before_the_bank_from_cash_above_working_needs():
     from agents.merchant import line_repayments
     cash = np.array([8000.0, 6000.0, 4000.0, 20_000.0])
