@@ -476,12 +476,12 @@ def test_failure_due_illiquid_and_the_owner_will_not_or_cannot_pay():
     # the boundaries, all too old (100 days): net worth exactly 0 or 0.5 with the owner's funds
     # still there is solvent; owner funds of at most 1e-9 count as exhausted; a merchant
     # with no expected sales is illiquid with any arrears (a month of its revenue is nil)
-    old = np.full(4, 100)
-    fails = failure_due(np.zeros(4, dtype=np.int8), old, np.full(4, NEVER), np.full(4, NEVER), t,
-                        np.array([0.0, 0.0, 0.0, 10.0]), np.zeros(4), np.zeros(4),
-                        np.array([1000.0, 1000.0, 1000.0, 0.0]), np.array([0.0, 0.5, 5.0, -1.0]),
-                        np.array([50.0, 50.0, 1e-9, 0.0]), 90, 1.0)
-    assert fails.tolist() == [False, False, True, True]
+    old = np.full(5, 100)
+    fails = failure_due(np.zeros(5, dtype=np.int8), old, np.full(5, NEVER), np.full(5, NEVER), t,
+                        np.array([0.0, 0.0, 0.0, 10.0, 0.0]), np.zeros(5), np.zeros(5),
+                        np.array([1000.0, 1000.0, 1000.0, 0.0, 1000.0]), np.array([0.0, 0.5, 5.0, -1.0, 5.0]),
+                        np.array([50.0, 50.0, 1e-9, 0.0, 0.5]), 90, 1.0)
+    assert fails.tolist() == [False, False, True, True, False]   # (half a yuan from the owner still counts)
     young = failure_due(np.zeros(2, dtype=np.int8), np.full(2, 199), np.full(2, NEVER), np.full(2, NEVER), t,
                         np.array([10.0, 29_000.0]), np.zeros(2), np.zeros(2), np.array([0.0, 1000.0]),
                         np.array([-1.0, -1.0]), np.zeros(2), 90, 1.0)
