@@ -258,6 +258,9 @@ def generate_network(m: int, *, retailer_share: float = 0.7, distributor_share: 
       one distributor serves 75-95% of the retailers and over 80% of the
       distributors sell to nobody). The additive rule keeps a heavy tail
       without this condensation (largest distributor: 2-7% of retailers).
+    - Every supplier sells to someone: a supplier no buyer picked is adopted
+      by a buyer drawn uniformly, as an extra supplier (so a buyer may have one
+      more supplier than asked, and the adopted supplier has one customer).
     - Purchase shares: a buyer splits its purchases among its suppliers in
       proportion to their sizes.
     - Manufacturers have no suppliers in the network: they buy raw inputs from
@@ -277,12 +280,15 @@ def generate_network(m: int, *, retailer_share: float = 0.7, distributor_share: 
     for buyer_tier, per_buyer in ((RETAILER, suppliers_per_retailer), (DISTRIBUTOR, suppliers_per_distributor)):
         supplier_tier = buyer_tier + 1
         supplier_size = size[first[supplier_tier]:first[supplier_tier + 1]]
-        chosen = np.sort(_preferential_attachment(supplier_size, int(counts[buyer_tier]), per_buyer,
-                                                  attachment == "multiplicative", rng), axis=1)
-        chosen_size = supplier_size[chosen]
-        suppliers.append((chosen + first[supplier_tier]).ravel())
-        buyers.append(np.repeat(np.arange(first[buyer_tier], first[buyer_tier + 1]), chosen.shape[1]))
-        weights.append((chosen_size / chosen_size.sum(axis=1, keepdims=True)).ravel())
+        chosen = _preferential_attachment(supplier_size, int(counts[buyer_tier]), per_buyer,
+                                          attachment == "multiplicative", rng)
+        buyer_of, supplier_of = _adopt_unpicked(chosen, supplier_size.size, rng)
+        order = np.lexsort((supplier_of, buyer_of))
+        buyer_of, supplier_of = buyer_of[order], supplier_of[order]
+        suppliers.append(supplier_of + first[supplier_tier])
+        buyers.append(buyer_of + first[buyer_tier])
+        chosen_size = supplier_size[supplier_of]
+        weights.append(chosen_size / np.bincount(buyer_of, chosen_size, minlength=int(counts[buyer_tier]))[buyer_of])
     names = np.char.add("m", np.arange(m).astype(str))
     return SupplyNetwork(tier=tier, size=size, names=names, supplier=np.concatenate(suppliers),
                          buyer=np.concatenate(buyers), weight=np.concatenate(weights))
@@ -319,6 +325,25 @@ def _tier_counts(m: int, shares: tuple[float, float, float]) -> np.ndarray:
             counts[np.argmax(counts)] -= 1
             counts[tier] += 1
     return counts
+
+
+def _adopt_unpicked(chosen: np.ndarray, supplier_count: int,
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The relations of :func:`_preferential_attachment`'s picks, plus one for every supplier
+    no buyer picked: a buyer drawn uniformly adopts it as an extra supplier.
+
+    A supplier exists because it sells to someone: without this step about a quarter of
+    the distributors and manufacturers of a generated network have no buyer (no sales, no
+    cash, only the owner's job). An adopted supplier has one customer and its fate hangs on
+    that buyer, like the many small suppliers that sell most of their output to one firm.
+
+    Returns ``(buyer, supplier)``: local indices, one entry per relation.
+    """
+    buyer_count, per_buyer = chosen.shape
+    unpicked = np.flatnonzero(np.bincount(chosen.ravel(), minlength=supplier_count) == 0)
+    adopters = rng.integers(0, buyer_count, unpicked.size)
+    buyer = np.concatenate((np.repeat(np.arange(buyer_count), per_buyer), adopters))
+    return buyer, np.concatenate((chosen.ravel(), unpicked))
 
 
 def _preferential_attachment(supplier_size: np.ndarray, buyer_count: int, per_buyer: int,

@@ -11,7 +11,7 @@ import pytest
 
 from sim.config import ConfigError
 from sim.network import (DISTRIBUTOR, MANUFACTURER, RETAILER, TIER_NAMES, NetworkError, SupplyNetwork,
-                         generate_network, load_network, save_network)
+                         _adopt_unpicked, generate_network, load_network, save_network)
 from sim.rng import Streams
 
 DATA = Path(__file__).parent / "data"
@@ -74,11 +74,32 @@ def test_each_buyer_has_the_required_distinct_suppliers_of_the_next_tier(per_ret
     assert net.supplier.dtype == np.int64 and net.buyer.dtype == np.int64
     assert np.all(net.tier[net.supplier] == net.tier[net.buyer] + 1)   # the next tier up
     in_degree = np.bincount(net.buyer, minlength=net.m)
-    assert np.all(in_degree[net.tier == RETAILER] == per_retailer)
-    assert np.all(in_degree[net.tier == DISTRIBUTOR] == per_distributor)
+    # at least the suppliers asked for; adopting a supplier nobody picked adds one more
+    assert np.all(in_degree[net.tier == RETAILER] >= per_retailer)
+    assert np.all(in_degree[net.tier == DISTRIBUTOR] >= per_distributor)
     assert np.all(in_degree[net.tier == MANUFACTURER] == 0)             # raw inputs come from outside
+    extra = np.concatenate((in_degree[net.tier == RETAILER] - per_retailer,
+                            in_degree[net.tier == DISTRIBUTOR] - per_distributor))
+    adopted = np.sum(supplier_degrees(net)[net.tier != RETAILER] == 1)
+    assert 0 < extra.sum() <= adopted                                   # each extra relation adopts a supplier
     pairs = net.buyer * net.m + net.supplier
     assert np.unique(pairs).size == pairs.size                         # distinct suppliers
+
+
+def test_every_supplier_sells_to_someone():
+    """Preferential attachment alone leaves about a quarter of suppliers without a buyer."""
+    for seed in (1, 2, 3):
+        net = network(2000, seed=seed)
+        degrees = supplier_degrees(net)
+        assert np.all(degrees[net.tier != RETAILER] >= 1)
+
+
+def test_an_unpicked_supplier_is_adopted_by_one_buyer_as_an_extra_supplier():
+    chosen = np.array([[0, 1], [1, 0], [0, 1]])          # three buyers pick suppliers 0 and 1; 2 and 3 unpicked
+    buyer, supplier = _adopt_unpicked(chosen, 4, np.random.default_rng(5))
+    assert supplier.tolist()[:6] == [0, 1, 1, 0, 0, 1] and buyer.tolist()[:6] == [0, 0, 1, 1, 2, 2]
+    assert sorted(supplier.tolist()[6:]) == [2, 3]           # each unpicked supplier once
+    assert all(0 <= b < 3 for b in buyer.tolist()[6:])
 
 
 def test_small_upper_tiers_cap_the_number_of_suppliers():
