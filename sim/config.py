@@ -500,6 +500,11 @@ class MerchantParams:
     counterparty_materiality: float = param(0.1, "a counterparty loss (write-off, or a buyer's overdue "
                                             "invoices) is material above this share of the creditor's net worth",
                                             lo=0, hi=10)
+    counterparty_shortfall_share: float = param(0.5, "... or when it is at least this share of the unpaid "
+                                                "debts that make the creditor fail (the loss explains that much "
+                                                "of its shortfall)", lo=0, hi=10,
+                                                source="a material loss is a share of net worth or of the "
+                                                "shortfall (docs/model.md 7.22)")
 
 
 @dataclass(frozen=True)

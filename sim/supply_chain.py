@@ -81,12 +81,25 @@ class SupplyChain:
         self.input_edge = np.full(net.m, -1, dtype=np.int64)
         self._open_input_accounts(np.flatnonzero(net.tier == MANUFACTURER))
         self.relink_day = np.full(self.book.supplier.size, NEVER, dtype=np.int64)
-        self.loss_sources: dict[int, dict[int, int]] = defaultdict(dict)  # merchant -> {failed creditor-debtor: day}
+        # merchant -> {failed debtor: (day, loss in yuan, material against the merchant's net worth)}
+        self.loss_sources: dict[int, dict[int, tuple[int, float, bool]]] = defaultdict(dict)
         self.failure_rows: list[dict] = []
         self.closed_retailers: list[int] = []   # retailers failed today, their customers to re-link
         self.wage_claimants: dict[int, np.ndarray] = {}  # merchant -> consumers it owes wages (wage arrears)
         self.next_cascade = 0
         self.bank_tightening = self.economy_tightening()
+        self.start_relations = self.relations()
+
+    def relations(self) -> tuple[np.ndarray, np.ndarray]:
+        """The live supply relations between merchants today, as ``(supplier, buyer)`` id arrays
+        (one entry per relation). :attr:`start_relations` holds those of the eve of the recorded
+        window (day 0), the network to measure chain failures against
+        (:func:`sim.contagion.failure_by_customer_losses`): re-linking and entry during the
+        burn-in change the network that was generated."""
+        book = self.book
+        n = book.n
+        live = book.live[:n] & ~book.outside_owned[:n]
+        return book.supplier[:n][live].copy(), book.buyer[:n][live].copy()
 
     # ------------------------------------------------------------------ start
 
@@ -690,15 +703,17 @@ class SupplyChain:
         unpaid = np.bincount(book.buyer[:n], np.where(t - book.arrears_day[:n] >= self.p.stretch_days,
                                                       book.arrears[:n], 0.0), minlength=ms.m)
         trade_oldest = book.oldest_arrears_day(ms.m) if trade_arrears.any() else np.full(ms.m, NEVER, dtype=np.int64)
+        overdraft = np.maximum(ms.bank_drawn - ms.bank_limit, 0.0)
         failing = np.flatnonzero(failure_due(ms.status, trade_oldest, ms.overdraft_day, ms.wage_arrears_day, t,
-                                             unpaid, np.maximum(ms.bank_drawn - ms.bank_limit, 0.0),
-                                             ms.wage_arrears, ms.expected_sales, ms.net_worth(), self.owner_funds(),
-                                             self.p.failure_arrears_days, self.p.failure_arrears_months))
+                                             unpaid, overdraft, ms.wage_arrears, ms.expected_sales, ms.net_worth(),
+                                             self.owner_funds(), self.p.failure_arrears_days,
+                                             self.p.failure_arrears_months))
         for f in failing:  # the day's failures are few: settle each estate in turn
-            self._fail(int(f), arrears=float(trade_arrears[f]))
+            self._fail(int(f), arrears=float(trade_arrears[f]),
+                       shortfall=float(unpaid[f] + overdraft[f] + ms.wage_arrears[f]))
         self._relink_consumers()
 
-    def _fail(self, f: int, arrears: float, forced: bool = False) -> None:
+    def _fail(self, f: int, arrears: float, forced: bool = False, shortfall: float = 0.0) -> None:
         """Merchant ``f`` fails today and its estate is settled (docs/model.md 7.22).
 
         The cause is attributed first (a forced failure is a root with cause ``liquidity``);
@@ -715,8 +730,11 @@ class SupplyChain:
         forced : bool
             Whether a ``supplier_failure`` shock (``force_failure``) fails it, rather than the
             failure rule.
+        shortfall : float
+            The unpaid debts that make it fail (yuan): trade arrears beyond the stretch window,
+            the overdraft beyond its bank line and wage arrears.
         """
-        cause, parents = (CAUSE_LIQUIDITY, []) if forced else self._attribute(f)
+        cause, parents = (CAUSE_LIQUIDITY, []) if forced else self._attribute(f, shortfall)
         self._realise_estate(f)
         # staff come first (PRC Enterprise Bankruptcy Law art. 113): their wage arrears
         wages_lost = self._pay_staff_from_estate(f)
@@ -786,7 +804,7 @@ class SupplyChain:
         pool = max(ms.cash[f], 0.0)
         share = min(1.0, pool / claims) if claims > 0 else 0.0
         lost, outside_lost = self._pay_trade_creditors(f, owes, owed, share)
-        self._record_material_losses(f, lost)
+        self._record_losses(f, lost)
         # the bank and the platform's SCF loan
         bank_paid, scf_paid = ms.bank_drawn[f] * share, ms.scf_drawn[f] * share
         self._bank_loss(float(ms.bank_drawn[f] - bank_paid))
@@ -843,20 +861,21 @@ class SupplyChain:
         ms.trade_payables[f] = 0.0
         return lost, owed[outside_edge] - received[outside_edge]
 
-    def _record_material_losses(self, f: int, lost: np.ndarray) -> None:
-        """Suppliers' material losses on failed merchant ``f`` are recorded for cause attribution.
+    def _record_losses(self, f: int, lost: np.ndarray) -> None:
+        """Suppliers' losses on failed merchant ``f`` are recorded for cause attribution.
 
-        A loss is material when it exceeds ``counterparty_materiality`` times the creditor's
-        net worth before it (any loss, when that net worth was not positive); the creditor's
-        ``loss_sources`` then record ``f`` and the day, and its ``loss_day`` is today.
+        Every creditor's ``loss_sources`` record ``f``, the day, the loss and whether it is
+        material against its net worth: above ``counterparty_materiality`` times its net worth
+        before the loss (any loss, when that net worth was not positive); then its
+        ``loss_day`` is today. (A loss can also be material against the shortfall of a later
+        failure: :meth:`_attribute`.)
         """
         ms, t = self.model.merchants, self.model.t
-        # a loss is material when it is a sizeable share of the creditor's net worth before it
         worth = ms.net_worth() + lost
         material = lost > np.maximum(self.p.counterparty_materiality * np.maximum(worth, 0.0), 1e-9)
-        for creditor in np.flatnonzero(material):
-            self.loss_sources[int(creditor)][f] = t
-            ms.loss_day[creditor] = t
+        for creditor in np.flatnonzero(lost > 0):
+            self.loss_sources[int(creditor)][f] = (t, float(lost[creditor]), bool(material[creditor]))
+        ms.loss_day[material] = t
 
     def _close_business(self, f: int) -> None:
         """Failed merchant ``f`` closes.
@@ -926,15 +945,17 @@ class SupplyChain:
         lost = self._settle_wage_claims(f, 1.0, paid=False)
         return lost
 
-    def _attribute(self, f: int) -> tuple[str, list[int]]:
+    def _attribute(self, f: int, shortfall: float = 0.0) -> tuple[str, list[int]]:
         """Why merchant ``f`` fails (a description, docs/model.md 7.22; causal effects come from paired runs, 9.3).
 
         The window runs back from the onset of its distress (the due day of its oldest unpaid
         arrears, or its first overdraft), since paying suppliers late delays the formal failure:
-        ``counterparty`` when a failed debtor's write-off, or a buyer's material late payment,
-        hit it within ``contagion_window_days`` of that onset (parents: those counterparties);
-        else ``credit_line`` when a lender's or the banks' decision cut a line it had drawn in
-        that window; else ``liquidity``."""
+        ``counterparty`` when a failed debtor's write-off, or a buyer's late payment, hit it
+        within ``contagion_window_days`` of that onset and was material: above
+        ``counterparty_materiality`` of its net worth before the loss, or at least
+        ``counterparty_shortfall_share`` of ``shortfall``, the unpaid debts that make it fail
+        (parents: those counterparties); else ``credit_line`` when a lender's or the banks'
+        decision cut a line it had drawn in that window; else ``liquidity``."""
         ms, book, t = self.model.merchants, self.book, self.model.t
         n = book.n
         window = self.p.contagion_window_days
@@ -944,14 +965,17 @@ class SupplyChain:
                         ms.overdraft_day[f] if ms.overdraft_day[f] != NEVER else t,
                         ms.wage_arrears_day[f] if ms.wage_arrears_day[f] != NEVER else t))
         since = onset - window
-        parents = {p for p, day in self.loss_sources.get(f, {}).items() if day >= since}
+        explains = self.p.counterparty_shortfall_share * shortfall if shortfall > 0 else np.inf
+        parents = {p for p, (day, amount, material) in self.loss_sources.get(f, {}).items()
+                   if day >= since and (material or amount >= explains)}
         # buyers paying it late beyond the stretch window: material overdue receivables
         late = ((book.supplier[:n] == f) & ~book.outside_owned[:n] & (book.arrears[:n] > 0)
                 & (t - book.arrears_day[:n] >= self.p.stretch_days))
         if late.any():
             owed = np.bincount(book.buyer[:n][late], book.arrears[:n][late], minlength=ms.m)
             worth = max(float(ms.net_worth()[f] + owed.sum()), 0.0)
-            parents |= set(np.flatnonzero(owed > max(self.p.counterparty_materiality * worth, 1e-9)).tolist())
+            material = (owed > max(self.p.counterparty_materiality * worth, 1e-9)) | ((owed > 0) & (owed >= explains))
+            parents |= set(np.flatnonzero(material).tolist())
         if parents:
             return CAUSE_COUNTERPARTY, sorted(int(p) for p in parents)
         if ms.line_cut_day[f] >= since:
@@ -1018,6 +1042,8 @@ class SupplyChain:
         entrants = np.flatnonzero((ms.status == FAILED) & (ms.failed_day + self.p.entry_delay_days == t))
         for e in entrants:
             self._enter(int(e))
+        if t == -1:   # the eve of the recorded window
+            self.start_relations = self.relations()
 
     def _pick(self, tier: int, count: int, stream: str, exclude: int = -1) -> np.ndarray:
         """``count`` active merchants of ``tier`` chosen by size (with replacement)."""

@@ -241,6 +241,31 @@ def test_retailer_failure_writes_off_its_suppliers_receivable_and_a_weak_supplie
     assert not control.failure_rows and control.merchants.status[D] != FAILED
 
 
+def test_a_loss_small_against_net_worth_is_contagion_when_it_is_half_the_shortfall(tmp_path):
+    """A counterparty loss is material against net worth (``counterparty_materiality``) or
+    against the unpaid debts that make the creditor fail (``counterparty_shortfall_share``)."""
+    model = chain_model(tmp_path, CHAIN_NODES, CHAIN_EDGES, days=5)
+    supply, ms, t = model.supply, model.merchants, model.t
+    assert 1000.0 < 0.1 * ms.net_worth()[D]                 # immaterial against D's net worth
+    window = model.cfg.merchants.contagion_window_days
+    supply.loss_sources[D] = {R1: (t, 1000.0, False)}
+    assert supply._attribute(D, shortfall=2000.0) == ("counterparty", [R1])   # exactly half
+    assert supply._attribute(D, shortfall=2000.1) == ("liquidity", [])
+    assert supply._attribute(D, shortfall=0.0) == ("liquidity", [])
+    supply.loss_sources[D] = {R1: (t - window - 1, 1000.0, False)}           # before the window
+    assert supply._attribute(D, shortfall=1000.0) == ("liquidity", [])
+    supply.loss_sources[D] = {R1: (t - window, 10.0, True)}                  # material against net worth
+    assert supply._attribute(D, shortfall=1e9) == ("counterparty", [R1])
+    # a buyer's late payment beyond the stretch window counts the same way
+    supply.loss_sources.pop(D)
+    book = supply.book
+    edge = edges_between(model, D, R2)[0]
+    book.arrears[edge] = 1000.0
+    book.arrears_day[edge] = t - model.cfg.merchants.stretch_days
+    assert supply._attribute(D, shortfall=2000.0) == ("counterparty", [R2])
+    assert supply._attribute(D, shortfall=2001.0) == ("liquidity", [])
+
+
 # --------------------------------------------------------------------------- 2. waterfall
 
 
@@ -754,3 +779,21 @@ def test_systemic_importance_from_the_model():
         model.supply.book.buyer[:model.supply.book.n],
         np.where(model.supply.book.outside_owned[:model.supply.book.n], model.supply.book.owed(), 0.0),
         minlength=ms.m), rtol=1e-9, atol=1e-6)
+
+
+def test_chain_failures_are_measured_on_the_network_of_the_eve_of_the_recorded_window():
+    """Failures and re-linking in the burn-in change the generated network; the relations at
+    the start of the recorded window are kept for Arata's measure, written to summary.json."""
+    from sim.outputs import summary
+    model = make_model(consumers=3000, merchants=60, days=30, burn_in=400, sets=["merchants.loss_shock_rate=2"])
+    generated = set(zip(model.network.supplier.tolist(), model.network.buyer.tolist()))
+    advance_to(model, 0)
+    eve = model.supply.relations()
+    np.testing.assert_array_equal(model.supply.start_relations[0], eve[0])
+    np.testing.assert_array_equal(model.supply.start_relations[1], eve[1])
+    assert set(zip(eve[0].tolist(), eve[1].tolist())) != generated       # the burn-in re-linked
+    run_to_end(model)
+    np.testing.assert_array_equal(model.supply.start_relations[0], eve[0])  # kept as it was
+    table = summary(model, model.results())["headline"]["failure_by_customer_losses"]
+    assert [row["customers_failed"] for row in table] == ["none", "(0%, 25%]", "(25%, 50%]", "(50%, 100%]"]
+    assert sum(row["suppliers"] for row in table) == np.unique(eve[0]).size
