@@ -484,33 +484,22 @@ def failure_by_customer_losses(failures: pd.DataFrame, supplier: ArrayLike, buye
     customers failed).
 
     ``supplier`` and ``buyer`` are the supply relations (one entry per relation, merchant
-    ids; e.g. ``model.network.supplier`` and ``.buyer``, the network at the start) and
-    ``failures`` a ``failures.parquet`` table (``date``, ``merchant_id``). Each merchant with
-    at least one customer counts once: its first failure in the table (or none), and the
-    share of its distinct customers whose first failure came strictly before that date (or
-    at any time, if it survived). Suppliers are grouped by that share: none, then the
-    intervals ``(bins[k], bins[k + 1]]``.
+    ids): those of the eve of the recorded window, ``model.supply.start_relations`` (the
+    network generated before the burn-in has been re-linked since). ``failures`` is a
+    ``failures.parquet`` table (``date``, ``merchant_id``). Each merchant with at least one
+    customer counts once: its first failure in the table (or none), and the share of its
+    distinct customers whose first failure came strictly before that date (or at any time, if
+    it survived). Suppliers are grouped by that share: none, then the intervals
+    ``(bins[k], bins[k + 1]]``.
 
     Returns one row per group: ``customers_failed`` (a label), ``suppliers``, ``failed``,
     ``failure_rate`` (``failed / suppliers``, NaN for an empty group) and ``relative_rate``
     (``failure_rate`` over that of the suppliers with no customer failed).
     """
-    supplier, buyer = np.asarray(supplier, dtype=np.int64), np.asarray(buyer, dtype=np.int64)
-    if supplier.shape != buyer.shape:
-        raise ValueError(f"supplier and buyer must have one entry per relation ({supplier.size} != {buyer.size})")
-    edges = pd.DataFrame({"supplier": supplier, "buyer": buyer}).drop_duplicates()
-    days = np.asarray(failures["date"], dtype="datetime64[D]").astype(np.int64) if len(failures) else np.zeros(0)
-    first = pd.Series(days, index=np.asarray(failures["merchant_id"], dtype=np.int64)).groupby(level=0).min()
-    never = np.iinfo(np.int64).max
-    fail_day = lambda ids: ids.map(first).fillna(never).to_numpy(dtype=np.float64)  # noqa: E731
-    own = fail_day(edges["supplier"])
-    theirs = fail_day(edges["buyer"])
-    edges["before"] = theirs < own
-    per = edges.groupby("supplier").agg(customers=("buyer", "size"), failed_before=("before", "sum"))
-    share = per["failed_before"] / per["customers"]
-    failed = per.index.isin(first.index)
+    per = _supplier_outcomes(failures, supplier, buyer)
+    share, failed = per["share"].to_numpy(), per["failed"].to_numpy()
     labels = ["none"] + [f"({lo:.0%}, {hi:.0%}]" for lo, hi in zip(bins[:-1], bins[1:])]
-    group = np.where(share.to_numpy() == 0, 0, np.searchsorted(np.asarray(bins), share.to_numpy(), side="left"))
+    group = np.where(share == 0, 0, np.searchsorted(np.asarray(bins), share, side="left"))
     rows = []
     for k, label in enumerate(labels):
         mine = group == k
@@ -519,6 +508,74 @@ def failure_by_customer_losses(failures: pd.DataFrame, supplier: ArrayLike, buye
     out = pd.DataFrame(rows)
     out["relative_rate"] = out["failure_rate"] / out["failure_rate"].iloc[0]
     return out
+
+
+def customer_loss_effect(runs: Sequence[tuple[pd.DataFrame, ArrayLike, ArrayLike]], at: float = 0.5,
+                         bootstrap: int = 0, seed: int = 0) -> dict:
+    """Arata (2018)'s contagion effect: how many times as likely a supplier is to fail when a
+    share ``at`` of its customers failed before it, as against none, from a logistic
+    regression of failure on that share with the log of its number of customers as a control
+    (suppliers with many customers are bigger and safer, and more often see one fail) and one
+    intercept per run.
+
+    ``runs`` holds one ``(failures, supplier, buyer)`` triple per run, as for
+    :func:`failure_by_customer_losses`, e.g. the seeds of one scenario. The ratio is of the
+    predicted probabilities at the mean controls. ``bootstrap`` resamples of the suppliers
+    (seeded by ``seed``) give a 95% interval.
+
+    Returns ``ratio``, ``share_coefficient`` (log-odds per unit share), ``suppliers``,
+    ``failed``, and with ``bootstrap`` also ``ratio_low`` and ``ratio_high``.
+    """
+    from agents.lender import fit_logistic   # the lender's IRLS fit, with a negligible ridge
+
+    if not runs:
+        raise ValueError("customer_loss_effect needs at least one run")
+    tables = [_supplier_outcomes(*run) for run in runs]
+    run_of = np.concatenate([np.full(len(t), k) for k, t in enumerate(tables)])
+    data = pd.concat(tables, ignore_index=True)
+    columns = [np.ones(len(data)), data["share"].to_numpy(), np.log(data["customers"].to_numpy())]
+    columns += [(run_of == k).astype(float) for k in range(1, len(tables))]
+    X, y = np.column_stack(columns), data["failed"].to_numpy(dtype=np.float64)
+
+    def ratio(rows: np.ndarray) -> tuple[float, float]:
+        w = fit_logistic(X[rows], y[rows], np.zeros(X.shape[1]), ridge=1e-6, iterations=50)
+        point = X[rows].mean(axis=0)
+        point[1] = 0.0
+        hit = point.copy()
+        hit[1] = at
+        return float(_logistic(hit @ w) / _logistic(point @ w)), float(w[1])
+
+    everyone = np.arange(len(data))
+    out = dict(zip(("ratio", "share_coefficient"), ratio(everyone)))
+    out.update(suppliers=int(len(data)), failed=int(y.sum()))
+    if bootstrap:
+        rng = np.random.default_rng(seed)
+        draws = [ratio(rng.integers(0, len(data), len(data)))[0] for _ in range(bootstrap)]
+        out["ratio_low"], out["ratio_high"] = (float(v) for v in np.percentile(draws, [2.5, 97.5]))
+    return out
+
+
+def _logistic(z: float) -> float:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _supplier_outcomes(failures: pd.DataFrame, supplier: ArrayLike, buyer: ArrayLike) -> pd.DataFrame:
+    """One row per merchant with a customer: ``customers`` (distinct), ``failed_before`` (those
+    whose first failure came strictly before its own, or at any time if it survived), ``share``
+    and ``failed`` (it is in ``failures``)."""
+    supplier, buyer = np.asarray(supplier, dtype=np.int64), np.asarray(buyer, dtype=np.int64)
+    if supplier.shape != buyer.shape:
+        raise ValueError(f"supplier and buyer must have one entry per relation ({supplier.size} != {buyer.size})")
+    edges = pd.DataFrame({"supplier": supplier, "buyer": buyer}).drop_duplicates()
+    days = np.asarray(failures["date"], dtype="datetime64[D]").astype(np.int64) if len(failures) else np.zeros(0)
+    first = pd.Series(days, index=np.asarray(failures["merchant_id"], dtype=np.int64)).groupby(level=0).min()
+    never = np.iinfo(np.int64).max
+    fail_day = lambda ids: ids.map(first).fillna(never).to_numpy(dtype=np.float64)  # noqa: E731
+    edges["before"] = fail_day(edges["buyer"]) < fail_day(edges["supplier"])
+    per = edges.groupby("supplier").agg(customers=("buyer", "size"), failed_before=("before", "sum"))
+    per["share"] = per["failed_before"] / per["customers"]
+    per["failed"] = per.index.isin(first.index)
+    return per
 
 
 def _distribution(values: pd.Series) -> dict[int, int]:

@@ -365,8 +365,14 @@ def summary(model, frames: dict[str, pd.DataFrame]) -> dict:
         "retail_sales_total": float(ts["retail_sales"].sum()),
         "merchant_failures": int(ts["merchant_failures"].sum()),
     }
-    from sim.contagion import cascade_statistics
+    from sim.contagion import cascade_statistics, failure_by_customer_losses
     headline["cascades"] = cascade_statistics(failures_frame(model))
+    # Arata (2018)'s view of chain failures, on the network of the eve of the recorded window
+    by_losses = failure_by_customer_losses(failures_frame(model), *model.supply.start_relations)
+    headline["failure_by_customer_losses"] = [
+        {k: (None if isinstance(v, float) and not np.isfinite(v) else v.item() if isinstance(v, np.generic) else v)
+         for k, v in row.items()}
+        for row in by_losses.to_dict(orient="records")]
     headline["merchant_failure_rate_annual"] = float(ts["merchant_failures"].sum() / max(model.merchants.m, 1)
                                                      / years)
     by_tier = {name: int(ts[f"failures_{name}"].sum()) for name in TIER_NAMES}

@@ -321,3 +321,42 @@ def test_failure_by_customer_losses_groups_suppliers_by_the_share_of_customers_f
     assert t["suppliers"].tolist() == [1, 0, 0, 0] and t["failed"].tolist() == [1, 0, 0, 0]
     with pytest.raises(ValueError, match="one entry per relation"):
         failure_by_customer_losses(failures, supplier, buyer[:-1])
+
+
+def synthetic_supplier_runs(true_coefficient: float, seed: int, runs: int = 2, suppliers: int = 6000):
+    """Runs of suppliers with 1-6 customers each; a customer fails (on day 1) with chance 0.05
+    times its supplier's number of customers (so the share failed rises with it); a supplier
+    fails (day 2) with log-odds -2 + true_coefficient * share - 1.5 * log(customers) (+0.4 in
+    the second run): without the control, the effect of the share would be understated."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for run in range(runs):
+        customers = rng.integers(1, 7, suppliers)
+        supplier = np.repeat(np.arange(suppliers), customers)
+        buyer = suppliers + np.arange(supplier.size)          # every relation its own customer
+        customer_failed = rng.random(buyer.size) < 0.05 * customers[supplier]
+        share = np.bincount(supplier, customer_failed, minlength=suppliers) / customers
+        z = -2.0 + true_coefficient * share - 1.5 * np.log(customers) + 0.4 * run
+        supplier_failed = rng.random(suppliers) < 1 / (1 + np.exp(-z))
+        ids = np.r_[buyer[customer_failed], np.flatnonzero(supplier_failed)]
+        dates = np.r_[np.full(customer_failed.sum(), np.datetime64("2026-03-01")),
+                      np.full(supplier_failed.sum(), np.datetime64("2026-03-02"))]
+        out.append((pd.DataFrame({"merchant_id": ids, "date": dates}), supplier, buyer))
+    return out
+
+
+def test_customer_loss_effect_recovers_a_known_contagion_effect_and_finds_none_where_there_is_none():
+    from sim.contagion import customer_loss_effect
+
+    # the true ratio at a half, at the controls' mean: about exp(0.5 * 2.2) = 3 (rare events)
+    runs = synthetic_supplier_runs(2.2, seed=3)
+    effect = customer_loss_effect(runs, bootstrap=50)
+    assert effect["share_coefficient"] == pytest.approx(2.2, abs=0.35)
+    assert 2.3 < effect["ratio"] < 3.6 and effect["ratio_low"] < effect["ratio"] < effect["ratio_high"]
+    assert effect["suppliers"] == 12000 and effect["failed"] == sum(
+        int((f["date"] == np.datetime64("2026-03-02")).sum()) for f, _, _ in runs)
+    none = customer_loss_effect(synthetic_supplier_runs(0.0, seed=4))
+    assert none["ratio"] == pytest.approx(1.0, abs=0.25)
+    assert "ratio_low" not in none
+    with pytest.raises(ValueError, match="at least one run"):
+        customer_loss_effect([])
