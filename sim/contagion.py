@@ -499,7 +499,7 @@ def failure_by_customer_losses(failures: pd.DataFrame, supplier: ArrayLike, buye
     per = _supplier_outcomes(failures, supplier, buyer)
     share, failed = per["share"].to_numpy(), per["failed"].to_numpy()
     labels = ["none"] + [f"({lo:.0%}, {hi:.0%}]" for lo, hi in zip(bins[:-1], bins[1:])]
-    group = np.where(share == 0, 0, np.searchsorted(np.asarray(bins), share, side="left"))
+    group = np.searchsorted(np.asarray(bins), share, side="left")   # a share of 0 is bins[0]: "none"
     rows = []
     for k, label in enumerate(labels):
         mine = group == k

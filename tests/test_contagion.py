@@ -321,6 +321,9 @@ def test_failure_by_customer_losses_groups_suppliers_by_the_share_of_customers_f
     assert t["suppliers"].tolist() == [1, 0, 0, 0] and t["failed"].tolist() == [1, 0, 0, 0]
     with pytest.raises(ValueError, match="one entry per relation"):
         failure_by_customer_losses(failures, supplier, buyer[:-1])
+    # no failures at all: every supplier is in the reference group
+    empty = failure_by_customer_losses(failures.iloc[:0], supplier, buyer)
+    assert empty["suppliers"].tolist() == [4, 0, 0, 0] and empty["failed"].tolist() == [0, 0, 0, 0]
 
 
 def synthetic_supplier_runs(true_coefficient: float, seed: int, runs: int = 2, suppliers: int = 6000):
@@ -358,5 +361,32 @@ def test_customer_loss_effect_recovers_a_known_contagion_effect_and_finds_none_w
     none = customer_loss_effect(synthetic_supplier_runs(0.0, seed=4))
     assert none["ratio"] == pytest.approx(1.0, abs=0.25)
     assert "ratio_low" not in none
-    with pytest.raises(ValueError, match="at least one run"):
+    # the bootstrap is seeded: the same seed gives the same interval, another seed another
+    again = customer_loss_effect(runs, bootstrap=50)
+    assert (again["ratio_low"], again["ratio_high"]) == (effect["ratio_low"], effect["ratio_high"])
+    assert customer_loss_effect(runs, bootstrap=50, seed=1)["ratio_low"] != effect["ratio_low"]
+    with pytest.raises(ValueError, match="^customer_loss_effect needs at least one run$"):
         customer_loss_effect([])
+
+
+def test_customer_loss_effect_compares_suppliers_within_a_run():
+    """Runs differ in their base failure rates and in how many customers fail (a crunch and a
+    calm year): pooled without a run intercept, the share would pick up the difference."""
+    from sim.contagion import customer_loss_effect
+
+    calm, crunch = synthetic_supplier_runs(0.0, seed=5, runs=1)[0], synthetic_supplier_runs(0.0, seed=6, runs=1)[0]
+    failures, supplier, buyer = crunch
+    # in the crunch every supplier is twice as likely to fail, and more customers fail
+    rng = np.random.default_rng(7)
+    extra_suppliers = np.setdiff1d(rng.choice(6000, 600, replace=False), failures["merchant_id"])
+    extra_customers = rng.choice(buyer, 4000, replace=False)
+    crunch = (pd.concat([failures, pd.DataFrame({"merchant_id": extra_suppliers,
+                                                 "date": np.datetime64("2026-03-02")}),
+                         pd.DataFrame({"merchant_id": extra_customers, "date": np.datetime64("2026-03-01")})]),
+              supplier, buyer)
+    effect = customer_loss_effect([calm, crunch])
+    assert effect["ratio"] == pytest.approx(1.0, abs=0.25)
+    # (pooled as one run, the same suppliers would seem to catch failure from their customers)
+    pooled = customer_loss_effect([(pd.concat([calm[0], crunch[0].assign(merchant_id=crunch[0]["merchant_id"] + 10**6)]),
+                                    np.r_[calm[1], crunch[1] + 10**6], np.r_[calm[2], crunch[2] + 10**6])])
+    assert pooled["ratio"] > 1.3

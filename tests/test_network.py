@@ -100,6 +100,10 @@ def test_an_unpicked_supplier_is_adopted_by_one_buyer_as_an_extra_supplier():
     assert supplier.tolist()[:6] == [0, 1, 1, 0, 0, 1] and buyer.tolist()[:6] == [0, 0, 1, 1, 2, 2]
     assert sorted(supplier.tolist()[6:]) == [2, 3]           # each unpicked supplier once
     assert all(0 <= b < 3 for b in buyer.tolist()[6:])
+    # any buyer can adopt, about equally often
+    buyer, supplier = _adopt_unpicked(np.zeros((4, 1), dtype=np.int64), 401, np.random.default_rng(6))
+    assert supplier.tolist() == [0, 0, 0, 0, *range(1, 401)]
+    assert np.bincount(buyer[4:], minlength=4).min() > 70
 
 
 def test_small_upper_tiers_cap_the_number_of_suppliers():
