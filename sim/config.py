@@ -529,7 +529,8 @@ class Config:
     labour: LabourParams = field(default_factory=LabourParams)
     macro: MacroParams = field(default_factory=MacroParams)
     lenders: dict = field(default_factory=_default_lenders,
-                          metadata={"item": LenderParams, "doc": "lenders by name"})
+                          metadata={"item": LenderParams, "doc": "lenders by name",
+                                    "new_requires": ("account_share",)})
     promotions: dict = field(default_factory=_default_promotions,
                              metadata={"item": PromotionParams, "doc": "promotion windows by name"})
     merchants: MerchantParams = field(default_factory=MerchantParams)
@@ -632,6 +633,11 @@ def _build(cls, data: dict, path: str, base):
             for name, entry in value.items():
                 if f.metadata.get("fixed_keys") and name not in merged:
                     raise ConfigError(f"{sub}.{name}: unknown name (known: {', '.join(merged)})")
+                required = f.metadata.get("new_requires", ())
+                if name not in merged and required and not (isinstance(entry, dict) and set(required) <= set(entry)):
+                    # a new entry must say what makes it one, so that a misspelt name is not a new lender
+                    raise ConfigError(f"{sub}.{name}: unknown name (known: {', '.join(merged)}); a new one "
+                                      f"must set {', '.join(required)}")
                 item_base = merged.get(name, f.metadata["item"]())
                 merged[name] = _build(f.metadata["item"], entry, f"{sub}.{name}", item_base)
             changes[key] = merged

@@ -52,6 +52,8 @@ def test_extends_chain_and_overrides(tmp_path):
     (["run.platform=alipay"], ["run.platform", "alipay", "baitiao"]),
     (["run.start_date=2026-13-01"], ["run.start_date", "ISO date"]),
     (["noequals"], ["expected key.path=value"]),
+    # a misspelt lender is not a new lender with default parameters
+    (["lenders.jiebei.cut_hysteresis=0.3"], ["lenders.jiebei", "unknown name", "baitiao, huabei", "account_share"]),
 ])
 def test_bad_overrides_name_the_key(override, words):
     with pytest.raises(ConfigError) as err:
@@ -104,3 +106,9 @@ def test_bad_shocks_name_file_and_position(tmp_path, table, words):
     assert str(path) in str(err.value)
     for word in words:
         assert word in str(err.value)
+
+
+def test_a_new_lender_is_declared_by_its_account_share():
+    cfg = load_config("baseline", ["lenders.jiebei.account_share=0.2", "lenders.jiebei.cut_hysteresis=0.3"])
+    assert cfg.lender_names == ["baitiao", "huabei", "jiebei"]
+    assert cfg.lenders["jiebei"].account_share == 0.2 and cfg.lenders["jiebei"].cut_hysteresis == 0.3
