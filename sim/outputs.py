@@ -366,9 +366,10 @@ def summary(model, frames: dict[str, pd.DataFrame]) -> dict:
         "merchant_failures": int(ts["merchant_failures"].sum()),
     }
     from sim.contagion import cascade_statistics, failure_by_customer_losses
-    headline["cascades"] = cascade_statistics(failures_frame(model))
+    failure_table = failures_frame(model)
+    headline["cascades"] = cascade_statistics(failure_table)
     # Arata (2018)'s view of chain failures, on the network of the eve of the recorded window
-    by_losses = failure_by_customer_losses(failures_frame(model), *model.supply.start_relations)
+    by_losses = failure_by_customer_losses(failure_table, *model.supply.start_relations)
     headline["failure_by_customer_losses"] = [
         {k: (None if isinstance(v, float) and not np.isfinite(v) else v.item() if isinstance(v, np.generic) else v)
          for k, v in row.items()}
