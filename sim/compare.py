@@ -75,6 +75,7 @@ MEASURES: tuple[Measure, ...] = (
     Measure("contagion_failures", "failures", "contagion", "count",
             "merchant failures caused by a counterparty or a lender's line cut"),
     Measure("unemployment_rate_mean", "mean", "unemployment_rate", "rate", "unemployment rate, mean"),
+    Measure("unemployment_rate_peak", "max", "unemployment_rate", "rate", "unemployment rate, peak"),
     Measure("delinq_30_rate_mean", "mean", "delinq_30_rate", "rate", "platform 30+ DPD rate, mean"),
     Measure("delinq_30_rate_peak", "max", "delinq_30_rate", "rate", "platform 30+ DPD rate, peak"),
     Measure("charge_offs", "sum", "charge_offs", "count", "platform charge-offs"),
@@ -542,6 +543,31 @@ def compare(scenario: str | Path, against: str | Path = "baseline", seeds=DEFAUL
     if out is not None:
         comp.write(out)
     return comp.table
+
+
+def monthly_ratio(comp: Comparison, column: str) -> pd.DataFrame:
+    """The scenario's monthly mean of the daily ``column`` over the base's, seed by seed (a
+    row per calendar month, a column per seed): how a crisis moves a rate month by month,
+    each seed against its own paired base. ``column`` must be one of the daily series kept
+    for the figure (:data:`KEY_SERIES`)."""
+    if column not in comp.daily:
+        raise KeyError(f"monthly_ratio: no daily series {column!r} (kept: {', '.join(comp.daily)})")
+    months = pd.DatetimeIndex(comp.dates).to_period("M")
+    out = {}
+    for i, seed in enumerate(comp.seeds):
+        base = pd.Series(comp.daily[column]["base"][i], index=months).groupby(level=0).mean()
+        scen = pd.Series(comp.daily[column]["scenario"][i], index=months).groupby(level=0).mean()
+        out[seed] = scen / base
+    return pd.DataFrame(out)
+
+
+def peak_ratio(comp: Comparison, column: str, level: float = LEVEL) -> dict:
+    """The peak of :func:`monthly_ratio` seed by seed, its mean over the seeds with a
+    t-interval (:func:`paired_interval`), and the month of the peak of the mean ratio."""
+    ratios = monthly_ratio(comp, column)
+    mean, low, high = paired_interval(ratios.max(axis=0).to_numpy(), level)
+    return {"peak_ratio": mean, "ci_low": low, "ci_high": high, "per_seed": ratios.max(axis=0).tolist(),
+            "month": str(ratios.mean(axis=1).idxmax()), "ratios": ratios}
 
 
 # --------------------------------------------------------------------------- presentation

@@ -13,7 +13,8 @@ import pytest
 
 import sim
 from sim.cli import main
-from sim.compare import (MEASURES, measures_for, paired_interval, run_comparison, summarise)
+from sim.compare import (MEASURES, Comparison, measures_for, monthly_ratio, paired_interval, peak_ratio,
+                         run_comparison, summarise)
 from sim.config import ConfigError
 from sim.outputs import COLUMNS
 
@@ -85,6 +86,30 @@ def test_table_from_hand_made_paired_runs():
     assert sales["ci_high"] == pytest.approx(-10 + half, rel=1e-12)
     assert sales["rel_diff"] == pytest.approx(-0.1, rel=1e-12) and sales["seeds"] == 3
     assert math.isnan(row(table, "cuts")["rel_diff"])          # base mean 0: no relative difference
+
+
+def hand_made_comparison() -> Comparison:
+    """Two seeds over four days that straddle a month end (30 and 31 January, 1 and 2 February)."""
+    dates = pd.date_range("2026-01-30", periods=4).to_numpy()
+    daily = {"delinq_30_rate": {"base": np.array([[1.0, 3.0, 2.0, 2.0], [1.0, 1.0, 1.0, 1.0]]),
+                                "scenario": np.array([[2.0, 2.0, 6.0, 2.0], [1.0, 1.0, 1.5, 1.5]])}}
+    return Comparison("s", "b", [7, 8], ("2026-01-30", "2026-02-02"), ("2026-01-30", "2026-02-02"), [],
+                      pd.DataFrame(), pd.DataFrame(), dates, daily, [])
+
+
+def test_monthly_and_peak_ratio_compare_each_seed_with_its_own_base_month_by_month():
+    ratios = monthly_ratio(hand_made_comparison(), "delinq_30_rate")
+    # seed 7: January 2/2, February 4/2; seed 8: January 1/1, February 1.5/1
+    assert [str(m) for m in ratios.index] == ["2026-01", "2026-02"] and list(ratios.columns) == [7, 8]
+    assert ratios[7].tolist() == [1.0, 2.0] and ratios[8].tolist() == [1.0, 1.5]
+    peak = peak_ratio(hand_made_comparison(), "delinq_30_rate")
+    # peaks 2.0 and 1.5: mean 1.75, sd sqrt(0.125), t(0.975, 1) = 12.706204736174694
+    half = 12.706204736174694 * math.sqrt(0.125) / math.sqrt(2)
+    assert peak["peak_ratio"] == 1.75 and peak["per_seed"] == [2.0, 1.5] and peak["month"] == "2026-02"
+    assert peak["ci_low"] == pytest.approx(1.75 - half, rel=1e-12)
+    assert peak["ci_high"] == pytest.approx(1.75 + half, rel=1e-12)
+    with pytest.raises(KeyError, match="no daily series 'charge_offs' \\(kept: delinq_30_rate\\)"):
+        monthly_ratio(hand_made_comparison(), "charge_offs")
 
 
 def test_measure_table_expands_causes_and_skips_missing_optional_columns():
