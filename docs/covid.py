@@ -1,6 +1,6 @@
 """Measure the COVID-like shock against the baseline (docs/model.md 11.3, "A COVID-like shock").
 
-    python docs/covid.py [--scenario covid] [--seeds 6] [--workers 2]
+    python docs/covid.py [--scenario covid_like] [--seeds 6] [--workers 2]
                          [--consumers 100000] [--merchants 2000]
 
 Runs the scenario and the baseline on seeds 1..N (common random numbers; each seed's pair
@@ -30,7 +30,7 @@ from sim.compare import monthly_ratio, paired_interval, peak_ratio, run_comparis
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scenario", default="covid")
+    ap.add_argument("--scenario", default="covid_like")
     ap.add_argument("--seeds", type=int, default=6)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--consumers", type=int, default=100_000)
