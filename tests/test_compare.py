@@ -108,8 +108,14 @@ def test_monthly_and_peak_ratio_compare_each_seed_with_its_own_base_month_by_mon
     assert peak["peak_ratio"] == 1.75 and peak["per_seed"] == [2.0, 1.5] and peak["month"] == "2026-02"
     assert peak["ci_low"] == pytest.approx(1.75 - half, rel=1e-12)
     assert peak["ci_high"] == pytest.approx(1.75 + half, rel=1e-12)
-    with pytest.raises(KeyError, match="no daily series 'charge_offs' \\(kept: delinq_30_rate\\)"):
-        monthly_ratio(hand_made_comparison(), "charge_offs")
+    assert peak["ratios"].equals(ratios)
+    # another confidence level: t(0.75, 1) = 1
+    narrow = peak_ratio(hand_made_comparison(), "delinq_30_rate", level=0.5)
+    assert narrow["ci_low"] == pytest.approx(1.75 - math.sqrt(0.125) / math.sqrt(2), rel=1e-12)
+    comp = hand_made_comparison()
+    comp.daily["retail_sales"] = comp.daily["delinq_30_rate"]
+    with pytest.raises(KeyError, match="no daily series 'charge_offs' \\(kept: delinq_30_rate, retail_sales\\)"):
+        monthly_ratio(comp, "charge_offs")
 
 
 def test_measure_table_expands_causes_and_skips_missing_optional_columns():
