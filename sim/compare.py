@@ -565,8 +565,9 @@ def peak_ratio(comp: Comparison, column: str, level: float = LEVEL) -> dict:
     """The peak of :func:`monthly_ratio` seed by seed, its mean over the seeds with a
     t-interval (:func:`paired_interval`), and the month of the peak of the mean ratio."""
     ratios = monthly_ratio(comp, column)
-    mean, low, high = paired_interval(ratios.max(axis=0).to_numpy(), level)
-    return {"peak_ratio": mean, "ci_low": low, "ci_high": high, "per_seed": ratios.max(axis=0).tolist(),
+    peaks = ratios.max(axis=0).to_numpy()
+    mean, low, high = paired_interval(peaks, level)
+    return {"peak_ratio": mean, "ci_low": low, "ci_high": high, "per_seed": peaks.tolist(),
             "month": str(ratios.mean(axis=1).idxmax()), "ratios": ratios}
 
 
