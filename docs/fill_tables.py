@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from sim.outputs import COLUMNS, LENDER_COLUMNS
-from sim.shocks import KINDS, NOT_YET
+from sim.shocks import KINDS, NOT_YET, SIZE_RANGE
 
 doc = ROOT / "docs" / "model.md"
 text = doc.read_text()
@@ -19,9 +19,11 @@ for name, meaning in COLUMNS.items():
     rows.append(f"| `{name}` | {meaning} |")
 columns = "\n".join(rows)
 lender_cols = ", ".join(f"`{c}`" for c in LENDER_COLUMNS)
-krows = ["| Kind | Meaning of `size` and keys | Built |", "|---|---|---|"]
+krows = ["| Kind | Meaning of `size` and keys | Size (one shock, and overlapping ones added up) | Built |",
+         "|---|---|---|---|"]
 for k, v in KINDS.items():
-    krows.append(f"| `{k}` | {v} | {'no' if k in NOT_YET else 'yes'} |")
+    lo_hi = f"[{SIZE_RANGE[k][0]:g}, {SIZE_RANGE[k][1]:g}]" if k in SIZE_RANGE else "any finite number"
+    krows.append(f"| `{k}` | {v} | {lo_hi} | {'no' if k in NOT_YET else 'yes'} |")
 kinds = "\n".join(krows)
 params = subprocess.run([sys.executable, "-m", "sim", "params"], capture_output=True, text=True, check=True).stdout.strip()
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -600,6 +601,12 @@ def _check_value(path: str, f: dataclasses.Field, value: Any) -> Any:
     elif kind is list:
         if not isinstance(value, list):
             raise ConfigError(f"{path}: expected a list, got {value!r}")
+    if kind is float and not math.isfinite(value):
+        raise ConfigError(f"{path}: {value!r} is not a finite number")
+    if kind is list:
+        for i, item in enumerate(value):
+            if isinstance(item, float) and not math.isfinite(item):
+                raise ConfigError(f"{path}[{i}]: {item!r} is not a finite number")
     lo, hi = meta.get("lo"), meta.get("hi")
     if kind in (int, float) and ((lo is not None and value < lo) or (hi is not None and value > hi)):
         rng = f"[{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}]"

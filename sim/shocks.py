@@ -8,8 +8,9 @@ refer to the recorded window.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from dataclasses import dataclass
+import math
 
 import numpy as np
 
@@ -39,10 +40,26 @@ KINDS = {
                         "(a whole number >= 0); optional lender (default the platform)",
 }
 NOT_YET: set[str] = set()
+# the sizes a kind allows, for one shock and for the sum of its shocks that overlap (of one
+# lender, for the lender kinds): shares of the labour force, fractions of demand, income or
+# confidence, shifts of risk appetite or of the annual funding rate
+SIZE_RANGE: dict[str, tuple[float, float]] = {
+    "unemployment": (-1.0, 1.0),
+    "demand": (-1.0, 10.0),
+    "income": (-0.9, 10.0),
+    "confidence": (-1.0, 10.0),
+    "credit_tightening": (-1.0, 1.0),
+    "funding_rate": (-0.5, 1.0),
+    "anomaly_strictness": (-0.9, 100.0),
+    "promotion": (-1.0, 10.0),
+    "credit_limit_experiment": (-0.99, 10.0),
+    "settlement_delay": (0.0, 365.0),
+}
+LENDER_KINDS = ("credit_tightening", "anomaly_strictness", "settlement_delay")   # levels add up lender by lender
 ALLOWED_KEYS = {"kind", "start", "end", "days", "size", "lender", "target", "share", "feature", "weight"}
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Shock:
     kind: str
     start: int          # day index, inclusive
@@ -122,8 +139,12 @@ def parse_shocks(items, cfg=None) -> list[Shock]:
         if e <= s or e > horizon_end:
             raise _err(where, f"end = {e} must be after start and no later than {horizon_end}")
         size = table.get("size", 0.0)
-        if isinstance(size, bool) or not isinstance(size, (int, float)):
-            raise _err(where, f"size = {size!r}: expected a number")
+        if isinstance(size, bool) or not isinstance(size, (int, float)) or not math.isfinite(size):
+            raise _err(where, f"size = {size!r}: expected a finite number")
+        if kind in SIZE_RANGE and kind != "settlement_delay" and not \
+                SIZE_RANGE[kind][0] <= size <= SIZE_RANGE[kind][1]:
+            lo, hi = SIZE_RANGE[kind]
+            raise _err(where, f"size = {size!r} is out of range [{lo:g}, {hi:g}] for kind {kind!r}")
         lender = table.get("lender")
         if lender == "banks" and kind != "credit_tightening":
             raise _err(where, f"lender = 'banks' only goes with kind 'credit_tightening'")
@@ -152,13 +173,58 @@ def parse_shocks(items, cfg=None) -> list[Shock]:
         feature, weight = _scorecard_change(table, kind, where)
         out.append(Shock(kind, (s - start).days, (e - start).days, float(size), lender,
                          target, share, where, feature, weight))
+    _check_levels(out, cfg)
     return out
+
+
+def _check_levels(shocks: list[Shock], cfg) -> None:
+    """Overlapping shocks of a kind add up: their sum must stay in the kind's range
+    (:data:`SIZE_RANGE`) on every day, lender by lender for the lender kinds; and the outside
+    sector's autonomous demand, moved by both ``demand`` and ``income``, must stay positive."""
+    n = cfg.run.days
+    checks = [(kind, None) for kind in SIZE_RANGE if kind not in LENDER_KINDS and kind != "credit_limit_experiment"]
+    checks += [(kind, name) for kind in LENDER_KINDS for name in cfg.lenders]
+    checks.append(("credit_tightening", "banks"))
+    for name in cfg.lenders:   # an account can be in one experiment at a time: the panel's treated flag
+        running = [e for e in shocks if e.kind == "credit_limit_experiment" and e.lender == name]
+        for a in running:
+            for b in running:
+                if a is not b and a.start <= b.start < a.end:
+                    raise _err(f"{a.where} and {b.where}", f"two credit_limit_experiment shocks at {name} overlap "
+                                                           f"on {cfg.start + dt.timedelta(days=b.start)}: an "
+                                                           f"account can be in one experiment at a time")
+    # a settlement delay that names no lender is the platform's
+    delays = [dataclasses.replace(s, lender=s.lender or cfg.run.platform) for s in shocks
+              if s.kind == "settlement_delay"]
+    for kind, lender in checks:
+        pool = delays if kind == "settlement_delay" else shocks
+        level = shock_level(pool, kind, n, 0, lender)
+        lo, hi = SIZE_RANGE[kind]
+        bad = np.flatnonzero((level < lo - 1e-12) | (level > hi + 1e-12))
+        if bad.size:
+            day = int(bad[0])
+            who = f" for {lender}" if lender else ""
+            raise _err(_overlapping(pool, (kind,), day, lender),
+                       f"these {kind} shocks{who} add up to {level[day]:g} on {cfg.start + dt.timedelta(days=day)}, "
+                       f"out of range [{lo:g}, {hi:g}]")
+    autonomous = shock_level(shocks, "demand", n, 0) + shock_level(shocks, "income", n, 0)
+    bad = np.flatnonzero(autonomous <= -1)
+    if bad.size:
+        day = int(bad[0])
+        raise _err(_overlapping(shocks, ("demand", "income"), day, None),
+                   f"these demand and income shocks add up to {autonomous[day]:g} on "
+                   f"{cfg.start + dt.timedelta(days=day)}: the outside sector's autonomous demand would vanish "
+                   f"(they must add up to more than -1)")
+
+
+def _overlapping(shocks: list[Shock], kinds: tuple[str, ...], day: int, lender: str | None) -> str:
+    """Where the shocks of ``kinds`` running on ``day`` (for ``lender``) are written, joined."""
+    return " and ".join(s.where for s in shocks if s.kind in kinds and s.start <= day < s.end
+                        and (lender is None or s.lender in (None, lender)))
 
 
 def _scorecard_change(table: dict, kind: str, where: str) -> tuple[str | None, float | None]:
     """The ``feature`` and ``weight`` keys of a ``model_update`` (both or neither)."""
-    import math
-
     from agents.lender import FEATURES
     feature, weight = table.get("feature"), table.get("weight")
     if kind != "model_update":

@@ -54,6 +54,11 @@ def test_extends_chain_and_overrides(tmp_path):
     (["noequals"], ["expected key.path=value"]),
     # a misspelt lender is not a new lender with default parameters
     (["lenders.jiebei.cut_hysteresis=0.3"], ["lenders.jiebei", "unknown name", "baitiao, huabei", "account_share"]),
+    # NaN and infinity pass a range test (every comparison with NaN is false): refused by name
+    (["macro.confidence_normal=nan"], ["macro.confidence_normal: nan is not a finite number"]),
+    (["lenders.baitiao.anomaly_z=inf"], ["lenders.baitiao.anomaly_z: inf is not a finite number"]),
+    (["consumers.target_utilisation_impatient=[0.5, -inf]"],
+     ["consumers.target_utilisation_impatient[1]: -inf is not a finite number"]),
 ])
 def test_bad_overrides_name_the_key(override, words):
     with pytest.raises(ConfigError) as err:
@@ -98,6 +103,11 @@ def test_scenario_file_errors_name_file_and_key(tmp_path):
     ('kind = "credit_tightening"\nstart = "2026-03-01"\ndays = 5\nsize = -0.3\nlender = "ant"', ["lender = 'ant'"]),
     ('kind = "credit_limit_experiment"\nstart = "2026-03-01"\ndays = 5\nsize = 0.5', ["share"]),
     ('kind = "income"\nstart = "2026-03-01"\ndays = 5\nsize = -0.1\nwhen = 3', ["unknown key", "when"]),
+    ('kind = "confidence"\nstart = "2026-03-01"\ndays = 5\nsize = nan', ["size = nan: expected a finite number"]),
+    # an income shock of -2 made consumption negative and passed --check
+    ('kind = "income"\nstart = "2026-03-01"\ndays = 5\nsize = -2', ["size = -2 is out of range [-0.9, 10]", "'income'"]),
+    ('kind = "unemployment"\nstart = "2026-03-01"\ndays = 5\nsize = 1.01', ["out of range [-1, 1]"]),
+    ('kind = "credit_tightening"\nstart = "2026-03-01"\ndays = 5\nsize = -1.5', ["out of range [-1, 1]"]),
 ])
 def test_bad_shocks_name_file_and_position(tmp_path, table, words):
     path = write(tmp_path, "shock", f'extends = "baseline"\n[[shocks]]\n{table}\n')
@@ -106,6 +116,71 @@ def test_bad_shocks_name_file_and_position(tmp_path, table, words):
     assert str(path) in str(err.value)
     for word in words:
         assert word in str(err.value)
+
+
+@pytest.mark.parametrize("tables, words", [
+    # two unemployment shocks of 0.6 overlap from 10 March: 120% of the labour force
+    ([("unemployment", "2026-03-01", 20, 0.6), ("unemployment", "2026-03-10", 20, 0.6)],
+     ["shocks[0] and", "shocks[1]: these unemployment shocks add up to 1.2 on 2026-03-10", "[-1, 1]"]),
+    # lender by lender: the platform's own -0.6 and an economy-wide -0.6
+    ([("credit_tightening", "2026-03-01", 20, -0.6, "baitiao"), ("credit_tightening", "2026-03-05", 5, -0.6)],
+     ["credit_tightening shocks for baitiao add up to -1.2 on 2026-03-05"]),
+    # ... and for the banks; only the shocks running that day are named (not shocks[2], which
+    # ended the day before, nor the rival's shocks[3])
+    ([("credit_tightening", "2026-03-10", 20, -0.6, "banks"), ("credit_tightening", "2026-03-01", 20, -0.6),
+      ("credit_tightening", "2026-03-05", 5, -0.1, "banks"), ("credit_tightening", "2026-03-01", 30, -0.2, "huabei")],
+     ["shocks[0] and", "shocks[1]: these credit_tightening shocks for banks add up to -1.2 on 2026-03-10"]),
+    ([("unemployment", "2026-03-01", 20, 0.6), ("unemployment", "2026-03-05", 5, 0.1),
+      ("unemployment", "2026-03-10", 20, 0.6)],
+     ["shocks[0] and", "shocks[2]: these unemployment shocks add up to 1.2 on 2026-03-10"]),
+    # demand and income together take autonomous demand to zero (-1 is already too far)
+    ([("income", "2026-03-01", 20, -0.5), ("demand", "2026-03-05", 20, -0.5)],
+     ["shocks[0] and", "shocks[1]: these demand and income shocks add up to -1 on 2026-03-05", "more than -1"]),
+    ([("demand", "2026-03-01", 20, -0.5), ("income", "2026-03-05", 20, -0.5)],
+     ["these demand and income shocks add up to -1 on 2026-03-05"]),
+    # settlement delays add up lender by lender (none named: the platform's)
+    ([("settlement_delay", "2026-03-01", 20, 200), ("settlement_delay", "2026-03-03", 20, 200, "baitiao")],
+     ["these settlement_delay shocks for baitiao add up to 400 on 2026-03-03", "[0, 365]"]),
+    # an account is in one experiment at a time: two at one lender may not overlap
+    ([("credit_limit_experiment", "2026-03-01", 20, 0.5), ("credit_limit_experiment", "2026-03-15", 20, -0.3)],
+     ["shocks[0] and", "shocks[1]: two credit_limit_experiment shocks at baitiao overlap on 2026-03-15"]),
+    ([("credit_limit_experiment", "2026-03-01", 20, 0.5), ("credit_limit_experiment", "2026-03-01", 5, -0.3)],
+     ["two credit_limit_experiment shocks at baitiao overlap on 2026-03-01"]),
+])
+def test_overlapping_shocks_that_add_up_out_of_range_are_refused_naming_them(tmp_path, tables, words):
+    text = 'extends = "baseline"\n'
+    for kind, start, days, size, *lender in tables:
+        text += f'[[shocks]]\nkind = "{kind}"\nstart = "{start}"\ndays = {days}\nsize = {size}\n'
+        text += f'lender = "{lender[0]}"\n' if lender else ""
+        text += 'share = 0.5\n' if kind == "credit_limit_experiment" else ""
+    path = write(tmp_path, "overlap", text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    for word in words:
+        assert word in str(err.value)
+    assert str(path) in str(err.value)
+
+
+@pytest.mark.parametrize("shocks", [
+    # the edges are allowed: 1.0 and -1.0 on the days they overlap
+    '{kind="unemployment", start="2026-03-01", days=20, size=0.5}, '
+    '{kind="unemployment", start="2026-03-10", days=20, size=0.5}',
+    '{kind="credit_tightening", start="2026-03-01", days=20, size=-0.5}, '
+    '{kind="credit_tightening", start="2026-03-10", days=20, size=-0.5}',
+    # two lenders' own tightenings do not add up
+    '{kind="credit_tightening", lender="baitiao", start="2026-03-01", days=20, size=-0.6}, '
+    '{kind="credit_tightening", lender="huabei", start="2026-03-01", days=20, size=-0.6}',
+    # experiments one after the other, or at two lenders, may share days with each other's ends
+    '{kind="credit_limit_experiment", start="2026-03-01", days=20, size=5, share=0.5}, '
+    '{kind="credit_limit_experiment", start="2026-03-21", days=20, size=6, share=0.5}, '
+    '{kind="credit_limit_experiment", lender="huabei", start="2026-03-01", days=40, size=6, share=0.5}',
+    # a settlement delay that names no lender is the platform's: it does not add to the rival's
+    '{kind="settlement_delay", start="2026-03-01", days=20, size=200}, '
+    '{kind="settlement_delay", lender="huabei", start="2026-03-01", days=20, size=200}',
+])
+def test_overlapping_shocks_inside_the_range_add_up_as_before(shocks):
+    cfg = load_config("baseline", [f"shocks=[{shocks}]"])
+    assert len(cfg.shocks) == shocks.count("kind=")
 
 
 def test_a_new_lender_is_declared_by_its_account_share():
