@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from sim.accounting import InvariantError
-from sim.config import SCENARIO_DIR, ConfigError, load_config, params_table
+from sim.config import SCENARIO_DIR, ConfigError, load_config, params_table, with_flags
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -95,13 +95,10 @@ def _run(args) -> int:
     from sim.model import CreditModel
     from sim.outputs import write_outputs
 
-    overrides = list(args.overrides)
-    for flag, key in (("seed", "run.seed"), ("days", "run.days"), ("consumers", "population.consumers"),
-                      ("merchants", "population.merchants")):
-        value = getattr(args, flag)
-        if value is not None:
-            overrides.append(f"{key}={value}")
     try:
+        overrides = with_flags(args.overrides, {"run.seed": args.seed, "run.days": args.days,
+                                                "population.consumers": args.consumers,
+                                                "population.merchants": args.merchants})
         cfg = load_config(args.scenario, overrides)
     except ConfigError as err:
         print(f"sim: configuration error: {err}", file=sys.stderr)

@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.config import ConfigError, differs_only_in_shocks, load_config, resolve_scenario
+from sim.config import ConfigError, differs_only_in_shocks, load_config, resolve_scenario, with_flags
 from sim.shocks import divergence_day, shares_early_days
 
 LEVEL = 0.95            # confidence level of the intervals
@@ -437,11 +437,8 @@ def plan_comparison(scenario: str | Path, against: str | Path = "baseline", seed
                     window_names: tuple[str, str] = ("date_from", "date_to")) -> Plan:
     """Validate both scenarios, the overrides, the seeds and the window; raise
     :class:`~sim.config.ConfigError` before anything runs."""
-    overrides = [str(o) for o in overrides]
-    for key, value in (("run.days", days), ("population.consumers", consumers),
-                       ("population.merchants", merchants)):
-        if value is not None:
-            overrides.append(f"{key}={value}")
+    overrides = with_flags(overrides, {"run.days": days, "population.consumers": consumers,
+                                       "population.merchants": merchants})
     paths = {"scenario": str(resolve_scenario(scenario).resolve()),
              "base": str(resolve_scenario(against).resolve())}
     cfgs = {role: load_config(path, overrides) for role, path in paths.items()}

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -787,11 +788,39 @@ def _check_consistency(cfg: Config) -> None:
     if cfg.population.merchants < 3 and not n.path:
         raise ConfigError("population.merchants: a generated supply chain needs at least 3 merchants")
     for name, pp in cfg.promotions.items():
+        days = []
         for key in ("start", "peak", "end"):
             try:
-                dt.datetime.strptime("2024-" + getattr(pp, key), "%Y-%m-%d")
+                days.append(dt.datetime.strptime("2024-" + getattr(pp, key), "%Y-%m-%d"))
             except ValueError:
                 raise ConfigError(f"promotions.{name}.{key}: {getattr(pp, key)!r} is not MM-DD") from None
+        if not days[0] <= days[1] <= days[2]:   # a window out of order used to vanish
+            raise ConfigError(f"promotions.{name}: start {pp.start}, peak {pp.peak} and end {pp.end} must come in "
+                              f"that order within one year")
+    from agents.lender import CAUSES
+    reserved = set(CAUSES) | {"retailer", "distributor", "manufacturer", "banks"}
+    for name in cfg.lenders:   # other lenders' output columns are suffixed with their names
+        if not re.fullmatch(r"[a-z][a-z0-9]*", name) or name in reserved:
+            raise ConfigError(f"lenders.{name}: a lender's name must be lowercase letters and digits, starting "
+                              f"with a letter, and none of {', '.join(sorted(reserved))} (output columns "
+                              f"carry it as a suffix)")
+
+
+def with_flags(overrides, flags: dict) -> list[str]:
+    """``overrides`` (``key.path=value`` strings) with the command line's shortcut flags
+    (``--seed``, ``--days``, ``--consumers``, ``--merchants``: ``{key path: value or None}``)
+    added as overrides of their keys. A flag and a ``--set`` of the same key must agree: the
+    flag used to win silently, whatever the order."""
+    out = [str(o) for o in overrides]
+    for key, value in flags.items():
+        if value is None:
+            continue
+        for o in out:
+            k, sep, v = o.partition("=")
+            if sep and k.strip() == key and v.strip() != str(value):
+                raise ConfigError(f"{key}: --set {key}={v.strip()} and the flag's {value} disagree; give one of them")
+        out.append(f"{key}={value}")
+    return out
 
 
 def differs_only_in_shocks(a: Config, b: Config) -> bool:

@@ -63,7 +63,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.config import Config, ConfigError, load_config, resolve_scenario
+from sim.config import Config, ConfigError, load_config, resolve_scenario, with_flags
 
 DEFAULT_HORIZONS = (3, 6, 12)
 DEFAULT_BANDS = 5
@@ -576,11 +576,8 @@ def plan_experiment(config_or_scenario, *, seeds=DEFAULT_SEEDS, seed: int | None
     """Validate the scenario (it must hold one ``credit_limit_experiment``), the overrides,
     seeds, horizons and panel share, and that the recorded window covers every horizon
     inside the experiment; raise :class:`ConfigError` before anything runs."""
-    overrides = [str(o) for o in overrides]
-    for key, value in (("run.days", days), ("population.consumers", consumers),
-                       ("population.merchants", merchants)):
-        if value is not None:
-            overrides.append(f"{key}={value}")
+    overrides = with_flags(overrides, {"run.days": days, "population.consumers": consumers,
+                                       "population.merchants": merchants})
     if isinstance(config_or_scenario, Config):
         if overrides:
             raise ConfigError("overrides and run flags apply to a scenario name or path; a Config is used "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sim.config import Config, ConfigError, iter_params, load_config, params_table
+from sim.config import Config, ConfigError, iter_params, load_config, params_table, with_flags
 
 
 def write(tmp_path, name, text):
@@ -59,6 +59,11 @@ def test_extends_chain_and_overrides(tmp_path):
     (["lenders.baitiao.anomaly_z=inf"], ["lenders.baitiao.anomaly_z: inf is not a finite number"]),
     (["consumers.target_utilisation_impatient=[0.5, -inf]"],
      ["consumers.target_utilisation_impatient[1]: -inf is not a finite number"]),
+    # a promotion whose dates are out of order used to vanish
+    (['promotions.618.end="06-10"'], ["promotions.618: start 06-01, peak 06-18 and end 06-10", "in that order"]),
+    # a lender named like a cut cause overwrote the platform's limit_cuts_<cause> columns
+    (["lenders.review.account_share=0.2"], ["lenders.review: a lender's name", "review", "suffix"]),
+    (["lenders.Jie-bei.account_share=0.2"], ["lenders.Jie-bei: a lender's name must be lowercase letters"]),
 ])
 def test_bad_overrides_name_the_key(override, words):
     with pytest.raises(ConfigError) as err:
@@ -187,3 +192,19 @@ def test_a_new_lender_is_declared_by_its_account_share():
     cfg = load_config("baseline", ["lenders.jiebei.account_share=0.2", "lenders.jiebei.cut_hysteresis=0.3"])
     assert cfg.lender_names == ["baitiao", "huabei", "jiebei"]
     assert cfg.lenders["jiebei"].account_share == 0.2 and cfg.lenders["jiebei"].cut_hysteresis == 0.3
+
+
+def test_a_shortcut_flag_and_a_set_of_the_same_key_must_agree():
+    assert with_flags(["population.consumers=300", "run.seed=4"], {"population.consumers": 300, "run.days": None,
+                                                                   "run.seed": None}) == \
+        ["population.consumers=300", "run.seed=4", "population.consumers=300"]
+    # --consumers used to win silently over --set population.consumers, whatever the order
+    with pytest.raises(ConfigError, match="population.consumers: --set population.consumers=5000 and the flag's 300 "
+                                          "disagree"):
+        with_flags(["population.consumers=5000"], {"population.consumers": 300})
+
+
+def test_the_cli_refuses_a_flag_that_disagrees_with_a_set(capsys):
+    from sim.cli import main
+    code = main(["run", "baseline", "--consumers", "300", "--set", "population.consumers=5000", "--days", "5"])
+    assert code == 2 and "disagree" in capsys.readouterr().err
