@@ -141,8 +141,7 @@ def parse_shocks(items, cfg=None) -> list[Shock]:
         size = table.get("size", 0.0)
         if isinstance(size, bool) or not isinstance(size, (int, float)) or not math.isfinite(size):
             raise _err(where, f"size = {size!r}: expected a finite number")
-        if kind in SIZE_RANGE and kind != "settlement_delay" and not \
-                SIZE_RANGE[kind][0] <= size <= SIZE_RANGE[kind][1]:
+        if kind in SIZE_RANGE and not SIZE_RANGE[kind][0] <= size <= SIZE_RANGE[kind][1]:
             lo, hi = SIZE_RANGE[kind]
             raise _err(where, f"size = {size!r} is out of range [{lo:g}, {hi:g}] for kind {kind!r}")
         lender = table.get("lender")
@@ -151,14 +150,12 @@ def parse_shocks(items, cfg=None) -> list[Shock]:
         if lender is not None and lender not in cfg.lenders and lender != "banks":
             raise _err(where, f"lender = {lender!r} is not a lender ({', '.join(cfg.lenders)}, or 'banks' "
                               f"for credit_tightening)")
-        if kind == "settlement_delay" and (size < 0 or size != int(size) or size > 365):
-            raise _err(where, f"size = {size!r}: a settlement delay is a whole number of days in [0, 365]")
+        if kind == "settlement_delay" and size != int(size):
+            raise _err(where, f"size = {size!r}: a settlement delay is a whole number of days")
         share = table.get("share")
         if kind == "credit_limit_experiment":
             if share is None or not 0 < share < 1:
                 raise _err(where, "share: expected a number in (0, 1), the treated share of open accounts")
-            if size <= -1:
-                raise _err(where, f"size = {size}: a limit change must be above -1 (-100%)")
             lender = lender or cfg.run.platform
         elif share is not None:
             raise _err(where, f"share is not used by kind {kind!r}")
