@@ -399,16 +399,23 @@ EXPERIMENT_OVERRIDES = ("freeze", "charge_off", "experiment")  # changes experim
 
 
 def set_limit(acc: Accounts, log: LimitLog, last_cut_day: np.ndarray, l: int, idx: np.ndarray,
-              new: np.ndarray, cause, t: int, experiments: bool) -> None:
+              new: np.ndarray, cause, t: int, experiments: bool, held: np.ndarray | None = None) -> None:
     """Change fixed limits of accounts ``idx`` at lender ``l`` to ``new`` and record each change
     with its ``cause`` (a name or an array of codes); a cut dates the consumer's
     ``last_cut_day`` (the raise cool-down). While credit-line ``experiments`` run,
-    accounts in one keep their limits, except for freezes and charge-offs."""
+    accounts in one keep their limits, except for freezes and charge-offs. ``held`` (a mask
+    over cause codes, from ``limit_hold`` shocks) switches off today's cuts of those causes:
+    the account keeps its limit, as if the lender had not cut it (a counterfactual)."""
     if experiments and not (isinstance(cause, str) and cause in EXPERIMENT_OVERRIDES):
         keep = acc.protected_until[l][idx] <= t
         idx, new = idx[keep], new[keep]
         cause = cause if isinstance(cause, str) else cause[keep]
     old = acc.fixed_limit[l][idx].copy()
+    if held is not None:
+        codes = np.full(idx.size, CAUSE_CODE[cause]) if isinstance(cause, str) else cause
+        keep = ~(held[codes] & (new < old))
+        idx, new, old = idx[keep], new[keep], old[keep]
+        cause = cause if isinstance(cause, str) else cause[keep]
     log.add(t, l, idx, old, new, cause, acc)
     acc.fixed_limit[l][idx] = new
     cut = idx[new < old]
@@ -419,12 +426,12 @@ def set_limit(acc: Accounts, log: LimitLog, last_cut_day: np.ndarray, l: int, id
 
 
 def anomaly_monitor(acc: Accounts, l: int, p: LenderParams, idx: np.ndarray, x: np.ndarray, z: float,
-                    t: int) -> np.ndarray:
+                    t: int, limit_share: float | None = None) -> np.ndarray:
     """Cause 2: the anomaly monitor on today's credit purchases ``x`` of accounts ``idx``.
 
     A purchase above ``anomaly_floor`` is flagged when the account has a history (5 shopping
     days), the purchase is ``z`` standard deviations above its smoothed mean and uses at least
-    ``anomaly_limit_share`` of the FIXED limit (a bust-out pattern, or a promotion-season
+    ``limit_share`` (default ``anomaly_limit_share``) of the FIXED limit (a bust-out pattern, or a promotion-season
     splurge; a temporary limit does not raise the bar, so a splurge on it counts as drawing
     beyond the regular line);
     then every purchase updates the smoothed mean and variance. A flag adds to the account's
@@ -434,8 +441,9 @@ def anomaly_monitor(acc: Accounts, l: int, p: LenderParams, idx: np.ndarray, x: 
     big = np.flatnonzero(x > p.anomaly_floor)
     cand = idx[big]
     limit = acc.fixed_limit[l][cand]
+    share = p.anomaly_limit_share if limit_share is None else limit_share
     flag = ((acc.spend_obs[l][cand] >= 5) & (x[big] > mean[big] + z * np.sqrt(var[big])) &
-            (x[big] >= p.anomaly_limit_share * limit))
+            (x[big] >= share * limit))
     flagged = cand[flag]
     alpha = 1.0 - 0.5 ** (1.0 / p.anomaly_halflife_days)
     diff = x - mean

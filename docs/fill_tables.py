@@ -9,10 +9,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from sim.outputs import COLUMNS, LENDER_COLUMNS
-from sim.shocks import KINDS, NOT_YET, SIZE_RANGE
+from sim.shocks import KINDS, NOT_YET, OWN_KEYS, SIZE_RANGE
 
 doc = ROOT / "docs" / "model.md"
 text = doc.read_text()
+scen_doc = ROOT / "docs" / "scenarios.md"
 
 rows = ["| Column | Meaning |", "|---|---|"]
 for name, meaning in COLUMNS.items():
@@ -43,6 +44,29 @@ def put(text, tag, body, inline=False):
     sep = "" if inline else "\n"
     return pat.sub(lambda m: m.group(1) + sep + body + sep + m.group(3), text)
 
+srows = ["| Kind | What it does (`size` and keys) | Size range | Keys of its own |", "|---|---|---|---|"]
+for k, v in KINDS.items():
+    lo_hi = f"[{SIZE_RANGE[k][0]:g}, {SIZE_RANGE[k][1]:g}]" if k in SIZE_RANGE else "unused"
+    own = ", ".join(f"`{key}`" for key in OWN_KEYS.get(k, ())) or "none"
+    srows.append(f"| `{k}` | {v} | {lo_hi} | {own} |")
+shock_kinds = "\n".join(srows)
+
+
+def scenario_list() -> str:
+    from sim.config import SCENARIO_DIR, load_config, strategy_names
+    strategies = set(strategy_names())
+    rows = ["| Scenario | Strategy | Description |", "|---|---|---|"]
+    for path in sorted(SCENARIO_DIR.glob("*.toml")):
+        rows.append(f"| `{path.stem}` | {'yes' if path.stem in strategies else ''} | "
+                    f"{load_config(path).description} |")
+    return "\n".join(rows)
+
+
+def render_scenarios(text: str) -> str:
+    text = put(text, "shock-kinds", shock_kinds)
+    return put(text, "scenario-list", scenario_list())
+
+
 def render(text: str) -> str:
     text = put(text, "columns", columns)
     text = put(text, "lender-columns", lender_cols, inline=True)
@@ -53,4 +77,5 @@ def render(text: str) -> str:
 
 if __name__ == "__main__":
     doc.write_text(render(text))
+    scen_doc.write_text(render_scenarios(scen_doc.read_text()))
     print("ok", len(COLUMNS), "columns,", params.count("\n") - 1, "params")

@@ -1,6 +1,6 @@
 """Command line: ``sim run SCENARIO [...]`` and ``sim compare SCENARIO --against BASE [...]``
-(names are a contract, docs/model.md 9), ``sim experiment SCENARIO [...]``, ``sim scenarios``
-and ``sim params``."""
+(names are a contract, docs/model.md 9), ``sim attribute SCENARIO [...]``, ``sim experiment
+SCENARIO [...]``, ``sim scenarios`` and ``sim params``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from sim.accounting import InvariantError
-from sim.config import SCENARIO_DIR, ConfigError, load_config, params_table, with_flags
+from sim.config import SCENARIO_DIR, ConfigError, load_config, params_table, strategy_names, with_flags
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,6 +42,22 @@ def _parser() -> argparse.ArgumentParser:
     cmp.add_argument("--to", dest="date_to", metavar="DATE",
                      help="last day of the measurement window, inclusive (default the last recorded day)")
     cmp.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    att = sub.add_parser("attribute", help="split a downturn's effect into the part due to limit cuts and the rest",
+                         description="Q1: run SCENARIO and BASE on the same seeds twice, once as they are and "
+                                     "once with every lender's limit cuts held from the day they differ "
+                                     "(a limit_hold shock), and split the effect of SCENARIO into the part "
+                                     "with limits held (income, confidence, ...) and the part due to the "
+                                     "limit cuts (the difference in differences), with 95% t-intervals.")
+    att.add_argument("scenario", help="a name in scenarios/ or a path to a TOML file")
+    att.add_argument("--against", default="baseline", metavar="BASE", help="the base scenario (default baseline)")
+    att.add_argument("--seeds", type=int, default=5, metavar="N", help="number of seeds (default 5)")
+    att.add_argument("--out", help="output folder (default results/attribute_SCENARIO_vs_BASE)")
+    att.add_argument("--workers", type=int, default=1, metavar="N",
+                     help="worker processes for the runs (default 1; results do not depend on it)")
+    _run_flags(att, seed_help="first seed (seeds are seed, seed+1, ...; default the base's run.seed)")
+    att.add_argument("--from", dest="date_from", metavar="DATE", help="first day of the measurement window")
+    att.add_argument("--to", dest="date_to", metavar="DATE", help="last day of the measurement window, inclusive")
+    att.add_argument("--quiet", action="store_true", help="no progress bar or table")
     exp = sub.add_parser("experiment", help="MPB and MPC by score band from a credit-line experiment",
                          description="Run SCENARIO (it must hold a credit_limit_experiment shock) on several "
                                      "seeds with the monthly panel, pool the experiment's accounts and "
@@ -60,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="share of consumers in each run's panel (default 1)")
     _run_flags(exp, seed_help="first seed (seeds are seed, seed+1, ...; default the scenario's run.seed)")
     exp.add_argument("--quiet", action="store_true", help="no progress bar or table")
-    sub.add_parser("scenarios", help="list the scenarios in scenarios/")
+    sub.add_parser("scenarios", help="list the scenarios in scenarios/ with their descriptions")
     sub.add_parser("params", help="print every parameter with default, unit, range and source")
     return ap
 
@@ -73,13 +89,14 @@ def _run_flags(parser: argparse.ArgumentParser, seed_help: str) -> None:
     parser.add_argument("--merchants", type=int, help="number of merchants (population.merchants)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
                         help="override any parameter by its key path (repeatable)")
+    parser.add_argument("--strategy", dest="strategies", action="append", default=[], metavar="NAME",
+                        help="lay a coping strategy over the scenario (repeatable; `sim scenarios` lists them)")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "scenarios":
-        for path in sorted(SCENARIO_DIR.glob("*.toml")):
-            print(path.stem)
+        print(scenarios_text())
         return 0
     if args.command == "params":
         print(params_table())
@@ -88,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         return _compare(args)
     if args.command == "experiment":
         return _experiment(args)
+    if args.command == "attribute":
+        return _attribute(args)
     return _run(args)
 
 
@@ -99,7 +118,7 @@ def _run(args) -> int:
         overrides = with_flags(args.overrides, {"run.seed": args.seed, "run.days": args.days,
                                                 "population.consumers": args.consumers,
                                                 "population.merchants": args.merchants})
-        cfg = load_config(args.scenario, overrides)
+        cfg = load_config(args.scenario, overrides, strategies=args.strategies)
     except ConfigError as err:
         print(f"sim: configuration error: {err}", file=sys.stderr)
         return 2
@@ -163,6 +182,7 @@ def _compare(args) -> int:
     plan = _checked(lambda: plan_comparison(args.scenario, args.against, args.seeds, args.overrides, seed=args.seed,
                                             days=args.days, consumers=args.consumers, merchants=args.merchants,
                                             date_from=args.date_from, date_to=args.date_to,
+                                            strategies=args.strategies,
                                             window_names=("--from", "--to")), args.workers)
     if plan is None:
         return 2
@@ -182,6 +202,52 @@ def _compare(args) -> int:
             print("note: with one seed the 95% interval is undefined (NaN); use --seeds 2 or more")
         print(f"outputs in {out}/")
     return 0
+
+
+def _attribute(args) -> int:
+    from sim.attribution import execute_plan, format_table, plan_attribution
+    from sim.compare import RunError
+
+    plan = _checked(lambda: plan_attribution(args.scenario, args.against, args.seeds, args.overrides,
+                                             seed=args.seed, days=args.days, consumers=args.consumers,
+                                             merchants=args.merchants, date_from=args.date_from,
+                                             date_to=args.date_to, strategies=args.strategies,
+                                             window_names=("--from", "--to")), args.workers)
+    if plan is None:
+        return 2
+    out = Path(args.out) if args.out else Path("results") / f"attribute_{plan.scenario}_vs_{plan.against}"
+    att = _executed(lambda: execute_plan(plan, args.workers, progress=not args.quiet), RunError)
+    if att is None:
+        return 2
+    att.write(out)
+    if not args.quiet:
+        print(f"{plan.scenario} minus {plan.against}, split by the limit cuts (held from {plan.hold_from}): "
+              f"{len(plan.seeds)} seeds, 4 runs each, measured {att.window[0]} to {att.window[1]}, "
+              f"in {att.seconds:.1f}s")
+        print(format_table(att.table))
+        print("total = without cuts + due to cuts; share: due to cuts over total")
+        print(f"outputs in {out}/")
+    return 0
+
+
+def scenarios_text() -> str:
+    """``sim scenarios``: every scenario with its description, strategies apart."""
+    strategies = set(strategy_names())
+    lines = {"scenarios": [], "strategies (combine with --strategy NAME)": []}
+    for path in sorted(SCENARIO_DIR.glob("*.toml")):
+        try:
+            desc = load_config(path).description
+        except ConfigError as err:
+            desc = f"(invalid: {err})"
+        key = "strategies (combine with --strategy NAME)" if path.stem in strategies else "scenarios"
+        lines[key].append((path.stem, desc))
+    width = max((len(n) for group in lines.values() for n, _ in group), default=0)
+    out = []
+    for title, group in lines.items():
+        if group:
+            out.append(f"{title}:")
+            out.extend(f"  {n.ljust(width)}  {d}" for n, d in group)
+    return "\n".join(out)
 
 
 def _experiment(args) -> int:

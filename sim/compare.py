@@ -225,14 +225,20 @@ def summarise(per_seed: pd.DataFrame, level: float = LEVEL) -> pd.DataFrame:
 
 @dataclasses.dataclass(frozen=True)
 class Job:
-    """One run, as sent to a worker process: only names, override strings and dates."""
+    """One run, as sent to a worker process: only names, override strings, shock tables and dates."""
 
-    role: str                   # "base" or "scenario"
+    role: str                   # "base" or "scenario" (sim attribute: also "base_held", "scenario_held")
     scenario: str               # resolved path of the scenario file
     overrides: tuple[str, ...]  # --set overrides, the run flags and run.seed
     seed: int
     window: tuple[str, str]     # inclusive ISO dates
     series: tuple[str, ...]     # daily columns to send back for the figure
+    strategies: tuple[str, ...] = ()   # strategy scenarios laid over the scenario (--strategy)
+    shocks: tuple[dict, ...] = ()      # shock tables added to the scenario's (a limit_hold)
+
+    def config(self):
+        return load_config(self.scenario, list(self.overrides), strategies=self.strategies,
+                           add_shocks=self.shocks)
 
 
 @dataclasses.dataclass
@@ -249,13 +255,10 @@ class RunError(ValueError):
     """A model that could not be built from a valid configuration (e.g. a bad network file)."""
 
 
-ROLE_ORDER = {"base": 0, "scenario": 1}
-
-
 def _build(job: Job):
     from sim.model import CreditModel
 
-    cfg = load_config(job.scenario, list(job.overrides))
+    cfg = job.config()
     try:
         return CreditModel(cfg)
     except ValueError as err:
@@ -279,17 +282,18 @@ def _run_job(job: Job) -> list[RunResult]:
     return [_result(job, _build(job).run())]
 
 
-def _run_pair(pair: tuple[Job, Job, int]) -> list[RunResult]:
-    """A base and a scenario run of one seed that share their days before ``fork_day``: the
-    base runs up to it, the scenario goes on from a copy (:meth:`sim.model.CreditModel.fork`;
-    the same results as two separate runs, at less cost)."""
-    base_job, scenario_job, fork_day = pair
-    base = _build(base_job).run(until=fork_day)
-    scenario = base.fork(load_config(scenario_job.scenario, list(scenario_job.overrides)))
-    base.run()
-    out = [_result(base_job, base)]
-    del base
-    return out + [_result(scenario_job, scenario.run())]
+def _run_group(group: tuple[tuple[Job, ...], int]) -> list[RunResult]:
+    """Runs of one seed that share their days before ``fork_day``: the first runs up to it,
+    each of the others goes on from a copy of it (:meth:`sim.model.CreditModel.fork`; the same
+    results as separate runs, at less cost), one at a time."""
+    jobs, fork_day = group
+    first = _build(jobs[0]).run(until=fork_day)
+    out = []
+    for job in jobs[1:]:
+        twin = first.fork(job.config())
+        out.append(_result(job, twin.run()))
+        del twin
+    return [_result(jobs[0], first.run()), *out]
 
 
 def run_jobs(run, jobs: list, workers: int, progress: bool, desc: str) -> list:
@@ -323,18 +327,21 @@ def run_jobs(run, jobs: list, workers: int, progress: bool, desc: str) -> list:
 
 def _execute(jobs: list[Job], workers: int, progress: bool, desc: str,
              fork_day: int | None = None) -> list[RunResult]:
-    """Run the jobs; with a ``fork_day``, each seed's base and scenario as one pair that shares
-    the days before it (:func:`_run_pair`)."""
+    """Run the jobs; with a ``fork_day``, each seed's runs as one group that shares the days
+    before it (:func:`_run_group`). Results in (seed, role) order, roles in the order of ``jobs``."""
+    order = {}
+    for job in jobs:
+        order.setdefault(job.role, len(order))
     if fork_day is None:
         batches = run_jobs(_run_job, jobs, workers, progress, desc)
     else:
-        by_seed = {}
+        by_seed: dict[int, list[Job]] = {}
         for job in jobs:
-            by_seed.setdefault(job.seed, {})[job.role] = job
-        pairs = [(roles["base"], roles["scenario"], fork_day) for roles in by_seed.values()]
-        batches = run_jobs(_run_pair, pairs, workers, progress, desc)
+            by_seed.setdefault(job.seed, []).append(job)
+        groups = [(tuple(group), fork_day) for group in by_seed.values()]
+        batches = run_jobs(_run_group, groups, workers, progress, desc)
     results = [r for batch in batches for r in batch]
-    return sorted(results, key=lambda r: (r.seed, ROLE_ORDER[r.role]))
+    return sorted(results, key=lambda r: (r.seed, order[r.role]))
 
 
 # --------------------------------------------------------------------------- plan and run
@@ -412,7 +419,7 @@ def _window(cfg, date_from, date_to, names: tuple[str, str]) -> tuple[tuple[str,
 
 
 def _shock_key(s):
-    return (s.kind, s.start, s.end, s.size, s.lender, s.target, s.share)
+    return (s.kind, s.start, s.end, s.size, s.lender, s.target, s.share, s.feature, s.weight, s.cause)
 
 
 @dataclasses.dataclass
@@ -433,27 +440,36 @@ class Plan:
 def plan_comparison(scenario: str | Path, against: str | Path = "baseline", seeds=DEFAULT_SEEDS,
                     overrides: Iterable[str] = (), *, seed: int | None = None, days: int | None = None,
                     consumers: int | None = None, merchants: int | None = None,
-                    date_from=None, date_to=None,
+                    date_from=None, date_to=None, strategies: Sequence[str] = (),
+                    add_shocks: Sequence[dict] = (),
                     window_names: tuple[str, str] = ("date_from", "date_to")) -> Plan:
     """Validate both scenarios, the overrides, the seeds and the window; raise
-    :class:`~sim.config.ConfigError` before anything runs."""
+    :class:`~sim.config.ConfigError` before anything runs. ``strategies`` are laid over the
+    scenario only (``--strategy``: the scenario with a strategy against the base without it);
+    ``add_shocks`` are added to both."""
     overrides = with_flags(overrides, {"run.days": days, "population.consumers": consumers,
                                        "population.merchants": merchants})
     paths = {"scenario": str(resolve_scenario(scenario).resolve()),
              "base": str(resolve_scenario(against).resolve())}
-    cfgs = {role: load_config(path, overrides) for role, path in paths.items()}
+    layers = {"scenario": tuple(str(resolve_scenario(n).resolve()) for n in strategies), "base": ()}
+    add_shocks = tuple(dict(t) for t in add_shocks)
+
+    def config(role, extra=()):
+        return load_config(paths[role], [*overrides, *extra], strategies=layers[role], add_shocks=add_shocks)
+
+    cfgs = {role: config(role) for role in paths}
     for key in ("run.start_date", "run.days"):
         a, b = cfgs["scenario"].get(key), cfgs["base"].get(key)
         if a != b:
             raise ConfigError(f"{key}: the scenario has {a!r} and the base {b!r}; paired runs need the "
                               f"same recorded window (set it for both with --set {key}=...)")
     seed_list = _seed_list(seeds, seed, cfgs["base"].run.seed)
-    for role, path in paths.items():   # every run's configuration, before any run starts
+    for role in paths:   # every run's configuration, before any run starts
         for s in seed_list:
-            load_config(path, [*overrides, f"run.seed={s}"])
+            config(role, [f"run.seed={s}"])
     window, horizon = _window(cfgs["base"], date_from, date_to, window_names)
     series = tuple(c for c, *_ in KEY_SERIES)
-    jobs = [Job(role, paths[role], (*overrides, f"run.seed={s}"), s, window, series)
+    jobs = [Job(role, paths[role], (*overrides, f"run.seed={s}"), s, window, series, layers[role], add_shocks)
             for s in seed_list for role in ("base", "scenario")]
     base_shocks = {_shock_key(s) for s in cfgs["base"].shocks}
     start = cfgs["base"].start
@@ -507,17 +523,18 @@ def execute_plan(plan: Plan, workers: int = 1, progress: bool = False) -> Compar
 def run_comparison(scenario: str | Path, against: str | Path = "baseline", seeds=DEFAULT_SEEDS,
                    overrides: Iterable[str] = (), workers: int = 1, *, seed: int | None = None,
                    days: int | None = None, consumers: int | None = None, merchants: int | None = None,
-                   date_from=None, date_to=None, progress: bool = False) -> Comparison:
+                   date_from=None, date_to=None, strategies: Sequence[str] = (),
+                   progress: bool = False) -> Comparison:
     """:func:`compare` with everything it computed (table, per-seed measures, daily series)."""
     plan = plan_comparison(scenario, against, seeds, overrides, seed=seed, days=days, consumers=consumers,
-                           merchants=merchants, date_from=date_from, date_to=date_to)
+                           merchants=merchants, date_from=date_from, date_to=date_to, strategies=strategies)
     return execute_plan(plan, workers, progress)
 
 
 def compare(scenario: str | Path, against: str | Path = "baseline", seeds=DEFAULT_SEEDS,
             overrides: Iterable[str] = (), workers: int = 1, *, seed: int | None = None,
             days: int | None = None, consumers: int | None = None, merchants: int | None = None,
-            date_from=None, date_to=None, out: str | Path | None = None,
+            date_from=None, date_to=None, strategies: Sequence[str] = (), out: str | Path | None = None,
             progress: bool = False) -> pd.DataFrame:
     """Paired effect of ``scenario`` against ``against`` on the headline measures.
 
@@ -525,7 +542,8 @@ def compare(scenario: str | Path, against: str | Path = "baseline", seeds=DEFAUL
     ``seed`` defaults to the base scenario's ``run.seed``) or a list of seeds. ``overrides``
     are ``--set``-style ``key.path=value`` strings applied to both; ``days``, ``consumers``
     and ``merchants`` are the run flags. ``date_from`` and ``date_to`` (ISO dates, inclusive,
-    inside the recorded window) restrict the measurement window. ``workers`` > 1 runs the
+    inside the recorded window) restrict the measurement window. ``strategies`` (names of
+    strategy scenarios) are laid over the scenario, not the base. ``workers`` > 1 runs the
     jobs in that many processes (same results). With ``out`` the files of ``sim compare``
     are written there too.
 
@@ -536,7 +554,7 @@ def compare(scenario: str | Path, against: str | Path = "baseline", seeds=DEFAUL
     """
     comp = run_comparison(scenario, against, seeds, overrides, workers, seed=seed, days=days,
                           consumers=consumers, merchants=merchants, date_from=date_from, date_to=date_to,
-                          progress=progress)
+                          strategies=strategies, progress=progress)
     if out is not None:
         comp.write(out)
     return comp.table

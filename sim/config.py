@@ -721,30 +721,46 @@ def _nest(key: str, value: Any) -> dict:
     return out
 
 
-def load_config(scenario: str | Path | None = "baseline", overrides: list[str] | tuple = (),
+def load_config(scenario: str | Path | None = "baseline", overrides: list[str] | tuple = (), *,
+                strategies: list[str] | tuple = (), add_shocks: list[dict] | tuple = (),
                 **direct: Any) -> Config:
     """Resolve a scenario (with its ``extends`` chain) and ``--set`` overrides.
 
+    ``strategies`` are strategy scenarios (names in ``scenarios/`` or paths) laid over the
+    scenario in order: each one's own table (parameters and shocks, not its ``extends``
+    chain) as one more layer, so a strategy combines with any crisis (``--strategy NAME``).
+    ``add_shocks`` are shock tables added after the scenario's and the strategies' shocks
+    (after any ``--set shocks=...`` too): counterfactual switches such as a ``limit_hold``.
     ``direct`` takes dotted keys with ``__`` for dots, for the Python API:
     ``load_config("baseline", population__consumers=1000)``.
     """
     cfg = Config()
+    shocks: list = []
+    layers: list[tuple[Path, dict]] = []
     if scenario is not None:
-        path = resolve_scenario(scenario)
-        shocks: list = []
-        for layer_path, data in _scenario_layers(path):
-            layer_shocks = data.pop("shocks", None)
-            desc = data.pop("description", None)
-            data.pop("name", None)
-            try:
-                cfg = _build(Config, data, "", cfg)
-            except ConfigError as err:
-                raise ConfigError(f"{layer_path}: {err}") from None
-            if desc is not None:
-                cfg = dataclasses.replace(cfg, description=desc)
-            if layer_shocks is not None:
-                shocks.extend((str(layer_path), i, s) for i, s in enumerate(layer_shocks))
-        cfg = dataclasses.replace(cfg, name=Path(path).stem, shocks=tuple(shocks))
+        layers = _scenario_layers(resolve_scenario(scenario))
+    n_own = len(layers)
+    for name in strategies:
+        layers.append(_strategy_layer(resolve_scenario(name)))
+    for k, (layer_path, data) in enumerate(layers):
+        layer_shocks = data.pop("shocks", None)
+        desc = data.pop("description", None)
+        data.pop("name", None)
+        if not isinstance(data.pop("strategy", False), bool):
+            raise ConfigError(f"{layer_path}: strategy must be true or false")
+        try:
+            cfg = _build(Config, data, "", cfg)
+        except ConfigError as err:
+            raise ConfigError(f"{layer_path}: {err}") from None
+        if desc is not None and k < n_own:   # a strategy keeps the scenario's description
+            cfg = dataclasses.replace(cfg, description=desc)
+        if layer_shocks is not None:
+            if not isinstance(layer_shocks, list):
+                raise ConfigError(f"{layer_path}: shocks must be a list of [[shocks]] tables")
+            shocks.extend((str(layer_path), i, s) for i, s in enumerate(layer_shocks))
+    if scenario is not None:
+        name = "+".join([Path(resolve_scenario(scenario)).stem, *(resolve_scenario(n).stem for n in strategies)])
+        cfg = dataclasses.replace(cfg, name=name, shocks=tuple(shocks))
     for text in overrides:
         key, value = parse_override(text) if isinstance(text, str) else text
         try:
@@ -753,9 +769,34 @@ def load_config(scenario: str | Path | None = "baseline", overrides: list[str] |
             raise ConfigError(f"--set {key}: {err}") from None
     for key, value in direct.items():
         cfg = _build(Config, _nest(key.replace("__", "."), value), "", cfg)
+    if add_shocks:
+        cfg = dataclasses.replace(cfg, shocks=(*cfg.shocks, *(("added", i, dict(t)) for i, t in enumerate(add_shocks))))
     _check_consistency(cfg)
     from sim.shocks import parse_shocks
     return dataclasses.replace(cfg, shocks=tuple(parse_shocks(cfg.shocks, cfg)))
+
+
+def _strategy_layer(path: Path) -> tuple[Path, dict]:
+    """A strategy file's own table: what it changes, without the scenario it ``extends``
+    (a strategy file extends the baseline so that it also runs on its own)."""
+    data = _read_toml(path)
+    data.pop("extends", None)
+    if data.get("strategy") is not True:
+        raise ConfigError(f"--strategy {path.stem}: {path} is not a strategy (strategy files say strategy = true; "
+                          f"strategies: {', '.join(strategy_names()) or 'none'})")
+    return path, data
+
+
+def strategy_names() -> list[str]:
+    """The strategy scenarios in ``scenarios/`` (files with ``strategy = true``)."""
+    out = []
+    for p in sorted(SCENARIO_DIR.glob("*.toml")):
+        try:
+            if _read_toml(p).get("strategy") is True:
+                out.append(p.stem)
+        except ConfigError:
+            continue
+    return out
 
 
 def _check_consistency(cfg: Config) -> None:

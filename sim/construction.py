@@ -28,7 +28,7 @@ from agents.labour import SELF_EMPLOYED, separation_probability, steady_state_va
 from agents.lender import Accounts, Lender, LenderState, features, sigmoid, target_limit
 from agents.merchant import RETAILER, Merchant
 from sim.outside import Outside
-from sim.shocks import shock_active, shock_level
+from sim.shocks import hold_schedule, shock_active, shock_level
 from sim.supply_chain import SupplyChain, build_network, create_merchants
 
 if TYPE_CHECKING:
@@ -57,6 +57,7 @@ def build_levels(model: CreditModel) -> None:
     model.experiments = [s for s in cfg.shocks if s.kind == "credit_limit_experiment"]
     model.supplier_failures = [s for s in cfg.shocks if s.kind == "supplier_failure"]
     model.scf_frozen = shock_active(cfg.shocks, "scf_freeze", cal.n, cal.first)
+    model.held = hold_schedule(cfg.shocks, model.lender_names, cal.n, cal.first)
     # extra settlement days for credit sales made on each day (by lender)
     model.settlement_delay = np.zeros((len(model.lender_names), cal.n), dtype=np.int64)
     for s in cfg.shocks:

@@ -77,8 +77,9 @@ class CreditMarket:
     def set_limit(self, l: int, idx: np.ndarray, new: np.ndarray, cause) -> None:
         """Change fixed limits and record the change with its cause (:func:`agents.lender.set_limit`)."""
         model = self.model
+        held = None if model.held is None or not model.held[l, :, model.pos].any() else model.held[l, :, model.pos]
         set_limit(model.accounts, model.log, model.consumers.last_cut_day, l, idx, new, cause, model.t,
-                  bool(model.experiments))
+                  bool(model.experiments), held)
 
     def _close(self, l: int, idx: np.ndarray) -> None:
         """Close accounts (:func:`agents.accounts.close_accounts`); consumers re-choose their
@@ -137,10 +138,13 @@ class CreditMarket:
                 idx, x = who[buy], credit[l][buy]
                 if idx.size == 0:
                     continue
-                z = p.anomaly_z * model.strictness[l, model.pos]
+                # both thresholds (the z-score and the share of the fixed limit) scale with a
+                # strictness shock; under promotion-aware monitoring z also rises with the season
+                strict = model.strictness[l, model.pos]
+                z = p.anomaly_z * strict
                 if p.promotion_aware:
                     z *= model.calendar.season[model.pos]
-                flagged = anomaly_monitor(acc, l, p, idx, x, z, model.t)
+                flagged = anomaly_monitor(acc, l, p, idx, x, z, model.t, p.anomaly_limit_share * strict)
                 if flagged.size:
                     self.set_limit(l, flagged, acc.fixed_limit[l][flagged] * (1 - p.anomaly_cut), "anomaly")
                     model.today.anomaly_flags[l] += flagged.size

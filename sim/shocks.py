@@ -29,7 +29,8 @@ KINDS = {
                     "feature other than the intercept, e.g. 'other_accounts') and weight (a number), that "
                     "feature's weight and its prior become weight and later refits keep it; without them the "
                     "score is re-estimated on start",
-    "anomaly_strictness": "anomaly z threshold multiplied by 1 + size (-0.3 = 30% stricter); optional lender",
+    "anomaly_strictness": "the anomaly monitor's thresholds (its z-score and the share of the fixed limit a "
+                          "flagged purchase uses) multiplied by 1 + size (-0.3 = 30% stricter); optional lender",
     "promotion": "an extra promotion window: demand +size, temporary limits at every lender",
     "credit_limit_experiment": "on start, a random share of lender's open accounts get fixed limit "
                                "times 1 + size; treated and control limits then stay until end",
@@ -38,7 +39,13 @@ KINDS = {
     "scf_freeze": "the platform's supply-chain-finance lines are closed while the shock lasts; size unused",
     "settlement_delay": "credit sales made while the shock lasts are settled size days later than usual "
                         "(a whole number >= 0); optional lender (default the platform)",
+    "limit_hold": "a counterfactual switch: while the shock lasts the lender makes no fixed-limit cut of "
+                  "cause `cause` (one of review, macro, anomaly, promo_reversion; default all four); "
+                  "freezes and charge-offs go on; optional lender (default every lender); size unused",
 }
+# the causes of cuts by the lender's choice, which a limit_hold can switch off (the four causes:
+# scoring updates and reviews, macro tightening, anomaly monitoring, promotion reversion)
+HOLDABLE_CAUSES = ("review", "macro", "anomaly", "promo_reversion")
 NOT_YET: set[str] = set()
 # the sizes a kind allows, for one shock and for the sum of its shocks that overlap (of one
 # lender, for the lender kinds): shares of the labour force, fractions of demand, income or
@@ -56,7 +63,14 @@ SIZE_RANGE: dict[str, tuple[float, float]] = {
     "settlement_delay": (0.0, 365.0),
 }
 LENDER_KINDS = ("credit_tightening", "anomaly_strictness", "settlement_delay")   # levels add up lender by lender
-ALLOWED_KEYS = {"kind", "start", "end", "days", "size", "lender", "target", "share", "feature", "weight"}
+# the keys of its own a kind takes, beyond kind, start, end or days, and size ('lender' is optional)
+OWN_KEYS: dict[str, tuple[str, ...]] = {
+    "credit_tightening": ("lender",), "anomaly_strictness": ("lender",), "settlement_delay": ("lender",),
+    "model_update": ("lender", "feature", "weight"), "credit_limit_experiment": ("lender", "share"),
+    "supplier_failure": ("target",), "limit_hold": ("lender", "cause"),
+}
+ALLOWED_KEYS = {"kind", "start", "end", "days", "size", "lender", "target", "share", "feature", "weight",
+                "cause"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +85,7 @@ class Shock:
     where: str = ""     # file and position, for messages
     feature: str | None = None   # model_update: the score feature whose weight is replaced
     weight: float | None = None  # model_update: its new weight
+    cause: str | None = None     # limit_hold: the cause of cuts held (None: every holdable cause)
 
 
 def _date(value, where: str, key: str) -> dt.date:
@@ -145,6 +160,8 @@ def parse_shocks(items, cfg=None) -> list[Shock]:
             lo, hi = SIZE_RANGE[kind]
             raise _err(where, f"size = {size!r} is out of range [{lo:g}, {hi:g}] for kind {kind!r}")
         lender = table.get("lender")
+        if lender is not None and "lender" not in OWN_KEYS.get(kind, ()):
+            raise _err(where, f"lender is not used by kind {kind!r} (it acts on every lender alike)")
         if lender == "banks" and kind != "credit_tightening":
             raise _err(where, f"lender = 'banks' only goes with kind 'credit_tightening'")
         if lender is not None and lender not in cfg.lenders and lender != "banks":
@@ -168,8 +185,15 @@ def parse_shocks(items, cfg=None) -> list[Shock]:
         elif target is not None:
             raise _err(where, f"target is not used by kind {kind!r}")
         feature, weight = _scorecard_change(table, kind, where)
+        cause = table.get("cause")
+        if kind == "limit_hold":
+            if cause is not None and cause not in HOLDABLE_CAUSES:
+                raise _err(where, f"cause = {cause!r}: expected one of {', '.join(HOLDABLE_CAUSES)} "
+                                  f"(or no cause: all four)")
+        elif cause is not None:
+            raise _err(where, f"cause is not used by kind {kind!r} (only by 'limit_hold')")
         out.append(Shock(kind, (s - start).days, (e - start).days, float(size), lender,
-                         target, share, where, feature, weight))
+                         target, share, where, feature, weight, cause))
     _check_levels(out, cfg)
     return out
 
@@ -261,6 +285,21 @@ def shock_active(shocks, kind: str, n_days: int, first_day: int) -> np.ndarray:
     return active
 
 
+def hold_schedule(shocks, lenders: list[str], n_days: int, first_day: int) -> np.ndarray | None:
+    """``held[l, code, pos]``: are lender ``l``'s cuts of cause ``code`` (:data:`agents.lender.CAUSES`)
+    held on calendar position ``pos`` by a ``limit_hold`` shock? ``None`` when no shock holds any."""
+    from agents.lender import CAUSE_CODE
+    holds = [s for s in shocks if s.kind == "limit_hold"]
+    if not holds:
+        return None
+    held = np.zeros((len(lenders), len(CAUSE_CODE), n_days), dtype=bool)
+    for s in holds:
+        rows = [lenders.index(s.lender)] if s.lender else list(range(len(lenders)))
+        codes = [CAUSE_CODE[c] for c in ((s.cause,) if s.cause else HOLDABLE_CAUSES)]
+        held[np.ix_(rows, codes, np.arange(s.start - first_day, min(s.end - first_day, n_days)))] = True
+    return held
+
+
 # kinds that act before their start day (the calendar's promotion windows shape the season
 # that retailers stock up for; a settlement delay sizes the settlement ring at construction):
 # schedules that differ in one of these cannot share their earlier days
@@ -269,7 +308,7 @@ FORK_BLOCKERS = ("promotion", "settlement_delay")
 
 def _effect(s: Shock) -> tuple:
     """What a shock does (everything but where it was written)."""
-    return (s.kind, s.start, s.end, s.size, s.lender, s.target, s.share, s.feature, s.weight)
+    return (s.kind, s.start, s.end, s.size, s.lender, s.target, s.share, s.feature, s.weight, s.cause)
 
 
 def _differing(a, b) -> list[tuple]:

@@ -14,6 +14,8 @@ def test_generated_tables_are_current():
     spec.loader.exec_module(module)
     current = (ROOT / "docs" / "model.md").read_text()
     assert module.render(current) == current, "run `make docs` to refresh docs/model.md"
+    scenarios = (ROOT / "docs" / "scenarios.md").read_text()
+    assert module.render_scenarios(scenarios) == scenarios, "run `make docs` to refresh docs/scenarios.md"
 
 
 def test_readme_shows_the_two_commands():
