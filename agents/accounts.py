@@ -15,32 +15,48 @@ from sim.config import ConsumerParams, LenderParams
 from sim.rng import Streams
 
 
+def instalment_subsidy(amount: np.ndarray, months: np.ndarray, fee_monthly: float) -> np.ndarray:
+    """The fee a merchant pays the lender to make an instalment plan interest-free (分期免息):
+    what the consumer would have paid, ``fee_monthly`` on the declining principal of ``months``
+    equal instalments, ``amount x fee_monthly x (months + 1) / 2``."""
+    return amount * fee_monthly * (months + 1) / 2.0
+
+
 def book_credit_purchases(acc: Accounts, lenders: LenderState, settlement_due: np.ndarray, l: int,
                           p: LenderParams, cp: ConsumerParams, streams: Streams, name: str, t: int,
                           delay: int, who: np.ndarray, amount: np.ndarray, retailer: np.ndarray,
-                          panel: bool) -> None:
+                          panel: bool, offers: bool = False, take_up: float = 0.0) -> float:
     """Credit purchases at lender ``l``: the consumer owes, the lender owes the merchant.
 
     A purchase above ``instalment_threshold`` goes on an instalment plan (分期) with chance
     ``instalment_probability`` (the same uniform picks the plan's length); the rest waits for
-    the next statement. The lender keeps the merchant discount and owes the merchant the rest,
-    paid ``settlement_lag`` (+ ``delay``) days later from ``settlement_due`` (L, slots, m)."""
+    the next statement. Where retailers make instalment ``offers`` (a strategy) the chance is
+    ``take_up`` and the plan is interest-free: the retailer pays the lender its fee up front
+    (:func:`instalment_subsidy`, out of the settlement), and the consumer pays no instalment fee
+    on that principal. The lender keeps the merchant discount and owes the merchant the rest,
+    paid ``settlement_lag`` (+ ``delay``) days later from ``settlement_due`` (L, slots, m).
+    Returns the merchants' instalment subsidies, yuan."""
     buy = amount > 0
     idx, amt, ret = who[buy], amount[buy], retailer[buy]
     if idx.size == 0:
-        return
+        return 0.0
     big = amt > cp.instalment_threshold
     inst = np.zeros(idx.size, dtype=bool)
+    subsidy = np.zeros(idx.size)
     if big.any():
+        chance = take_up if offers else cp.instalment_probability
         u = streams.uniform_at(f"instalment.{name}", t, idx[big])
-        take = u < cp.instalment_probability
+        take = u < chance
         inst[np.flatnonzero(big)[take]] = True
         months = np.asarray(cp.instalment_months)[
-            np.minimum((u[take] / max(cp.instalment_probability, 1e-12) * len(cp.instalment_months))
+            np.minimum((u[take] / max(chance, 1e-12) * len(cp.instalment_months))
                        .astype(int), len(cp.instalment_months) - 1)]
         ii = idx[inst]
         acc.instalment_principal[l][ii] += amt[inst]
         acc.instalment_months[l][ii] = np.maximum(acc.instalment_months[l][ii], months)
+        if offers:
+            acc.free_principal[l][ii] += amt[inst]
+            subsidy[inst] = instalment_subsidy(amt[inst], months, p.instalment_fee_monthly)
     acc.unbilled[l][idx] += np.where(inst, 0.0, amt)
     acc.balance[l][idx] += amt
     if panel:
@@ -48,11 +64,13 @@ def book_credit_purchases(acc: Accounts, lenders: LenderState, settlement_due: n
     total = float(amt.sum())
     lenders.receivables[l] += total
     fee = total * p.merchant_discount
+    paid = float(subsidy.sum())
     slot = (t + p.settlement_lag + delay) % settlement_due.shape[1]
-    net = np.bincount(ret, amt * (1 - p.merchant_discount), minlength=settlement_due.shape[2])
+    net = np.bincount(ret, amt * (1 - p.merchant_discount) - subsidy, minlength=settlement_due.shape[2])
     settlement_due[l][slot] += net
-    lenders.settlement_payable[l] += total - fee
-    lenders.fee_income[l] += fee
+    lenders.settlement_payable[l] += total - fee - paid
+    lenders.fee_income[l] += fee + paid
+    return paid
 
 
 def book_outside_credit(acc: Accounts, lenders: LenderState, l: int, idx: np.ndarray, amount: np.ndarray) -> float:
@@ -142,6 +160,7 @@ def accelerate(acc: Accounts, l: int, idx: np.ndarray) -> None:
         part = getattr(acc, name)[l]
         acc.overdue[l][idx] += part[idx]
         part[idx] = 0.0
+    acc.free_principal[l][idx] = 0.0
     acc.instalment_months[l][idx] = 0
 
 
@@ -154,14 +173,17 @@ def charge_offs_due(acc: Accounts, l: int, idx: np.ndarray, p: LenderParams) -> 
 def cut_statements(acc: Accounts, lenders: LenderState, l: int, idx: np.ndarray, p: LenderParams,
                    cycle_days: float = 30.0) -> None:
     """Statement day for open accounts ``idx``: unbilled purchases, this month's instalment
-    (principal over the months left, plus ``instalment_fee_monthly`` on the principal) and the
-    cycle's interest on the revolving balance (``revolving_rate_daily`` x ``cycle_days``)
-    become the bill, due ``statement_grace_days`` later. The revolving balance stays where it
-    is: the statement balance is the bill plus the revolving balance."""
+    (principal over the months left, plus ``instalment_fee_monthly`` on the principal not on
+    interest-free plans) and the cycle's interest on the revolving balance
+    (``revolving_rate_daily`` x ``cycle_days``) become the bill, due ``statement_grace_days``
+    later. The interest-free principal is repaid in the same proportion. The revolving balance
+    stays where it is: the statement balance is the bill plus the revolving balance."""
     months = acc.instalment_months[l][idx]
     on_plan = months > 0
     principal = np.where(on_plan, acc.instalment_principal[l][idx] / np.maximum(months, 1), 0.0)
-    fee = np.where(on_plan, acc.instalment_principal[l][idx] * p.instalment_fee_monthly, 0.0)
+    free = acc.free_principal[l][idx]
+    fee = np.where(on_plan, (acc.instalment_principal[l][idx] - free) * p.instalment_fee_monthly, 0.0)
+    acc.free_principal[l][idx] = free - np.where(on_plan, free / np.maximum(months, 1), 0.0)
     add_debt(acc, lenders, l, idx, fee, "billed")
     revolving = acc.revolving[l][idx]
     carrying = np.flatnonzero(revolving > 0)
@@ -231,6 +253,12 @@ def collect_due(acc: Accounts, lenders: LenderState, cash: np.ndarray, able: np.
     acc.late_score[l][late] = acc.late_score[l][late] * np.exp(-(t - acc.late_day[l][late]) / 365.0) + 1
     acc.late_day[l][late] = t
     return repaid, late
+
+
+def forget_chance(forgetfulness: np.ndarray, reminded: bool, effect: float) -> np.ndarray:
+    """Chance that an able payer forgets a due date: their ``forgetfulness``, less the share
+    ``effect`` that a reminder on the due date prevents when the lender sends one."""
+    return forgetfulness * (1.0 - effect) if reminded else forgetfulness
 
 
 def close_accounts(acc: Accounts, l: int, idx: np.ndarray, t: int) -> None:

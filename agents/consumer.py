@@ -201,11 +201,12 @@ def big_ticket_acceptance(in_window: bool, p: ConsumerParams) -> float:
     return 1.0 if in_window else 1.0 / p.big_ticket_promotion_multiplier
 
 
-def big_ticket_peak_rate(p: ConsumerParams, window_share: float) -> float:
+def big_ticket_peak_rate(p: ConsumerParams, window_share: float, uplift: float = 0.0) -> float:
     """Daily big-ticket rate on promotion-window days, such that the yearly average is
-    ``big_ticket_probability`` when ``window_share`` of the days are in a window."""
+    ``big_ticket_probability`` x (1 + ``uplift``) when ``window_share`` of the days are in a
+    window (``uplift``: more big purchases when retailers offer interest-free instalments)."""
     m = p.big_ticket_promotion_multiplier
-    return min(p.big_ticket_probability * m / (1.0 + (m - 1.0) * window_share), 1.0)
+    return min(p.big_ticket_probability * (1.0 + uplift) * m / (1.0 + (m - 1.0) * window_share), 1.0)
 
 
 def choose_retailer(cs: ConsumerState, who: np.ndarray, draw: np.ndarray) -> np.ndarray:

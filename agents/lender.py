@@ -44,6 +44,7 @@ class Accounts:
     revolving: np.ndarray       # balance carried past its due date at revolving interest (paid at least the minimum), yuan
     instalment_principal: np.ndarray  # 分期 principal outstanding on instalment plans, yuan
     instalment_months: np.ndarray     # int: months left on the (merged) instalment plan
+    free_principal: np.ndarray  # the part of instalment_principal on interest-free plans (merchant-funded), yuan
     balance: np.ndarray         # all the consumer owes: unbilled + billed + overdue + revolving + instalments, yuan
     dpd: np.ndarray             # int: days past due
     frozen: np.ndarray          # bool: frozen for delinquency
@@ -384,7 +385,8 @@ def write_off(acc: Accounts, lenders: LenderState, l: int, idx: np.ndarray, t: i
     early = idx[acc.dpd[l][idx] < 90]
     acc.last_90dpd_day[l][early] = t
     amount = acc.balance[l][idx].copy()
-    for name in ("unbilled", "billed", "overdue", "revolving", "instalment_principal", "balance", "temp_limit"):
+    for name in ("unbilled", "billed", "overdue", "revolving", "instalment_principal", "free_principal", "balance",
+                 "temp_limit"):
         getattr(acc, name)[l][idx] = 0.0
     acc.instalment_months[l][idx] = 0
     total = float(amount.sum())

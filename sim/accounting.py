@@ -2,7 +2,8 @@
 
 - total cash over all sectors, outside included, is constant (zero);
 - each loan is an asset of exactly one agent and a liability of another:
-  lender receivables = consumer balances (and every balance = its parts),
+  lender receivables = consumer balances (and every balance = its parts; the interest-free
+  part of an instalment balance within it),
   consumers' expense arrears = the outside sector's claims on them,
   merchants' wage arrears = their staff's wage claims (merchant by merchant),
   settlements the lenders owe = settlements the merchants are owed,
@@ -98,6 +99,9 @@ def invariants(model) -> list[Breach]:
                                0.0))
     if (cs.arrears < -1e-6).any():
         breaches.append(Breach("negative expense arrears", float(cs.arrears.min()), 0.0))
+    if (acc.free_principal < -1e-6).any() or (acc.free_principal > acc.instalment_principal + 1e-6).any():
+        breaches.append(Breach("interest-free principal outside [0, instalment principal]",
+                               float(np.max(acc.free_principal - acc.instalment_principal, initial=0.0)), 0.0))
     if (acc.revolving < -1e-6).any():
         breaches.append(Breach("negative revolving balance", float(acc.revolving.min()), 0.0))
     if (ms.cash < -1e-6).any():

@@ -87,6 +87,17 @@ MEASURES: tuple[Measure, ...] = (
     Measure("layoffs", "sum", "layoffs", "count", "workers laid off (excess staff and failures)", optional=True),
     Measure("hires", "sum", "hires", "count", "hires", optional=True),
     Measure("vacancies", "mean", "vacancies", "count", "vacancies, mean", optional=True),
+    # what strategies cost, and whom (docs/scenarios.md)
+    Measure("charge_off_amount", "sum", "charge_off_amount", "yuan", "platform balances charged off",
+            optional=True),
+    Measure("stockout_loss", "sum", "stockout_loss", "yuan", "sales lost to stock-outs", optional=True),
+    Measure("merchant_cash_mean", "mean", "merchant_cash", "yuan", "merchants' cash, mean", optional=True),
+    Measure("bank_drawn_mean", "mean", "bank_drawn", "yuan", "merchants' bank lines drawn, mean", optional=True),
+    Measure("scf_drawn_mean", "mean", "scf_drawn", "yuan", "merchants' SCF loans from the platform, mean",
+            optional=True),
+    Measure("reminder_cost", "sum", "reminder_cost", "yuan", "platform's cost of reminders", optional=True),
+    Measure("instalment_subsidy", "sum", "instalment_subsidy", "yuan",
+            "retailers' fees for interest-free instalments", optional=True),
 )
 
 # the daily series drawn in compare.png: column, title, unit ("yuan" is scaled to thousands or
@@ -235,6 +246,7 @@ class Job:
     series: tuple[str, ...]     # daily columns to send back for the figure
     strategies: tuple[str, ...] = ()   # strategy scenarios laid over the scenario (--strategy)
     shocks: tuple[dict, ...] = ()      # shock tables added to the scenario's (a limit_hold)
+    profile: str = ""                  # "module:function" of (model, window) -> dict, kept in RunResult.extra
 
     def config(self):
         return load_config(self.scenario, list(self.overrides), strategies=self.strategies,
@@ -249,6 +261,7 @@ class RunResult:
     units: dict[str, tuple[str, str]]      # name -> (unit, label)
     series: dict[str, np.ndarray]
     dates: np.ndarray
+    extra: dict = dataclasses.field(default_factory=dict)
 
 
 class RunError(ValueError):
@@ -274,7 +287,12 @@ def _result(job: Job, model) -> RunResult:
     measures = measure_run(frames, failures_frame(model), model.cfg.run.platform, job.window)
     units = {m.name: (m.unit, m.label) for m in measures_for(ts.columns)}
     series = {c: ts[c].to_numpy(dtype=float) for c in job.series if c in ts.columns}
-    return RunResult(job.role, job.seed, measures, units, series, ts["date"].to_numpy())
+    extra = {}
+    if job.profile:
+        import importlib
+        module, name = job.profile.split(":")
+        extra = getattr(importlib.import_module(module), name)(model, frames, job.window)
+    return RunResult(job.role, job.seed, measures, units, series, ts["date"].to_numpy(), extra)
 
 
 def _run_job(job: Job) -> list[RunResult]:
@@ -441,17 +459,18 @@ def plan_comparison(scenario: str | Path, against: str | Path = "baseline", seed
                     overrides: Iterable[str] = (), *, seed: int | None = None, days: int | None = None,
                     consumers: int | None = None, merchants: int | None = None,
                     date_from=None, date_to=None, strategies: Sequence[str] = (),
-                    add_shocks: Sequence[dict] = (),
+                    base_strategies: Sequence[str] = (), add_shocks: Sequence[dict] = (),
                     window_names: tuple[str, str] = ("date_from", "date_to")) -> Plan:
     """Validate both scenarios, the overrides, the seeds and the window; raise
     :class:`~sim.config.ConfigError` before anything runs. ``strategies`` are laid over the
-    scenario only (``--strategy``: the scenario with a strategy against the base without it);
-    ``add_shocks`` are added to both."""
+    scenario (``--strategy``: the scenario with a strategy against the base without it),
+    ``base_strategies`` over the base; ``add_shocks`` are added to both."""
     overrides = with_flags(overrides, {"run.days": days, "population.consumers": consumers,
                                        "population.merchants": merchants})
     paths = {"scenario": str(resolve_scenario(scenario).resolve()),
              "base": str(resolve_scenario(against).resolve())}
-    layers = {"scenario": tuple(str(resolve_scenario(n).resolve()) for n in strategies), "base": ()}
+    layers = {"scenario": tuple(str(resolve_scenario(n).resolve()) for n in strategies),
+              "base": tuple(str(resolve_scenario(n).resolve()) for n in base_strategies)}
     add_shocks = tuple(dict(t) for t in add_shocks)
 
     def config(role, extra=()):

@@ -283,6 +283,15 @@ class LenderParams:
     promotion_aware: bool = param(False, "scale the anomaly threshold with the promotion season "
                                   "(strategy: risk training)")
     differentiated_policy: bool = param(False, "protect long-tenure clean accounts from review cuts (strategy)")
+    reminders: bool = param(False, "send a repayment reminder (SMS or app push) to every account with a bill "
+                            "due, on the due date (strategy: credit management)")
+    reminder_effect: float = param(0.5, "share of forgotten due dates a reminder prevents (able payers who "
+                                   "would have forgotten pay on time)", lo=0, hi=1,
+                                   source="Cadena & Schoar 2011: SMS reminders raise on-time loan repayment "
+                                   "about as much as a 25% interest rebate; assumed: half of forgetting")
+    reminder_cost: float = param(0.05, "cost to the lender of one reminder, paid to the outside sector (SMS "
+                                 "and push services)", unit="yuan", lo=0, hi=100,
+                                 source="bulk SMS in China about 0.03-0.05 yuan a message")
     differentiated_tenure_days: int = param(730, "tenure that counts as long under the differentiated policy",
                                             unit="days", lo=0)
     appetite_unemployment: float = param(4.0, "appetite loss per unit of unemployment rate above normal (4.0: -0.04 a percentage point)", lo=0)
@@ -463,6 +472,18 @@ class MerchantParams:
                              source="China 1y LPR 3.1% + SME spread")
     scf_share: float = param(0.0, "share of merchants enrolled in the platform's supply-chain finance",
                              lo=0, hi=1)
+    instalment_offers: bool = param(False, "retailers offer interest-free instalments (分期免息) on credit "
+                                    "purchases above consumers.instalment_threshold and pay the lender the "
+                                    "instalment fee up front (strategy)")
+    offer_take_up: float = param(0.8, "chance a purchase above the instalment threshold goes on an interest-free "
+                                 "plan when one is offered (against consumers.instalment_probability when the "
+                                 "consumer pays the fee)", lo=0, hi=1,
+                                 source="assumed: most buyers of big items take a free plan")
+    offer_big_ticket_uplift: float = param(0.2, "big-ticket purchases are this much more frequent when retailers "
+                                           "offer interest-free instalments", lo=0, hi=10,
+                                           source="Berg, Burg, Keil & Puri 2023: offering buy-now-pay-later "
+                                           "raises a retailer's sales by about 20%, mostly from buyers short of "
+                                           "liquidity; applied here to big tickets only")
     scf_advance_rate: float = param(0.8, "SCF line, share of receivables (trade and settlements)", lo=0, hi=1)
     scf_rate: float = param(0.06, "interest on SCF loans (income of the platform)", unit="1/year", lo=0, hi=1)
     owner_topup_share: float = param(0.2, "share of a cash shortfall below the buffer target that the owner "

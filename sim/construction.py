@@ -94,7 +94,9 @@ def build_consumers(model: CreditModel) -> None:
     refresh_income(cs, slice(None), model.income_index[0], cfg.labour.benefit_replacement)
     ids = np.arange(cs.n)
     start = model.calendar.first - 1
-    model.big_ticket_rate = big_ticket_peak_rate(cfg.consumers, model.calendar.window_share)
+    model.big_ticket_rate = big_ticket_peak_rate(cfg.consumers, model.calendar.window_share,
+                                                 cfg.merchants.offer_big_ticket_uplift if cfg.merchants.instalment_offers
+                                                 else 0.0)
     cs.next_big_ticket[:] = start + model.streams.waiting_days("big_ticket.clock", start, ids,
                                                                model.big_ticket_rate)
     model.fraudsters = np.flatnonzero(cs.fraud)

@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from agents.accounts import charge_offs_due, close_accounts, collect_due, collect_overdue, cut_statements
+from agents.accounts import (charge_offs_due, close_accounts, collect_due, collect_overdue, cut_statements,
+                             forget_chance)
 from agents.consumer import BILLING_DAYS, DAYS_PER_MONTH, able_to_pay, primary_line
 from agents.lender import (anomaly_monitor, application_probability, attrition_rate, capital_flows, cut_causes,
                            eligible_applicants, enrol_experiment, expire_temporary_limits, features,
@@ -277,7 +278,13 @@ class CreditMarket:
         idx = idx[acc.open[l][idx] & ((acc.billed[l][idx] > 0) | (acc.revolving[l][idx] > 0))]
         if idx.size == 0:
             return
-        forgets = model.streams.uniform_at(f"forget.{model.lender_names[l]}", model.t, idx) < cs.forgetfulness[idx]
+        forgets = model.streams.uniform_at(f"forget.{model.lender_names[l]}", model.t, idx) < \
+            forget_chance(cs.forgetfulness[idx], p.reminders, p.reminder_effect)
+        if p.reminders:   # one reminder per bill due, paid to the outside sector
+            cost = idx.size * p.reminder_cost
+            model.lenders.cash[l] -= cost
+            model.outside.cash += cost
+            model.today.reminder_cost[l] += cost
         carry = cs.target_utilisation[idx] * (acc.fixed_limit[l][idx] + acc.temp_limit[l][idx])
         repaid, late = collect_due(acc, model.lenders, cs.cash, self._able_to_repay(idx), l, idx, forgets, model.t,
                                    carry, p, model.cfg.consumers.credit_adjustment_rate,

@@ -26,10 +26,12 @@ class DayFlows:
     hires: int = 0
     vacancies: int = 0
     shortfall_upstream: float = 0.0
+    instalment_subsidy: float = 0.0
     credit_purchases: tuple | None = None
     consumption_credit_by_lender: np.ndarray = field(init=False)
     repayments: np.ndarray = field(init=False)
     charge_off_amount: np.ndarray = field(init=False)
+    reminder_cost: np.ndarray = field(init=False)
     charge_offs: np.ndarray = field(init=False)
     missed_payments: np.ndarray = field(init=False)
     anomaly_flags: np.ndarray = field(init=False)
@@ -38,7 +40,7 @@ class DayFlows:
     dpd90_count: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
-        for name in ("consumption_credit_by_lender", "repayments", "charge_off_amount"):
+        for name in ("consumption_credit_by_lender", "repayments", "charge_off_amount", "reminder_cost"):
             setattr(self, name, np.zeros(self.lenders))
         for name in ("charge_offs", "missed_payments", "anomaly_flags", "accounts_opened", "dpd30_count",
                      "dpd90_count"):

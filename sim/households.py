@@ -248,11 +248,12 @@ class Households:
         credit_by_lender = in_lender_order(split_over_lines(credit, avail), prim)
         spent = cash_part + credit
         self._sell(who, retailer, cash_part, spent, demand)
+        mp = model.cfg.merchants
         for l in range(len(model.lender_names)):
-            book_credit_purchases(model.accounts, model.lenders, ms.settlement_due, l, model.lender_params[l],
-                                  model.cfg.consumers, model.streams, model.lender_names[l], t,
-                                  model.settlement_delay[l, model.pos], who, credit_by_lender[l], retailer,
-                                  bool(model.recorder.panel))
+            model.today.instalment_subsidy += book_credit_purchases(
+                model.accounts, model.lenders, ms.settlement_due, l, model.lender_params[l], model.cfg.consumers,
+                model.streams, model.lender_names[l], t, model.settlement_delay[l, model.pos], who,
+                credit_by_lender[l], retailer, bool(model.recorder.panel), mp.instalment_offers, mp.offer_take_up)
         return cash_part, spent, affordable * (1 - fill), credit_by_lender
 
     def _count_purchases(self, who: np.ndarray, spent: np.ndarray, cash_part: np.ndarray,

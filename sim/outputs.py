@@ -99,6 +99,9 @@ COLUMNS = {
     "missed_payments": "platform statements not paid in full on the due date (flow, count)",
     "accounts_opened": "platform accounts opened (flow, count)",
     "repayments": "platform repayments received (flow, yuan)",
+    "reminder_cost": "platform's cost of repayment reminders (strategy; flow, yuan)",
+    "instalment_subsidy": "fees retailers paid the lenders to make instalment plans interest-free (strategy; "
+                          "flow, yuan)",
 }
 for _cause in CAUSES:
     # raises are counted in limit_raises, freezes in freezes; an expiring temporary limit and a
@@ -187,6 +190,8 @@ class Recorder:
         c["missed_payments"][i] = d.missed_payments[p]
         c["accounts_opened"][i] = d.accounts_opened[p]
         c["repayments"][i] = d.repayments[p]
+        c["reminder_cost"][i] = d.reminder_cost[p]
+        c["instalment_subsidy"][i] = d.instalment_subsidy
         n_open = max(np.count_nonzero(acc.open[p]), 1)
         c["pd_mean"][i] = acc.pd[p].sum() / n_open  # closed accounts carry pd 0
         for k, cause in enumerate(CAUSES):

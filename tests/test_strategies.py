@@ -1,0 +1,158 @@
+"""Coping strategies (issue 8): the two new mechanisms (repayment reminders, merchant-funded
+interest-free instalments) pinned on hand-made cases, their books, and strategies laid over a
+scenario with ``--strategy``."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from conftest import make_model
+
+from agents.accounts import accelerate, book_credit_purchases, cut_statements, forget_chance, instalment_subsidy
+from agents.lender import Accounts, LenderState, write_off
+from sim.accounting import check_invariants
+from sim.config import ConfigError, ConsumerParams, LenderParams, load_config
+from sim.rng import Streams
+
+P = LenderParams()
+
+
+def test_forget_chance_with_and_without_a_reminder():
+    f = np.array([0.0, 0.02, 0.5])
+    assert forget_chance(f, False, 0.5).tolist() == [0.0, 0.02, 0.5]
+    assert forget_chance(f, True, 0.5).tolist() == [0.0, 0.01, 0.25]
+    assert forget_chance(f, True, 1.0).tolist() == [0.0, 0.0, 0.0]
+
+
+def test_instalment_subsidy_is_the_fee_on_the_declining_principal():
+    # 1,200 over 3 months at 1.1% a month: 13.2 + 8.8 + 4.4 = 26.4; over 12 months 1,200 x 0.011 x 6.5
+    got = instalment_subsidy(np.array([1200.0, 1200.0]), np.array([3, 12]), 0.011)
+    assert got == pytest.approx([26.4, 85.8], abs=1e-9)
+
+
+def _book(offers: bool):
+    """Three consumers buy 500, 2,000 and 3,000 on credit at retailers 0, 1, 1."""
+    acc = Accounts.empty(1, 3)
+    acc.open[0][:] = True
+    lenders = LenderState.create([P], np.zeros(1))
+    due = np.zeros((1, 8, 2))
+    cp = dataclasses.replace(ConsumerParams(), instalment_probability=0.0, instalment_months=[3])
+    paid = book_credit_purchases(acc, lenders, due, 0, P, cp, Streams(1), "baitiao", 0, 0, np.arange(3),
+                                 np.array([500.0, 2000.0, 3000.0]), np.array([0, 1, 1]), False, offers, 1.0)
+    return acc, lenders, due, paid
+
+
+def test_an_instalment_offer_is_interest_free_for_the_consumer_and_paid_by_the_retailer():
+    acc, lenders, due, paid = _book(True)
+    # both purchases above the 1,000 threshold go on a 3-month plan (take-up 1); the retailer
+    # pays 2% of them (0.011 x 4 / 2) out of its settlement
+    assert acc.instalment_principal[0].tolist() == [0.0, 2000.0, 3000.0]
+    assert acc.free_principal[0].tolist() == [0.0, 2000.0, 3000.0]
+    assert acc.unbilled[0].tolist() == [500.0, 0.0, 0.0]
+    assert paid == pytest.approx(0.022 * 5000)
+    settle = P.settlement_lag
+    assert due[0, settle].tolist() == pytest.approx([500 * (1 - P.merchant_discount),
+                                                     5000 * (1 - P.merchant_discount) - 110.0])
+    assert lenders.fee_income[0] == pytest.approx(5500 * P.merchant_discount + 110.0)
+    assert lenders.settlement_payable[0] == pytest.approx(due.sum())
+    # without the offer nothing goes on a plan here (instalment_probability 0) and nobody pays a subsidy
+    acc0, lenders0, due0, paid0 = _book(False)
+    assert paid0 == 0.0 and acc0.free_principal.sum() == 0.0 and acc0.instalment_principal.sum() == 0.0
+
+
+def test_statements_charge_no_fee_on_the_interest_free_principal_and_repay_it_in_step():
+    acc = Accounts.empty(1, 2)
+    acc.open[0][:] = True
+    lenders = LenderState.create([P], np.zeros(1))
+    acc.instalment_principal[0][:] = [1200.0, 1200.0]
+    acc.balance[0][:] = [1200.0, 1200.0]
+    lenders.receivables[0] = 2400.0
+    acc.free_principal[0][:] = [600.0, 0.0]
+    acc.instalment_months[0][:] = 3
+    cut_statements(acc, lenders, 0, np.arange(2), P)
+    # the bill: a third of the principal, plus the fee on the part that is not interest-free
+    assert acc.billed[0].tolist() == pytest.approx([400.0 + 600 * P.instalment_fee_monthly,
+                                                    400.0 + 1200 * P.instalment_fee_monthly])
+    assert acc.instalment_principal[0].tolist() == pytest.approx([800.0, 800.0])
+    assert acc.free_principal[0].tolist() == pytest.approx([400.0, 0.0])
+    # collections and charge-offs take the interest-free part with the rest
+    accelerate(acc, 0, np.array([0]))
+    assert acc.free_principal[0][0] == 0.0
+    acc.free_principal[0][1] = 100.0
+    write_off(acc, lenders, 0, np.array([1]), 5)
+    assert acc.free_principal[0][1] == 0.0
+
+
+def test_the_interest_free_principal_must_lie_within_the_instalment_principal():
+    model = make_model(consumers=200, days=10)
+    model.step()
+    assert not check_invariants(model, raise_on_breach=False)
+    model.accounts.free_principal[0, 3] = model.accounts.instalment_principal[0, 3] + 10.0
+    names = [b.name for b in check_invariants(model, raise_on_breach=False)]
+    assert names == ["interest-free principal outside [0, instalment principal]"]
+
+
+def _run(sets):
+    return make_model(consumers=2000, merchants=20, days=150, burn_in=120, sets=sets, check=True).run() \
+        .results()["timeseries"]
+
+
+def test_reminders_cut_missed_payments_and_the_platform_pays_for_them():
+    base = _run([])
+    reminded = _run(["lenders.baitiao.reminders=true"])
+    assert reminded["missed_payments"].sum() < 0.95 * base["missed_payments"].sum()
+    assert base["reminder_cost"].sum() == 0
+    # a reminder costs 0.05: some thousands of bills over the months
+    assert 0.05 * 1000 < reminded["reminder_cost"].sum() < 0.05 * 2000 * 12
+
+
+def test_instalment_offers_move_big_purchases_onto_free_plans_at_the_retailers_cost():
+    base = _run([])
+    offered = _run(["merchants.instalment_offers=true"])
+    assert base["instalment_subsidy"].sum() == 0
+    # the subsidy is a few percent of the credit sales it funds
+    assert 0 < offered["instalment_subsidy"].sum() < 0.1 * offered["consumption_credit"].sum()
+
+
+def test_a_strategy_lays_its_own_table_over_any_scenario():
+    cfg = load_config("credit_crunch", strategies=["cash_reserves", "reminders"])
+    assert cfg.name == "credit_crunch+cash_reserves+reminders"
+    assert cfg.merchants.cash_buffer_days == 54.0 and cfg.lenders["baitiao"].reminders
+    assert len(cfg.shocks) == len(load_config("credit_crunch").shocks)   # not the baseline's again
+    assert cfg.description == load_config("credit_crunch").description
+    # on its own a strategy file runs as the baseline with the strategy
+    alone = load_config("cash_reserves")
+    assert alone.merchants.cash_buffer_days == 54.0 and alone.run.burn_in_days == 1460
+    with pytest.raises(ConfigError, match="--strategy credit_crunch: .*credit_crunch.toml is not a strategy.*strategies: cash_reserves, "):
+        load_config("baseline", strategies=["credit_crunch"])
+
+
+def test_the_command_line_takes_strategies(tmp_path, capsys):
+    from sim.cli import main
+    out = tmp_path / "run"
+    assert main(["run", "baseline", "--strategy", "reminders", "--consumers", "300", "--merchants", "6",
+                 "--days", "40", "--set", "run.burn_in_days=0", "--out", str(out), "--quiet",
+                 "--no-dashboard"]) == 0
+    import pandas as pd
+    assert pd.read_parquet(out / "timeseries.parquet")["reminder_cost"].sum() > 0
+    assert main(["run", "baseline", "--strategy", "nonesuch", "--quiet"]) == 2
+    assert "unknown scenario 'nonesuch'" in capsys.readouterr().err
+    main(["scenarios"])
+    listing = capsys.readouterr().out
+    assert "strategies (combine with --strategy NAME):" in listing and "  reminders " in listing
+
+
+def test_instalment_offers_raise_the_big_ticket_rate_by_the_uplift():
+    from agents.consumer import big_ticket_peak_rate
+    p = dataclasses.replace(ConsumerParams(), big_ticket_probability=0.01, big_ticket_promotion_multiplier=4.0)
+    # 0.01 x 1.2 x 4 / (1 + 3 x 0.1): the yearly average is 1.2 x 0.01 with 10% of days in a window
+    assert big_ticket_peak_rate(p, 0.1, 0.2) == pytest.approx(0.048 / 1.3, rel=1e-12)
+    assert big_ticket_peak_rate(p, 0.1) == pytest.approx(0.04 / 1.3, rel=1e-12)
+    cfg = load_config("baseline", ["merchants.instalment_offers=true", "population.consumers=100",
+                                   "population.merchants=4", "run.burn_in_days=0"])
+    from sim.model import CreditModel
+    assert CreditModel(cfg).big_ticket_rate == pytest.approx(
+        big_ticket_peak_rate(cfg.consumers, CreditModel(load_config("baseline", ["population.consumers=100",
+                             "population.merchants=4", "run.burn_in_days=0"])).calendar.window_share, 0.2))
