@@ -12,12 +12,14 @@ FIND_PYTHON = for c in "$$PYTHON" python3.13 python3.12 python3 \
 	  "$$c" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null && { echo "$$c"; break; }; \
 	done
 
-.PHONY: run test venv bench docs clean help
+.PHONY: run test venv bench docs scenarios clean help
 
 help:
 	@echo "make run    - set up .venv, run the baseline scenario, write results/baseline"
 	@echo "make test   - set up .venv and run the whole test suite"
 	@echo "make bench  - run the benchmarks and print consumer-days per second"
+	@echo "make docs   - refill the generated tables of docs/model.md and docs/scenarios.md"
+	@echo "make scenarios - rerun every study of docs/scenarios.md (about half an hour on two cores)"
 
 $(STAMP): pyproject.toml
 	@py=$$($(FIND_PYTHON)); \
@@ -47,3 +49,6 @@ clean:
 
 docs: $(STAMP)
 	$(PY) docs/fill_tables.py
+
+scenarios: $(STAMP)
+	$(PY) docs/scenarios.py

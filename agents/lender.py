@@ -428,21 +428,22 @@ def set_limit(acc: Accounts, log: LimitLog, last_cut_day: np.ndarray, l: int, id
 
 
 def anomaly_monitor(acc: Accounts, l: int, p: LenderParams, idx: np.ndarray, x: np.ndarray, z: float,
-                    t: int, limit_share: float | None = None) -> np.ndarray:
+                    t: int, limit_share: float | None = None, aware: bool = False) -> np.ndarray:
     """Cause 2: the anomaly monitor on today's credit purchases ``x`` of accounts ``idx``.
 
     A purchase above ``anomaly_floor`` is flagged when the account has a history (5 shopping
     days), the purchase is ``z`` standard deviations above its smoothed mean and uses at least
     ``limit_share`` (default ``anomaly_limit_share``) of the FIXED limit (a bust-out pattern, or a promotion-season
     splurge; a temporary limit does not raise the bar, so a splurge on it counts as drawing
-    beyond the regular line);
+    beyond the regular line; a promotion-``aware`` monitor measures it against the whole line,
+    fixed plus temporary limit, as spending the temporary limit is what it was granted for);
     then every purchase updates the smoothed mean and variance. A flag adds to the account's
     decaying flag count. Returns the flagged accounts (their limit is cut by ``anomaly_cut``)."""
     mean, var = acc.spend_mean[l][idx], acc.spend_var[l][idx]
     # only purchases above the floor can be flagged: test those (few) in full
     big = np.flatnonzero(x > p.anomaly_floor)
     cand = idx[big]
-    limit = acc.fixed_limit[l][cand]
+    limit = acc.fixed_limit[l][cand] + (acc.temp_limit[l][cand] if aware else 0.0)
     share = p.anomaly_limit_share if limit_share is None else limit_share
     flag = ((acc.spend_obs[l][cand] >= 5) & (x[big] > mean[big] + z * np.sqrt(var[big])) &
             (x[big] >= share * limit))

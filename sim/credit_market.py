@@ -139,13 +139,15 @@ class CreditMarket:
                 idx, x = who[buy], credit[l][buy]
                 if idx.size == 0:
                     continue
-                # both thresholds (the z-score and the share of the fixed limit) scale with a
-                # strictness shock; under promotion-aware monitoring z also rises with the season
+                # both thresholds (the z-score and the share of the limit) scale with a strictness
+                # shock; under promotion-aware monitoring z also rises with the season, and the
+                # share is of the whole line (the temporary limit included)
                 strict = model.strictness[l, model.pos]
                 z = p.anomaly_z * strict
                 if p.promotion_aware:
                     z *= model.calendar.season[model.pos]
-                flagged = anomaly_monitor(acc, l, p, idx, x, z, model.t, p.anomaly_limit_share * strict)
+                flagged = anomaly_monitor(acc, l, p, idx, x, z, model.t, p.anomaly_limit_share * strict,
+                                          p.promotion_aware)
                 if flagged.size:
                     self.set_limit(l, flagged, acc.fixed_limit[l][flagged] * (1 - p.anomaly_cut), "anomaly")
                     model.today.anomaly_flags[l] += flagged.size

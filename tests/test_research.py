@@ -196,3 +196,19 @@ def test_a_stricter_monitor_lowers_both_of_its_bars():
         acc.spend_var[0][:] = 50.0 ** 2
         got = anomaly_monitor(acc, 0, p, np.array([0]), np.array([800.0]), 5.0, 10, share)
         assert got.tolist() == flagged, share
+
+
+def test_a_promotion_aware_monitor_measures_a_purchase_against_the_whole_line():
+    """1,000 fixed and 500 temporary limit: a 1,200 basket is beyond the fixed limit (flagged by
+    an unaware monitor) but within the whole line (not by an aware one); 1,500 is flagged by both."""
+    from agents.lender import anomaly_monitor
+    from sim.config import LenderParams
+    p = LenderParams(anomaly_floor=100.0)
+    for x, aware, flagged in ((1200.0, False, [0]), (1200.0, True, []), (1500.0, True, [0])):
+        acc = Accounts.empty(1, 1)
+        acc.fixed_limit[0][:] = 1000.0
+        acc.temp_limit[0][:] = 500.0
+        acc.spend_obs[0][:] = 5
+        acc.spend_mean[0][:] = 300.0
+        acc.spend_var[0][:] = 50.0 ** 2
+        assert anomaly_monitor(acc, 0, p, np.array([0]), np.array([x]), 5.0, 10, None, aware).tolist() == flagged
