@@ -280,8 +280,9 @@ class LenderParams:
     anomaly_cut: float = param(0.3, "share of the fixed limit cut on a flag", lo=0, hi=1)
     anomaly_halflife_days: float = param(30.0, "half-life of the spending mean and variance (shopping days)",
                                          unit="days", lo=1)
-    promotion_aware: bool = param(False, "scale the anomaly threshold with the promotion season "
-                                  "(strategy: risk training)")
+    promotion_aware: bool = param(False, "scale the anomaly z threshold with the promotion season and measure a "
+                                  "purchase against the whole line, temporary limit included (strategy: risk "
+                                  "training)")
     differentiated_policy: bool = param(False, "protect long-tenure clean accounts from review cuts (strategy)")
     reminders: bool = param(False, "send a repayment reminder (SMS or app push) to every account with a bill "
                             "due, on the due date (strategy: credit management)")
