@@ -258,6 +258,9 @@ def run_q4(args) -> pd.DataFrame:
     costs = q.costs.set_index("strategy")
     out["cost"], out["payer"] = costs["cost"], costs["payer"]
     out["cost_mean"], out["cost_low"], out["cost_high"] = costs["cost_mean"], costs["ci_low"], costs["ci_high"]
+    for col in ("exposure", "exposure_mean", "exposure_losses"):
+        if col in costs:
+            out[col] = costs[col]
     return out.reset_index()
 
 
@@ -269,9 +272,14 @@ def render_q4(df: pd.DataFrame) -> str:
             return f"{fmt(r[m + '_diff_mean'], kind)} [{fmt(r[m + '_ci_low'], kind)}, {fmt(r[m + '_ci_high'], kind)}]"
         sales = (f"{fmt(r['retail_sales_rel_diff'], 'pct')} ({fmt(r['retail_sales_diff_mean'], 'myuan')} "
                  f"[{fmt(r['retail_sales_ci_low'], 'myuan')}, {fmt(r['retail_sales_ci_high'], 'myuan')}] m)")
+        exposure = ""
+        if isinstance(r.get("exposure"), str):
+            exposure = (f"; the platform lends {fmt(r['exposure_mean'], 'myuan')} million on average and loses "
+                        f"{fmt(r['exposure_losses'], 'myuan')} million")
         rows.append(f"| `{r['strategy']}` | {sales} | {cell('merchant_failures', 'signed')} | "
                     f"{cell('contagion_failures', 'signed')} | {cell('unemployment_rate_mean', 'pts')} | "
-                    f"{cell('charge_offs', 'signed')} | {ci(r, 'cost', 'myuan')} ({r['cost']}) | {r['payer']} |")
+                    f"{cell('charge_offs', 'signed')} | {ci(r, 'cost', 'myuan')} ({r['cost']}{exposure}) | "
+                    f"{r['payer']} |")
     r = df.iloc[0]
     rows.append("")
     rows.append(f"`credit_crunch` without a strategy (means over the seeds): retail sales "

@@ -52,8 +52,8 @@ DEFAULT_SEEDS = 5
 class Measure:
     """One headline measure, computed per run over the measurement window.
 
-    ``how`` is a key of :data:`HOW`: ``sum``, ``mean`` or ``max`` of the time-series
-    column ``source``; ``failures`` counts rows of ``failures.parquet`` (``source`` =
+    ``how`` is a key of :data:`HOW`: ``sum``, ``mean``, ``max`` or ``last`` (the window's
+    last day) of the time-series column ``source``; ``failures`` counts rows of ``failures.parquet`` (``source`` =
     ``all`` or ``contagion``); ``accounts_cut`` counts the platform's distinct consumers
     with a fixed-limit cut in ``limit_changes`` (freezes and charge-offs excluded). A
     ``{cause}`` in the name expands to one measure per ``limit_cuts_<cause>`` column of the
@@ -95,6 +95,8 @@ MEASURES: tuple[Measure, ...] = (
     Measure("bank_drawn_mean", "mean", "bank_drawn", "yuan", "merchants' bank lines drawn, mean", optional=True),
     Measure("scf_drawn_mean", "mean", "scf_drawn", "yuan", "merchants' SCF loans from the platform, mean",
             optional=True),
+    Measure("provisions_end", "last", "provisions", "yuan", "platform's loss allowance at the end", optional=True),
+    Measure("scf_losses", "sum", "scf_losses", "yuan", "platform's losses on SCF loans", optional=True),
     Measure("reminder_cost", "sum", "reminder_cost", "yuan", "platform's cost of reminders", optional=True),
     Measure("instalment_subsidy", "sum", "instalment_subsidy", "yuan",
             "retailers' fees for interest-free instalments", optional=True),
@@ -143,10 +145,11 @@ HOW = {
     "sum": lambda f, col: float(f.timeseries[col].sum()),
     "mean": lambda f, col: float(f.timeseries[col].mean()) if len(f.timeseries) else math.nan,
     "max": lambda f, col: float(f.timeseries[col].max()) if len(f.timeseries) else math.nan,
+    "last": lambda f, col: float(f.timeseries[col].iloc[-1]) if len(f.timeseries) else math.nan,
     "failures": _failures,
     "accounts_cut": _accounts_cut,
 }
-TIMESERIES_HOW = ("sum", "mean", "max")
+TIMESERIES_HOW = ("sum", "mean", "max", "last")
 
 
 def cause_columns(columns: Iterable[str]) -> list[str]:

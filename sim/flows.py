@@ -27,6 +27,7 @@ class DayFlows:
     vacancies: int = 0
     shortfall_upstream: float = 0.0
     instalment_subsidy: float = 0.0
+    scf_losses: float = 0.0
     credit_purchases: tuple | None = None
     consumption_credit_by_lender: np.ndarray = field(init=False)
     repayments: np.ndarray = field(init=False)

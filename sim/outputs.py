@@ -102,6 +102,7 @@ COLUMNS = {
     "reminder_cost": "platform's cost of repayment reminders (strategy; flow, yuan)",
     "instalment_subsidy": "fees retailers paid the lenders to make instalment plans interest-free (strategy; "
                           "flow, yuan)",
+    "scf_losses": "platform's losses on the SCF loans of failed merchants (flow, yuan)",
 }
 for _cause in CAUSES:
     # raises are counted in limit_raises, freezes in freezes; an expiring temporary limit and a
@@ -192,6 +193,7 @@ class Recorder:
         c["repayments"][i] = d.repayments[p]
         c["reminder_cost"][i] = d.reminder_cost[p]
         c["instalment_subsidy"][i] = d.instalment_subsidy
+        c["scf_losses"][i] = d.scf_losses
         n_open = max(np.count_nonzero(acc.open[p]), 1)
         c["pd_mean"][i] = acc.pd[p].sum() / n_open  # closed accounts carry pd 0
         for k, cause in enumerate(CAUSES):

@@ -57,8 +57,9 @@ def _years(days: float) -> float:
 
 COSTS: dict[str, Cost] = {
     "reminders": Cost("reminders sent", "platform", lambda d, s, cfg, days: s["reminder_cost"]),
-    "differentiated_limits": Cost("extra charge-offs", "platform", lambda d, s, cfg, days: d["charge_off_amount"]),
-    "supply_chain_finance": Cost("SCF interest", "merchants (the platform bears the SCF credit risk)",
+    "differentiated_limits": Cost("extra expected losses: charge-offs and the rise in the loss allowance",
+                                  "platform", lambda d, s, cfg, days: d["charge_off_amount"] + d["provisions_end"]),
+    "supply_chain_finance": Cost("SCF interest paid (the platform's SCF losses apart)", "merchants",
                                  lambda d, s, cfg, days: s["scf_drawn_mean"] * cfg.merchants.scf_rate * _years(days)),
     "diversified_financing": Cost("extra bank interest", "merchants",
                                   lambda d, s, cfg, days: d["bank_drawn_mean"] * cfg.merchants.bank_rate
@@ -69,6 +70,10 @@ COSTS: dict[str, Cost] = {
                                  lambda d, s, cfg, days: d["stockout_loss"]),
     "instalment_offers": Cost("instalment fees paid", "retailers", lambda d, s, cfg, days: s["instalment_subsidy"]),
     "promo_aware_monitoring": Cost("extra charge-offs", "platform", lambda d, s, cfg, days: d["charge_off_amount"]),
+}
+# what a strategy exposes the lender to, beside its cost: (label, measure of the run with it)
+EXPOSURES: dict[str, tuple[str, str]] = {
+    "supply_chain_finance": ("the platform's SCF loans, mean; its SCF losses", "scf_drawn_mean"),
 }
 
 
@@ -135,8 +140,14 @@ def execute_plan(plan: Plan, workers: int = 1, progress: bool = False) -> Strate
                                  "strategy_value": run[m], "diff": diff[m]})
             costs.append(COSTS[name].of(diff, run, plan.config, days))
         mean, low, high = paired_interval(costs)
-        cost_rows.append({"strategy": name, "cost": COSTS[name].label, "payer": COSTS[name].payer,
-                          "cost_mean": mean, "ci_low": low, "ci_high": high})
+        row = {"strategy": name, "cost": COSTS[name].label, "payer": COSTS[name].payer,
+               "cost_mean": mean, "ci_low": low, "ci_high": high}
+        if name in EXPOSURES:
+            label, measure = EXPOSURES[name]
+            row["exposure"] = label
+            row["exposure_mean"] = float(np.mean([runs[(name, s)].measures[measure] for s in plan.seeds]))
+            row["exposure_losses"] = float(np.mean([runs[(name, s)].measures["scf_losses"] for s in plan.seeds]))
+        cost_rows.append(row)
     per_seed = pd.DataFrame(rows)
     units = runs[("crisis", plan.seeds[0])].units
     table = []

@@ -813,6 +813,7 @@ class SupplyChain:
         model.lenders.cash[plat] += scf_paid
         model.lenders.scf_loans[plat] -= ms.scf_drawn[f]
         model.lenders.scf_losses[plat] += ms.scf_drawn[f] - scf_paid
+        model.today.scf_losses += float(ms.scf_drawn[f] - scf_paid)
         creditor_losses = float(wages_lost + lost.sum() + (ms.bank_drawn[f] - bank_paid) + (ms.scf_drawn[f] - scf_paid)
                                 + outside_lost.sum())
         residual = pool - share * claims

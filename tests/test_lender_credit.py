@@ -494,3 +494,46 @@ def test_score_auc_is_recorded_from_the_first_refit():
     ts = model.results()["timeseries"]
     assert ts["score_auc"].iloc[:120].isna().all() and (ts["score_auc"].iloc[120:] == expected).all()
     assert check_invariants(model, raise_on_breach=False) == []
+
+
+# --------------------------------------------------------------------------- edges of the rules (mutation tests)
+
+
+def test_write_off_dates_only_accounts_below_90_dpd_and_adds_up_the_charge_offs():
+    acc = Accounts.empty(1, 3)
+    lenders = LenderState.create([P], np.zeros(1))
+    acc.dpd[0][:] = [89, 90, 200]
+    acc.last_90dpd_day[0][:] = [NEVER, 50, 40]
+    acc.instalment_principal[0][:] = [100.0, 0.0, 0.0]
+    acc.instalment_months[0][:] = [3, 0, 0]
+    acc.balance[0][:] = [100.0, 200.0, 300.0]
+    acc.overdue[0][1:] = [200.0, 300.0]
+    lenders.receivables[0] = 600.0
+    assert write_off(acc, lenders, 0, np.array([0, 1]), 120) == 300.0
+    # 89 DPD: dated as reaching 90 today; 90 DPD had reached it on day 50
+    assert acc.last_90dpd_day[0].tolist() == [120, 50, 40]
+    assert acc.instalment_months[0][0] == 0 and acc.balance[0].tolist() == [0.0, 0.0, 300.0]
+    write_off(acc, lenders, 0, np.array([2]), 121)
+    assert lenders.charge_off_total[0] == 600.0 and lenders.receivables[0] == 0.0
+
+
+def test_anomaly_monitor_boundaries_and_its_smoothing():
+    """Floor 1,000, mean 200, sd 100, z 5: the z bar is 700. A purchase exactly at the floor is
+    not tested; one just above is flagged; one exactly on a z bar above the floor is not."""
+    p = dataclasses.replace(P, anomaly_floor=1000.0, anomaly_limit_share=0.0)
+    acc = Accounts.empty(1, 4)
+    acc.fixed_limit[0][:] = 5000.0
+    acc.spend_obs[0][:] = 5
+    acc.spend_mean[0][:] = [200.0, 200.0, 200.0, 0.0]
+    acc.spend_var[0][:] = [100.0 ** 2, 100.0 ** 2, 300.0 ** 2, 0.0]
+    x = np.array([1000.0, 1000.5, 1700.0, 50.0])   # the third: 200 + 5 x 300 = 1,700 exactly
+    flagged = anomaly_monitor(acc, 0, p, np.arange(4), x, 5.0, 7)
+    assert flagged.tolist() == [1]
+    alpha = 1.0 - 0.5 ** (1.0 / p.anomaly_halflife_days)     # 30 shopping days: alpha = 0.0228
+    assert alpha == pytest.approx(0.022840, abs=1e-6)
+    mean0, var0 = np.array([200.0, 200.0, 200.0, 0.0]), np.array([1e4, 1e4, 9e4, 0.0])
+    diff = x - mean0
+    assert acc.spend_mean[0].tolist() == pytest.approx((mean0 + alpha * diff).tolist(), rel=1e-12)
+    assert acc.spend_var[0].tolist() == pytest.approx(((1 - alpha) * (var0 + alpha * diff ** 2)).tolist(), rel=1e-12)
+    assert acc.spend_mean[0][0] == pytest.approx(200.0 + 0.022840 * 800.0, abs=1e-3)
+    assert acc.spend_obs[0].tolist() == [6, 6, 6, 6]

@@ -212,3 +212,82 @@ def test_a_promotion_aware_monitor_measures_a_purchase_against_the_whole_line():
         acc.spend_mean[0][:] = 300.0
         acc.spend_var[0][:] = 50.0 ** 2
         assert anomaly_monitor(acc, 0, p, np.array([0]), np.array([x]), 5.0, 10, None, aware).tolist() == flagged
+
+
+# --------------------------------------------------------------------------- Q2 and Q4 helpers, exactly
+
+
+def test_cause_profile_counts_whom_each_cause_cut():
+    """Ten consumers with incomes 1..10 (fifths: 1-2, 3-4, ..., 9-10); the platform cut consumer 0
+    twice for review (PD 0.01 and 0.03, current) and consumer 9 once (PD 0.2, 5 DPD); consumer 4
+    by the anomaly monitor; a huabei cut, a raise and a cut outside the window do not count."""
+    import types
+
+    import pandas as pd
+
+    from sim.research import cause_profile
+    model = types.SimpleNamespace(
+        cfg=types.SimpleNamespace(run=types.SimpleNamespace(platform="baitiao")), platform=0,
+        consumers=types.SimpleNamespace(base_income=np.arange(1.0, 11.0)),
+        accounts=types.SimpleNamespace(open=np.array([[True] * 8 + [False] * 2])))
+    rows = [("2026-02-01", 0, "baitiao", 1000.0, 800.0, "review", 0, 0.01),
+            ("2026-05-01", 0, "baitiao", 800.0, 600.0, "review", 0, 0.03),
+            ("2026-03-01", 9, "baitiao", 1000.0, 700.0, "review", 5, 0.20),
+            ("2026-03-02", 4, "baitiao", 1000.0, 700.0, "anomaly", 0, 0.04),
+            ("2026-03-03", 5, "huabei", 1000.0, 700.0, "review", 0, 0.04),
+            ("2026-03-04", 6, "baitiao", 700.0, 900.0, "raise", 0, 0.04),
+            ("2027-01-05", 7, "baitiao", 1000.0, 700.0, "review", 0, 0.04)]
+    ch = pd.DataFrame(rows, columns=["date", "consumer_id", "lender", "old_limit", "new_limit", "cause", "dpd", "pd"])
+    ch["date"] = pd.to_datetime(ch["date"])
+    out = cause_profile(model, {"limit_changes": ch}, ("2026-01-01", "2026-12-31"))
+    assert out["accounts_open"] == 8
+    review = out["review"]
+    assert review["cuts"] == 3 and review["accounts"] == 2
+    # whom: the first cut of each account (PD 0.01 and 0.20), one current and one past due
+    assert review["pd_mean"] == pytest.approx(0.105) and review["past_due"] == 0.5
+    assert [review[f"pd_band_{k}"] for k in range(4)] == [0.5, 0.0, 0.0, 0.5]
+    assert [review[f"income_q{k}"] for k in range(1, 6)] == [0.5, 0.0, 0.0, 0.0, 0.5]
+    anomaly = out["anomaly"]
+    assert anomaly["accounts"] == 1 and anomaly["pd_band_1"] == 1.0 and anomaly["income_q3"] == 1.0
+    assert out["macro"]["cuts"] == 0 and np.isnan(out["macro"]["pd_mean"])
+
+
+def test_strategy_costs_are_booked_to_their_payers_exactly():
+    from sim.config import load_config
+    from sim.research import COSTS
+    cfg = load_config("baseline")
+    d = {"merchant_cash_mean": 2e6, "charge_off_amount": 3e5, "provisions_end": -1e5, "bank_drawn_mean": 4e6,
+         "stockout_loss": 7e4}
+    s = {"reminder_cost": 1234.5, "scf_drawn_mean": 1e7, "instalment_subsidy": 5e5}
+    # half a year: the forgone return on 2 million more cash at the bank rate (5%) is 50,000
+    assert COSTS["cash_reserves"].of(d, s, cfg, 182.5) == pytest.approx(2e6 * 0.05 * 0.5)
+    assert COSTS["supply_chain_finance"].of(d, s, cfg, 365) == pytest.approx(1e7 * 0.06)
+    assert COSTS["diversified_financing"].of(d, s, cfg, 365) == pytest.approx(4e6 * 0.05)
+    assert COSTS["differentiated_limits"].of(d, s, cfg, 365) == 2e5
+    assert COSTS["reminders"].of(d, s, cfg, 365) == 1234.5
+    assert COSTS["instalment_offers"].of(d, s, cfg, 365) == 5e5
+    assert COSTS["inventory_discipline"].of(d, s, cfg, 365) == 7e4
+    assert COSTS["promo_aware_monitoring"].of(d, s, cfg, 365) == 3e5
+    assert COSTS["remedies_618"].of(d, s, cfg, 365) == pytest.approx(5e5 + 1e7 * 0.06)
+    payers = {name: c.payer for name, c in COSTS.items()}
+    assert payers["reminders"] == payers["differentiated_limits"] == "platform"
+    assert payers["cash_reserves"] == payers["supply_chain_finance"] == "merchants"
+
+
+def test_set_limit_keeps_experiment_accounts_apart_but_for_freezes_charge_offs_and_the_experiment():
+    acc = Accounts.empty(1, 4)
+    acc.fixed_limit[0][:] = 1000.0
+    acc.protected_until[0][:] = [10, 10, 3, NEVER]   # accounts 0, 1 in a running experiment on day 5
+    log, last_cut = LimitLog(1), np.full(4, NEVER)
+    idx = np.arange(4)
+    codes = np.full(4, CAUSE_CODE["review"])
+    set_limit(acc, log, last_cut, 0, idx, np.full(4, 600.0), codes, t=5, experiments=True)
+    assert acc.fixed_limit[0].tolist() == [1000.0, 1000.0, 600.0, 600.0]
+    set_limit(acc, log, last_cut, 0, np.array([0]), np.array([700.0]), "macro", t=5, experiments=True)
+    assert acc.fixed_limit[0][0] == 1000.0
+    for cause, new in (("freeze", 0.0), ("experiment", 1500.0), ("charge_off", 0.0)):
+        set_limit(acc, log, last_cut, 0, np.array([1]), np.array([new]), cause, t=5, experiments=True)
+        assert acc.fixed_limit[0][1] == new, cause
+    # with no experiment running the protection is not looked at
+    set_limit(acc, log, last_cut, 0, np.array([0]), np.array([800.0]), "review", t=5, experiments=False)
+    assert acc.fixed_limit[0][0] == 800.0
