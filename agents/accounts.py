@@ -25,7 +25,7 @@ def instalment_subsidy(amount: np.ndarray, months: np.ndarray, fee_monthly: floa
 def book_credit_purchases(acc: Accounts, lenders: LenderState, settlement_due: np.ndarray, l: int,
                           p: LenderParams, cp: ConsumerParams, streams: Streams, name: str, t: int,
                           delay: int, who: np.ndarray, amount: np.ndarray, retailer: np.ndarray,
-                          panel: bool, offers: bool = False, take_up: float = 0.0) -> float:
+                          panel: bool, offers: bool, take_up: float) -> float:
     """Credit purchases at lender ``l``: the consumer owes, the lender owes the merchant.
 
     A purchase above ``instalment_threshold`` goes on an instalment plan (分期) with chance

@@ -167,8 +167,15 @@ def render_q1(df: pd.DataFrame) -> str:
         label, kind = shown[r["measure"]]
         rows.append(f"| `{r['scenario']}` (held from {r['hold_from']}) | {label} | {ci(r, 'total', kind)} | "
                     f"{ci(r, 'without_cuts', kind)} | {ci(r, 'due_to_cuts', kind)} | "
-                    f"{fmt(r['share_due_to_cuts'], 'share')} |")
+                    f"{share(r)} |")
     return "\n".join(rows)
+
+
+def share(r) -> str:
+    """The share of the total due to the cuts, where the total is clearly not zero."""
+    if not (r["total_low"] > 0 or r["total_high"] < 0):
+        return "n/a (total not distinct from 0)"
+    return fmt(r["share_due_to_cuts"], "share")
 
 
 def plot_q1(df: pd.DataFrame, path: Path) -> None:

@@ -288,6 +288,9 @@ def test_set_limit_keeps_experiment_accounts_apart_but_for_freezes_charge_offs_a
     for cause, new in (("freeze", 0.0), ("experiment", 1500.0), ("charge_off", 0.0)):
         set_limit(acc, log, last_cut, 0, np.array([1]), np.array([new]), cause, t=5, experiments=True)
         assert acc.fixed_limit[0][1] == new, cause
+    # the experiment's last protected day is its end: from then on the account is free
+    set_limit(acc, log, last_cut, 0, np.array([2]), np.array([300.0]), "review", t=3, experiments=True)
+    assert acc.fixed_limit[0][2] == 300.0
     # with no experiment running the protection is not looked at
     set_limit(acc, log, last_cut, 0, np.array([0]), np.array([800.0]), "review", t=5, experiments=False)
     assert acc.fixed_limit[0][0] == 800.0

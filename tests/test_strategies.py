@@ -209,3 +209,42 @@ def test_the_618_remedies_reduce_the_merchants_lost_618_sales():
     assert (sales["saved"] > 0).all(), sales            # the remedies win some back, every seed
     anomaly = ps[ps["measure"] == "limit_cuts_anomaly"]
     assert (anomaly["diff_with"] < anomaly["diff_without"]).all()   # fewer honest baskets cut
+
+
+def test_book_credit_purchases_edges_plan_lengths_and_a_lone_buyer():
+    """Purchases of exactly the threshold stay off plans; with take-up 1 every larger one goes on
+    a plan whose length is picked by the same uniform (thirds of [0, 1) -> 3, 6, 12 months); a
+    lone buyer is booked; no buyer books nothing."""
+    cp = dataclasses.replace(ConsumerParams(), instalment_threshold=1000.0)
+    streams = Streams(7)
+    n = 30
+    acc = Accounts.empty(1, n)
+    lenders = LenderState.create([P], np.zeros(1))
+    due = np.zeros((1, 8, 2))
+    amount = np.full(n, 2000.0)
+    amount[0] = 1000.0
+    book_credit_purchases(acc, lenders, due, 0, P, cp, streams, "baitiao", 3, 0, np.arange(n), amount,
+                          np.zeros(n, dtype=int), False, True, 1.0)
+    u = streams.uniform_at("instalment.baitiao", 3, np.arange(1, n))
+    expected = np.array([3, 6, 12])[np.minimum((u * 3).astype(int), 2)]
+    assert acc.instalment_months[0][0] == 0 and acc.unbilled[0][0] == 1000.0
+    assert acc.instalment_months[0][1:].tolist() == expected.tolist()
+    assert set(expected.tolist()) == {3, 6, 12}
+    subsidy = 2000.0 * P.instalment_fee_monthly * (expected + 1) / 2
+    assert lenders.fee_income[0] == pytest.approx(amount.sum() * P.merchant_discount + subsidy.sum())
+    # a lone buyer, and nobody
+    acc1 = Accounts.empty(1, 2)
+    lenders1 = LenderState.create([P], np.zeros(1))
+    paid = book_credit_purchases(acc1, lenders1, np.zeros((1, 8, 1)), 0, P, cp, streams, "baitiao", 3, 0,
+                                 np.array([1]), np.array([300.0]), np.array([0]), False, False, 0.0)
+    assert paid == 0.0 and acc1.balance[0].tolist() == [0.0, 300.0] and lenders1.receivables[0] == 300.0
+    assert book_credit_purchases(acc1, lenders1, np.zeros((1, 8, 1)), 0, P, cp, streams, "baitiao", 3, 0,
+                                 np.array([0]), np.array([0.0]), np.array([0]), False, True, 1.0) == 0.0
+
+
+def test_a_statement_charges_interest_on_a_small_revolving_balance():
+    acc = Accounts.empty(1, 1)
+    lenders = LenderState.create([P], np.zeros(1))
+    acc.revolving[0][0] = acc.balance[0][0] = lenders.receivables[0] = 0.5
+    cut_statements(acc, lenders, 0, np.array([0]), P, 30.0)
+    assert acc.billed[0][0] == pytest.approx(0.5 * P.revolving_rate_daily * 30.0, rel=1e-12)
