@@ -13,7 +13,7 @@ It runs, on common random numbers over the same seeds,
 
 writes each table to ``docs/results/NAME.csv`` and a figure to ``docs/figures/NAME.png``, and
 fills the generated blocks of docs/scenarios.md from the CSV files, each stamped with the
-commit and the command that made it. ``--render`` refills the blocks from the committed CSV
+commit and the command that made it. ``--render`` refills the blocks (and redraws the figures) from the committed CSV
 files without running anything (a test checks that the committed page equals that).
 ``--only NAME,...`` reruns some of the five (scenarios, q1, q2, q4, case618).
 """
@@ -121,24 +121,39 @@ def render_scenarios(df: pd.DataFrame) -> str:
     return "\n".join(rows)
 
 
-def plot_scenarios(df: pd.DataFrame, path: Path) -> None:
+def barh_panels(names, panels, path: Path, title: str, width: float = 12) -> None:
+    """Horizontal bars with 95% intervals, one panel per ``(title, mean, low, high, good)``
+    (arrays over ``names``; ``good`` colours a bar green where true, red where false, grey where
+    None)."""
     from matplotlib.figure import Figure
-    fig = Figure(figsize=(12, 0.45 * len(df) + 1.8), layout="constrained")
-    axes = fig.subplots(1, 3, sharey=True)
-    y = np.arange(len(df))
-    for ax, (m, scale, title) in zip(axes, (("retail_sales", 1e-6, "Retail sales, million yuan"),
-                                            ("merchant_failures", 1.0, "Merchant failures"),
-                                            ("unemployment_rate_mean", 100.0, "Unemployment, mean, points"))):
-        mean = df[f"{m}_diff_mean"].to_numpy() * scale
-        err = np.vstack([mean - df[f"{m}_ci_low"].to_numpy() * scale, df[f"{m}_ci_high"].to_numpy() * scale - mean])
-        ax.barh(y, mean, xerr=err, color=np.where(mean < 0, "tab:red", "tab:blue"), capsize=3)
+    fig = Figure(figsize=(width, 0.45 * len(names) + 1.8), layout="constrained")
+    axes = fig.subplots(1, len(panels), sharey=True)
+    y = np.arange(len(names))
+    for ax, (panel_title, mean, lo, hi, good) in zip(axes, panels):
+        mean, lo, hi = (np.asarray(v, float) for v in (mean, lo, hi))
+        colour = "tab:grey" if good is None else np.where(good, "tab:green", "tab:red")
+        ax.barh(y, mean, xerr=np.vstack([mean - lo, hi - mean]), color=colour, capsize=3)
         ax.axvline(0, color="black", lw=0.8)
-        ax.set_title(title, fontsize=10)
+        ax.set_title(panel_title, fontsize=10)
         ax.grid(axis="x", alpha=0.3)
-    axes[0].set_yticks(y, df["scenario"])
+    axes[0].set_yticks(y, names)
     axes[0].invert_yaxis()
-    fig.suptitle("Each scenario minus the baseline over 2026 (paired by seed, 95% intervals)", fontsize=11)
+    fig.suptitle(title, fontsize=11)
     fig.savefig(path, dpi=110)
+
+
+def _panel(df, m, scale, title, good_if_up: bool | None):
+    mean = df[f"{m}_diff_mean"].to_numpy() * scale
+    good = None if good_if_up is None else (mean > 0 if good_if_up else mean < 0)
+    return title, mean, df[f"{m}_ci_low"].to_numpy() * scale, df[f"{m}_ci_high"].to_numpy() * scale, good
+
+
+def plot_scenarios(df: pd.DataFrame, path: Path) -> None:
+    panels = [_panel(df, "retail_sales", 1e-6, "Retail sales, million yuan", True),
+              _panel(df, "merchant_failures", 1.0, "Merchant failures", False),
+              _panel(df, "unemployment_rate_mean", 100.0, "Unemployment, mean, points", False)]
+    barh_panels(df["scenario"], panels, path,
+                "Each scenario minus the baseline over 2026 (paired by seed, 95% intervals)")
 
 
 def run_q1(args) -> pd.DataFrame:
@@ -235,7 +250,8 @@ def plot_q2(df: pd.DataFrame, path: Path) -> None:
         part = df["accounts"].to_numpy() * df[f"pd_band_{k}"].fillna(0).to_numpy()
         ax1.bar(x, part, bottom=bottom, label=f"PD {100 * PD_BANDS[k]:g}–{100 * PD_BANDS[k + 1]:g}%")
         bottom += part
-    ax1.set_xticks(x, df["label"], fontsize=8)
+    labels = [str(v).replace(" ", "\n", 1) for v in df["label"]]
+    ax1.set_xticks(x, labels, fontsize=8)
     ax1.set_ylabel("platform accounts cut over the year")
     ax1.legend(fontsize=8)
     ax1.set_title("Whom each cause cuts, by PD at the cut", fontsize=10)
@@ -243,7 +259,7 @@ def plot_q2(df: pd.DataFrame, path: Path) -> None:
     err = np.vstack([cost - df["sales_cost_low"].to_numpy() / 1e6, df["sales_cost_high"].to_numpy() / 1e6 - cost])
     ax2.bar(x, cost, yerr=err, capsize=4, color="tab:red")
     ax2.axhline(0, color="black", lw=0.8)
-    ax2.set_xticks(x, df["label"], fontsize=8)
+    ax2.set_xticks(x, labels, fontsize=8)
     ax2.set_ylabel("million yuan")
     ax2.set_title("What each cause costs merchants: retail sales lost", fontsize=10)
     for ax in (ax1, ax2):
@@ -285,7 +301,8 @@ def render_q4(df: pd.DataFrame) -> str:
                         f"{fmt(r['exposure_losses'], 'myuan')} million")
         rows.append(f"| `{r['strategy']}` | {sales} | {cell('merchant_failures', 'signed')} | "
                     f"{cell('contagion_failures', 'signed')} | {cell('unemployment_rate_mean', 'pts')} | "
-                    f"{cell('charge_offs', 'signed')} | {ci(r, 'cost', 'myuan')} ({r['cost']}{exposure}) | "
+                    f"{cell('charge_offs', 'signed')} | {fmt(r['cost_mean'], 'myuan')} [{fmt(r['cost_low'], 'myuan')}, "
+                    f"{fmt(r['cost_high'], 'myuan')}] ({r['cost']}{exposure}) | "
                     f"{r['payer']} |")
     r = df.iloc[0]
     rows.append("")
@@ -299,28 +316,11 @@ def render_q4(df: pd.DataFrame) -> str:
 
 
 def plot_q4(df: pd.DataFrame, path: Path) -> None:
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=(11, 0.5 * len(df) + 1.8), layout="constrained")
-    axes = fig.subplots(1, 3, sharey=True)
-    y = np.arange(len(df))
-    for ax, (m, scale, title) in zip(axes, (("retail_sales", 1e-6, "Retail sales, million yuan"),
-                                            ("merchant_failures", 1.0, "Merchant failures"),
-                                            ("cost", 1e-6, "Cost, million yuan"))):
-        if m == "cost":
-            mean, lo, hi = df["cost_mean"], df["cost_low"], df["cost_high"]
-        else:
-            mean, lo, hi = df[f"{m}_diff_mean"], df[f"{m}_ci_low"], df[f"{m}_ci_high"]
-        mean, lo, hi = (np.asarray(v, float) * scale for v in (mean, lo, hi))
-        good = (mean > 0) if m == "retail_sales" else (mean < 0)
-        colour = np.where(m == "cost", "tab:grey", np.where(good, "tab:green", "tab:red"))
-        ax.barh(y, mean, xerr=np.vstack([mean - lo, hi - mean]), color=colour, capsize=3)
-        ax.axvline(0, color="black", lw=0.8)
-        ax.set_title(title, fontsize=10)
-        ax.grid(axis="x", alpha=0.3)
-    axes[0].set_yticks(y, df["strategy"])
-    axes[0].invert_yaxis()
-    fig.suptitle("Q4: each strategy in credit_crunch, minus credit_crunch without it (95% intervals)", fontsize=11)
-    fig.savefig(path, dpi=110)
+    panels = [_panel(df, "retail_sales", 1e-6, "Retail sales, million yuan", True),
+              _panel(df, "merchant_failures", 1.0, "Merchant failures", False),
+              ("Cost, million yuan", df["cost_mean"] * 1e-6, df["cost_low"] * 1e-6, df["cost_high"] * 1e-6, None)]
+    barh_panels(df["strategy"], panels, path,
+                "Q4: each strategy in credit_crunch, minus credit_crunch without it (95% intervals)", width=11)
 
 
 def run_case618(args) -> pd.DataFrame:
@@ -441,6 +441,10 @@ def main(argv=None) -> int:
                     "seeds": list(range(20260101, 20260101 + args.seeds))}
             (RESULTS / f"{name}.json").write_text(json.dumps(meta, indent=2) + "\n")
             plot(df, FIGURES / f"{name}.png")
+    else:   # redraw the figures from the committed tables
+        for name, (_, _, plot) in STEPS.items():
+            if (RESULTS / f"{name}.csv").exists():
+                plot(pd.read_csv(RESULTS / f"{name}.csv"), FIGURES / f"{name}.png")
     DOC.write_text(render_page(DOC.read_text()))
     print("docs/scenarios.md refilled")
     return 0

@@ -52,7 +52,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.compare import DEFAULT_SEEDS, LEVEL, Job, _execute, _fmt, paired_interval, plan_comparison
+from sim.compare import DEFAULT_SEEDS, LEVEL, Job, _execute, _fmt, paired_interval, plan_comparison, text_table
 from sim.config import ConfigError
 
 ROLES = ("base", "scenario", "base_held", "scenario_held")
@@ -211,15 +211,7 @@ def format_table(table: pd.DataFrame) -> str:
         share = "NaN" if not math.isfinite(r.share_due_to_cuts) else f"{100 * r.share_due_to_cuts:.0f}%"
         rows.append([r.measure, r.unit, _fmt(r.base_mean), _fmt(r.total), _fmt(r.without_cuts),
                      _fmt(r.due_to_cuts), ci, share])
-    widths = [max(len(row[k]) for row in rows) for k in range(len(head))]
-    lines = []
-    for i, row in enumerate(rows):
-        cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])] + \
-                [cell.rjust(w) for cell, w in zip(row[2:], widths[2:])]
-        lines.append("  ".join(cells).rstrip())
-        if i == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return text_table(rows)
 
 
 def plot_attribution(table: pd.DataFrame, path: str | Path, title: str) -> None:

@@ -630,11 +630,17 @@ def format_table(table: pd.DataFrame) -> str:
             f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]"
         rel = "NaN" if not math.isfinite(r.rel_diff) else f"{100 * r.rel_diff:+.2f}%"
         rows.append([r.measure, r.unit, _fmt(r.base_mean), _fmt(r.scenario_mean), _fmt(r.diff_mean), ci, rel])
-    widths = [max(len(row[k]) for row in rows) for k in range(len(head))]
+    return text_table(rows)
+
+
+def text_table(rows: list[list[str]], left: int = 2) -> str:
+    """Rows of cells (the first the header) as aligned text: the first ``left`` columns
+    left-aligned, the rest right-aligned, a rule under the header."""
+    widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
     lines = []
     for i, row in enumerate(rows):
-        cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])] + \
-                [cell.rjust(w) for cell, w in zip(row[2:], widths[2:])]
+        cells = [c.ljust(w) for c, w in zip(row[:left], widths)] + \
+                [c.rjust(w) for c, w in zip(row[left:], widths[left:])]
         lines.append("  ".join(cells).rstrip())
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))

@@ -527,8 +527,12 @@ def test_anomaly_monitor_boundaries_and_its_smoothing():
     acc.spend_mean[0][:] = [200.0, 200.0, 200.0, 0.0]
     acc.spend_var[0][:] = [100.0 ** 2, 100.0 ** 2, 300.0 ** 2, 0.0]
     x = np.array([1000.0, 1000.5, 1700.0, 50.0])   # the third: 200 + 5 x 300 = 1,700 exactly
+    acc.anomaly_score[0][1], acc.anomaly_day[0][1] = 1.0, 0      # flagged once before, on day 0
     flagged = anomaly_monitor(acc, 0, p, np.arange(4), x, 5.0, 7)
     assert flagged.tolist() == [1]
+    # the earlier flag has decayed for 7 days (by e in ANOMALY_DECAY_DAYS, 90), the new one counts 1
+    assert acc.anomaly_score[0][1] == pytest.approx(math.exp(-7 / 90) + 1.0, rel=1e-12)
+    assert acc.anomaly_day[0][1] == 7
     alpha = 1.0 - 0.5 ** (1.0 / p.anomaly_halflife_days)     # 30 shopping days: alpha = 0.0228
     assert alpha == pytest.approx(0.022840, abs=1e-6)
     mean0, var0 = np.array([200.0, 200.0, 200.0, 0.0]), np.array([1e4, 1e4, 9e4, 0.0])

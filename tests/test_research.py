@@ -291,6 +291,12 @@ def test_set_limit_keeps_experiment_accounts_apart_but_for_freezes_charge_offs_a
     # the experiment's last protected day is its end: from then on the account is free
     set_limit(acc, log, last_cut, 0, np.array([2]), np.array([300.0]), "review", t=3, experiments=True)
     assert acc.fixed_limit[0][2] == 300.0
+    # a change that does not lower the limit (a charge-off of a frozen account at limit 0) does
+    # not date the consumer's last cut (the raise cool-down)
+    acc.fixed_limit[0][3] = 0.0
+    last_cut[3] = NEVER
+    set_limit(acc, log, last_cut, 0, np.array([3]), np.array([0.0]), "charge_off", t=6, experiments=False)
+    assert last_cut[3] == NEVER
     # with no experiment running the protection is not looked at
     set_limit(acc, log, last_cut, 0, np.array([0]), np.array([800.0]), "review", t=5, experiments=False)
     assert acc.fixed_limit[0][0] == 800.0

@@ -246,5 +246,5 @@ def test_a_statement_charges_interest_on_a_small_revolving_balance():
     acc = Accounts.empty(1, 1)
     lenders = LenderState.create([P], np.zeros(1))
     acc.revolving[0][0] = acc.balance[0][0] = lenders.receivables[0] = 0.5
-    cut_statements(acc, lenders, 0, np.array([0]), P, 30.0)
+    cut_statements(acc, lenders, 0, np.array([0]), P)   # a cycle is 30 days unless told
     assert acc.billed[0][0] == pytest.approx(0.5 * P.revolving_rate_daily * 30.0, rel=1e-12)
