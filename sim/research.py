@@ -196,9 +196,8 @@ def cause_profile(model, frames: dict, window: tuple[str, str]) -> dict:
         c = ch[ch["cause"] == cause]
         first = c.drop_duplicates("consumer_id")
         n = len(first)
-        row = {"cuts": len(c), "accounts": n,
-               "pd_mean": float(first["pd"].mean()) if n else np.nan,
-               "past_due": float((first["dpd"] > 0).mean()) if n else np.nan}
+        row = {"cuts": len(c), "accounts": n,     # (means of no accounts are NaN)
+               "pd_mean": float(first["pd"].mean()), "past_due": float((first["dpd"] > 0).mean())}
         bands = np.histogram(first["pd"], bins=PD_BANDS)[0]
         for k, count in enumerate(bands):
             row[f"pd_band_{k}"] = count / n if n else np.nan

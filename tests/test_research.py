@@ -61,6 +61,7 @@ def test_hold_schedule_by_lender_cause_and_day():
     # huabei's anomaly cuts on days 2 and 3 only; every holdable cause at both lenders on days 9-10
     assert np.flatnonzero(held[1, CAUSE_CODE["anomaly"]]).tolist() == [2, 3, 9, 10]
     assert np.flatnonzero(held[0, CAUSE_CODE["anomaly"]]).tolist() == [9, 10]
+    assert np.flatnonzero(held[1, CAUSE_CODE["review"]]).tolist() == [9, 10]   # only anomaly on days 2-3
     for cause in HOLDABLE_CAUSES:
         assert held[:, CAUSE_CODE[cause], 9].all()
     for cause in ("freeze", "charge_off", "raise", "experiment", "promo_expiry"):
@@ -218,9 +219,11 @@ def test_a_promotion_aware_monitor_measures_a_purchase_against_the_whole_line():
 
 
 def test_cause_profile_counts_whom_each_cause_cut():
-    """Ten consumers with incomes 1..10 (fifths: 1-2, 3-4, ..., 9-10); the platform cut consumer 0
-    twice for review (PD 0.01 and 0.03, current) and consumer 9 once (PD 0.2, 5 DPD); consumer 4
-    by the anomaly monitor; a huabei cut, a raise and a cut outside the window do not count."""
+    """Eleven consumers with incomes 0..10 (fifths split at 2, 4, 6 and 8; an income on a split
+    goes to the fifth above); the platform cut consumer 0 twice for review (PD 0.01 and 0.03,
+    current) on the window's first and last days, consumer 9 once (PD 0.2, 1 DPD), consumer 4
+    (income 4) by the anomaly monitor; a huabei cut, a raise, a no-change and a cut outside the
+    window do not count."""
     import types
 
     import pandas as pd
@@ -228,15 +231,16 @@ def test_cause_profile_counts_whom_each_cause_cut():
     from sim.research import cause_profile
     model = types.SimpleNamespace(
         cfg=types.SimpleNamespace(run=types.SimpleNamespace(platform="baitiao")), platform=0,
-        consumers=types.SimpleNamespace(base_income=np.arange(1.0, 11.0)),
-        accounts=types.SimpleNamespace(open=np.array([[True] * 8 + [False] * 2])))
-    rows = [("2026-02-01", 0, "baitiao", 1000.0, 800.0, "review", 0, 0.01),
-            ("2026-05-01", 0, "baitiao", 800.0, 600.0, "review", 0, 0.03),
-            ("2026-03-01", 9, "baitiao", 1000.0, 700.0, "review", 5, 0.20),
+        consumers=types.SimpleNamespace(base_income=np.arange(0.0, 11.0)),
+        accounts=types.SimpleNamespace(open=np.array([[True] * 8 + [False] * 3])))
+    rows = [("2026-01-01", 0, "baitiao", 1000.0, 800.0, "review", 0, 0.01),
+            ("2026-12-31", 0, "baitiao", 800.0, 600.0, "review", 0, 0.03),
+            ("2026-03-01", 9, "baitiao", 1000.0, 700.0, "review", 1, 0.20),
             ("2026-03-02", 4, "baitiao", 1000.0, 700.0, "anomaly", 0, 0.04),
+            ("2026-03-02", 5, "baitiao", 0.0, 0.0, "anomaly", 3, 0.04),
             ("2026-03-03", 5, "huabei", 1000.0, 700.0, "review", 0, 0.04),
             ("2026-03-04", 6, "baitiao", 700.0, 900.0, "raise", 0, 0.04),
-            ("2027-01-05", 7, "baitiao", 1000.0, 700.0, "review", 0, 0.04)]
+            ("2027-01-01", 7, "baitiao", 1000.0, 700.0, "review", 0, 0.04)]
     ch = pd.DataFrame(rows, columns=["date", "consumer_id", "lender", "old_limit", "new_limit", "cause", "dpd", "pd"])
     ch["date"] = pd.to_datetime(ch["date"])
     out = cause_profile(model, {"limit_changes": ch}, ("2026-01-01", "2026-12-31"))
@@ -248,8 +252,12 @@ def test_cause_profile_counts_whom_each_cause_cut():
     assert [review[f"pd_band_{k}"] for k in range(4)] == [0.5, 0.0, 0.0, 0.5]
     assert [review[f"income_q{k}"] for k in range(1, 6)] == [0.5, 0.0, 0.0, 0.0, 0.5]
     anomaly = out["anomaly"]
-    assert anomaly["accounts"] == 1 and anomaly["pd_band_1"] == 1.0 and anomaly["income_q3"] == 1.0
-    assert out["macro"]["cuts"] == 0 and np.isnan(out["macro"]["pd_mean"])
+    assert anomaly["cuts"] == 1 and anomaly["accounts"] == 1 and anomaly["pd_band_1"] == 1.0
+    assert [anomaly[f"income_q{k}"] for k in range(1, 6)] == [0.0, 0.0, 1.0, 0.0, 0.0]
+    assert anomaly["past_due"] == 0.0
+    macro = out["macro"]
+    assert macro["cuts"] == 0 and np.isnan(macro["pd_mean"]) and np.isnan(macro["past_due"])
+    assert np.isnan(macro["pd_band_0"]) and np.isnan(macro["income_q5"])
 
 
 def test_strategy_costs_are_booked_to_their_payers_exactly():
@@ -300,3 +308,39 @@ def test_set_limit_keeps_experiment_accounts_apart_but_for_freezes_charge_offs_a
     # with no experiment running the protection is not looked at
     set_limit(acc, log, last_cut, 0, np.array([0]), np.array([800.0]), "review", t=5, experiments=False)
     assert acc.fixed_limit[0][0] == 800.0
+
+
+def test_attribution_summary_by_hand():
+    """Three seeds of one measure: parts -30, -20, -10 (total), -20, -14, -8 (limits held); the
+    means, t-intervals (t(0.975, 2) = 4.303) and the share of the total due to the cuts."""
+    import pandas as pd
+
+    from sim.attribution import PARTS, summarise
+    rows = []
+    for seed, (b, sc, bh, sh) in zip((1, 2, 3), ((100.0, 70.0, 104.0, 84.0), (90.0, 70.0, 92.0, 78.0),
+                                                   (80.0, 70.0, 81.0, 73.0))):
+        from sim.attribution import parts
+        y = {"base": b, "scenario": sc, "base_held": bh, "scenario_held": sh}
+        rows.append({"measure": "retail_sales", "label": "retail sales", "unit": "yuan", "seed": seed, **y,
+                     **parts(y)})
+        rows.append({"measure": "flat", "label": "no effect", "unit": "count", "seed": seed, **y,
+                     **{p: 0.0 for p in PARTS}})
+    t = summarise(pd.DataFrame(rows)).set_index("measure")
+    r = t.loc["retail_sales"]
+    assert (r["total"], r["without_cuts"], r["due_to_cuts"]) == (-20.0, -14.0, -6.0)
+    assert r["calm_cuts"] == pytest.approx(-7 / 3)      # base minus base held: -4, -2, -1
+    assert r["base_mean"] == 90.0 and r["seeds"] == 3 and r["label"] == "retail sales" and r["unit"] == "yuan"
+    from scipy.stats import t as student
+    q = float(student.ppf(0.975, 2))
+    assert q == pytest.approx(4.3027, abs=1e-4)
+    half = q * 10.0 / np.sqrt(3)          # total: sd 10
+    assert (r["total_low"], r["total_high"]) == pytest.approx((-20.0 - half, -20.0 + half), rel=1e-12)
+    half = q * 6.0 / np.sqrt(3)           # limits held: -20, -14, -8, sd 6
+    assert (r["without_cuts_low"], r["without_cuts_high"]) == pytest.approx((-14.0 - half, -14.0 + half), rel=1e-12)
+    half = q * 4.0 / np.sqrt(3)           # due to cuts: -10, -6, -2, sd 4
+    assert (r["due_to_cuts_low"], r["due_to_cuts_high"]) == pytest.approx((-6.0 - half, -6.0 + half), rel=1e-12)
+    assert r["share_due_to_cuts"] == pytest.approx(0.3)
+    assert np.isnan(t.loc["flat", "share_due_to_cuts"]) and list(t.index) == ["retail_sales", "flat"]
+    half50 = float(student.ppf(0.75, 2)) * 10.0 / np.sqrt(3)     # a 50% interval is narrower
+    assert summarise(pd.DataFrame(rows), level=0.5).set_index("measure").loc["retail_sales", "total_low"] == \
+        pytest.approx(-20.0 - half50, rel=1e-12)
