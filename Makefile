@@ -19,7 +19,7 @@ help:
 	@echo "make test   - set up .venv and run the whole test suite"
 	@echo "make bench  - run the benchmarks and print consumer-days per second"
 	@echo "make docs   - refill the generated tables of docs/model.md and docs/scenarios.md"
-	@echo "make scenarios - rerun every study of docs/scenarios.md (about half an hour on two cores)"
+	@echo "make scenarios - rerun every study of docs/scenarios.md (under an hour on two cores)"
 
 $(STAMP): pyproject.toml
 	@py=$$($(FIND_PYTHON)); \
