@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import math
 import time
 from collections.abc import Iterable, Sequence
@@ -134,17 +133,18 @@ class Attribution:
         """Write ``attribution.csv``, ``attribution_seeds.csv``, ``attribution.png`` and
         ``attribution.json``."""
         from sim.outputs import code_version
+        from sim.results import publish
 
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        self.table.to_csv(out / "attribution.csv", index=False)
-        self.per_seed.to_csv(out / "attribution_seeds.csv", index=False)
-        plot_attribution(self.table, out / "attribution.png", f"{self.scenario} against {self.against}")
-        info = {"scenario": self.scenario, "against": self.against, "seeds": self.seeds,
-                "window": list(self.window), "hold_from": self.hold_from, "overrides": self.overrides,
-                "level": LEVEL, "code_version": code_version()}
-        (out / "attribution.json").write_text(json.dumps(info, indent=2))
-        return out
+        def fill(out: Path) -> dict:
+            self.table.to_csv(out / "attribution.csv", index=False)
+            self.per_seed.to_csv(out / "attribution_seeds.csv", index=False)
+            plot_attribution(self.table, out / "attribution.png", f"{self.scenario} against {self.against}")
+            return {"scenario": self.scenario, "against": self.against, "seeds": self.seeds,
+                    "window": list(self.window), "hold_from": self.hold_from, "overrides": self.overrides,
+                    "level": LEVEL, "code_version": code_version()}
+
+        publish(out_dir, fill, "attribution.json")
+        return Path(out_dir)
 
 
 def summarise(per_seed: pd.DataFrame, level: float = LEVEL) -> pd.DataFrame:

@@ -1,22 +1,54 @@
 """Command line: ``sim run SCENARIO [...]`` and ``sim compare SCENARIO --against BASE [...]``
 (names are a contract, docs/model.md 9), ``sim attribute SCENARIO [...]``, ``sim experiment
-SCENARIO [...]``, ``sim scenarios`` and ``sim params``."""
+SCENARIO [...]``, ``sim scenarios`` and ``sim params``.
+
+Every expected failure ends in a one-line message and an exit status (README, "Exit
+statuses"): 2 bad input (arguments, configuration, an unusable ``--out``), 3 an invariant
+breach under ``--check``, 4 results that could not be written, 70 an internal error (a bug;
+``--debug`` shows its traceback), 130 an interrupt (SIGINT), 143 a termination (SIGTERM).
+Inputs and the output folder are checked before the first simulated day; results are
+written atomically (:mod:`sim.results`), so a failure never leaves a mixture behind.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
 import time
 from pathlib import Path
 
 from sim.accounting import InvariantError
 from sim.config import SCENARIO_DIR, ConfigError, load_config, params_table, strategy_names, with_flags
+from sim.results import OutputError, check_target, partial_path
+
+# exit statuses (README, "Exit statuses")
+OK, BAD_INPUT, BREACH, WRITE_FAILED, BUG, INTERRUPTED, TERMINATED = 0, 2, 3, 4, 70, 130, 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so that it stops as cleanly as on Ctrl-C."""
+
+
+class WriteFailed(Exception):
+    """Results that could not be written (the target keeps what it held)."""
 
 
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="sim", description="Credit-limit contagion model (Mesa).")
+    ap = argparse.ArgumentParser(prog="sim", description="Credit-limit contagion model (Mesa).",
+                                 epilog="exit statuses: 0 done, 2 bad input, 3 invariant breach (--check), 4 "
+                                        "results not written, 70 internal error (a bug), 130 interrupted")
+    ap.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
     sub = ap.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run a scenario and write its outputs")
+    debug = argparse.ArgumentParser(add_help=False)   # --debug after the command too
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show the traceback of an internal error")
+
+    def command(name: str, **kw) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[debug], **kw)
+
+    run = command("run", help="run a scenario and write its outputs")
     run.add_argument("scenario", help="a name in scenarios/ or a path to a TOML file")
     run.add_argument("--out", help="output folder (default results/SCENARIO)")
     _run_flags(run, seed_help="root seed (run.seed)")
@@ -26,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="share of consumers in the panel (default 1)")
     run.add_argument("--no-dashboard", action="store_true", help="skip dashboard.png")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary")
-    cmp = sub.add_parser("compare", help="paired effect of a scenario against a base on the same seeds",
+    cmp = command("compare", help="paired effect of a scenario against a base on the same seeds",
                          description="Run SCENARIO and BASE on the same seeds (common random numbers) "
                                      "and report the paired effect (scenario minus base) on the headline "
                                      "measures with 95% t-intervals over the seeds.")
@@ -42,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     cmp.add_argument("--to", dest="date_to", metavar="DATE",
                      help="last day of the measurement window, inclusive (default the last recorded day)")
     cmp.add_argument("--quiet", action="store_true", help="no progress bar or table")
-    att = sub.add_parser("attribute", help="split a downturn's effect into the part due to limit cuts and the rest",
+    att = command("attribute", help="split a downturn's effect into the part due to limit cuts and the rest",
                          description="Q1: run SCENARIO and BASE on the same seeds twice, once as they are and "
                                      "once with every lender's limit cuts held from the day they differ "
                                      "(a limit_hold shock), and split the effect of SCENARIO into the part "
@@ -58,7 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     att.add_argument("--from", dest="date_from", metavar="DATE", help="first day of the measurement window")
     att.add_argument("--to", dest="date_to", metavar="DATE", help="last day of the measurement window, inclusive")
     att.add_argument("--quiet", action="store_true", help="no progress bar or table")
-    exp = sub.add_parser("experiment", help="MPB and MPC by score band from a credit-line experiment",
+    exp = command("experiment", help="MPB and MPC by score band from a credit-line experiment",
                          description="Run SCENARIO (it must hold a credit_limit_experiment shock) on several "
                                      "seeds with the monthly panel, pool the experiment's accounts and "
                                      "estimate, by PD band and months after assignment, the marginal "
@@ -76,8 +108,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="share of consumers in each run's panel (default 1)")
     _run_flags(exp, seed_help="first seed (seeds are seed, seed+1, ...; default the scenario's run.seed)")
     exp.add_argument("--quiet", action="store_true", help="no progress bar or table")
-    sub.add_parser("scenarios", help="list the scenarios in scenarios/ with their descriptions")
-    sub.add_parser("params", help="print every parameter with default, unit, range and source")
+    command("scenarios", help="list the scenarios in scenarios/ with their descriptions")
+    command("params", help="print every parameter with default, unit, range and source")
     return ap
 
 
@@ -94,13 +126,38 @@ def _run_flags(parser: argparse.ArgumentParser, seed_help: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``sim``: the exit status of the command (module docstring); never a traceback unless
+    ``--debug`` asks for that of an internal error."""
     args = _parser().parse_args(argv)
+    try:
+        with _sigterm_raises():
+            return _dispatch(args)
+    except KeyboardInterrupt as stop:
+        status = TERMINATED if isinstance(stop, Terminated) else INTERRUPTED
+        print(f"sim: {_stop_reason(stop)}; no results were written", file=sys.stderr)
+        return status
+    except (ConfigError, OutputError) as err:
+        print(f"sim: configuration error: {err}" if isinstance(err, ConfigError) else f"sim: {err}",
+              file=sys.stderr)
+        return BAD_INPUT
+    except WriteFailed as err:
+        print(f"sim: {err}", file=sys.stderr)
+        return WRITE_FAILED
+    except Exception as err:   # a bug: say so, briefly, and how to see more
+        if args.debug:
+            raise
+        print(f"sim: internal error ({type(err).__name__}: {_one_line(err)}); this is a bug: please rerun "
+              f"with --debug and report the traceback; no results were written", file=sys.stderr)
+        return BUG
+
+
+def _dispatch(args) -> int:
     if args.command == "scenarios":
         print(scenarios_text())
-        return 0
+        return OK
     if args.command == "params":
         print(params_table())
-        return 0
+        return OK
     if args.command == "compare":
         return _compare(args)
     if args.command == "experiment":
@@ -110,36 +167,64 @@ def main(argv: list[str] | None = None) -> int:
     return _run(args)
 
 
+def _one_line(err: BaseException, limit: int = 300) -> str:
+    text = " ".join(str(err).split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _stop_reason(stop: KeyboardInterrupt) -> str:
+    return "terminated (SIGTERM)" if isinstance(stop, Terminated) else "interrupted (SIGINT)"
+
+
+@contextlib.contextmanager
+def _sigterm_raises():
+    """While the command runs, SIGTERM raises :class:`Terminated` (in the main thread only)."""
+    def handler(signum, frame):
+        raise Terminated()
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:   # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _written(write, out: Path):
+    """``write()``, with an OS error (a full disk, a folder made read-only meanwhile) as
+    :class:`WriteFailed`: the target keeps what it held (:func:`sim.results.publish`)."""
+    try:
+        return write()
+    except OSError as err:
+        raise WriteFailed(f"could not write the results to {out} ({err.strerror or err}); "
+                          f"what it held before is untouched") from None
+
+
 def _run(args) -> int:
     from sim.model import CreditModel
     from sim.outputs import write_outputs
 
-    try:
-        overrides = with_flags(args.overrides, {"run.seed": args.seed, "run.days": args.days,
-                                                "population.consumers": args.consumers,
-                                                "population.merchants": args.merchants})
-        cfg = load_config(args.scenario, overrides, strategies=args.strategies)
-    except ConfigError as err:
-        print(f"sim: configuration error: {err}", file=sys.stderr)
-        return 2
-    out = Path(args.out) if args.out else Path("results") / cfg.name
+    overrides = with_flags(args.overrides, {"run.seed": args.seed, "run.days": args.days,
+                                            "population.consumers": args.consumers,
+                                            "population.merchants": args.merchants})
+    cfg = load_config(args.scenario, overrides, strategies=args.strategies)
+    out = check_target(args.out if args.out else Path("results") / cfg.name)
     started = time.perf_counter()
-    try:
-        model = CreditModel(cfg, check=args.check, panel=args.panel, panel_sample=args.panel_sample)
-    except ValueError as err:
-        print(f"sim: {err}", file=sys.stderr)
-        return 2
+    model = CreditModel(cfg, check=args.check, panel=args.panel, panel_sample=args.panel_sample)
     try:
         model.run(progress=not args.quiet)
     except InvariantError as err:
-        print(f"sim: {err}", file=sys.stderr)
-        if model.recorder.n:
-            partial = out / "partial"
-            write_outputs(model, partial, dashboard=False)
-            print(f"sim: the {model.recorder.n} days recorded before the breach are in {partial}",
-                  file=sys.stderr)
-        return 3
-    info = write_outputs(model, out, dashboard=not args.no_dashboard)
+        print(f"sim: {_one_line(err, 2000)}", file=sys.stderr)
+        _keep_partial(model, out, f"invariant breach under --check: {_one_line(err, 2000)}")
+        return BREACH
+    except KeyboardInterrupt as stop:
+        reason = _stop_reason(stop)
+        print(f"sim: {reason}", file=sys.stderr)
+        _keep_partial(model, out, reason)
+        return TERMINATED if isinstance(stop, Terminated) else INTERRUPTED
+    info = _written(lambda: write_outputs(model, out, dashboard=not args.no_dashboard), out)
     if not args.quiet:
         h = info["headline"]
         secs = time.perf_counter() - started
@@ -152,28 +237,40 @@ def _run(args) -> int:
         print(f"  unemployment (mean)                {100 * h['unemployment_rate_mean']:6.2f}%")
         print("  cuts by cause: " + (", ".join(f"{k} {v:,}" for k, v in h["cuts_by_cause"].items()) or "none"))
         print(f"outputs in {out}/")
-    return 0
+    return OK
+
+
+def _keep_partial(model, out: Path, reason: str) -> None:
+    """Keep the days a stopped run recorded in ``OUT.partial`` (never in the results' place),
+    with the reason; say where, or that there was nothing to keep."""
+    from sim.outputs import write_outputs
+
+    if not model.recorder.n:
+        print("sim: no day was recorded (stopped in the burn-in); nothing kept", file=sys.stderr)
+        return
+    partial = partial_path(out)
+    last = model.calendar.dates[model.calendar.pos(model.recorder.n - 1)]
+    note = f"{reason}; {model.recorder.n} days recorded, the last {last}"
+    _written(lambda: write_outputs(model, partial, dashboard=False, stopped=note), partial)
+    print(f"sim: the {model.recorder.n} days recorded before it stopped are in {partial}/ (partial results; "
+          f"{out} is untouched)", file=sys.stderr)
 
 
 def _checked(make_plan, workers: int):
-    """The plan of a multi-run command, or None after printing the configuration error."""
-    try:
-        plan = make_plan()
-        if workers < 1:
-            raise ConfigError(f"--workers: {workers} must be at least 1")
-    except ConfigError as err:
-        print(f"sim: configuration error: {err}", file=sys.stderr)
-        return None
+    """The plan of a multi-run command (a configuration error propagates)."""
+    plan = make_plan()
+    if workers < 1:
+        raise ConfigError(f"--workers: {workers} must be at least 1")
     return plan
 
 
 def _executed(run, errors):
-    """The result of ``run()``, or None after printing a run error (``errors``)."""
+    """The result of ``run()``; a run error (``errors``: a configuration the model refuses, an
+    estimate with no data) is bad input."""
     try:
         return run()
     except errors as err:
-        print(f"sim: {err}", file=sys.stderr)
-        return None
+        raise ConfigError(str(err)) from None
 
 
 def _compare(args) -> int:
@@ -184,13 +281,9 @@ def _compare(args) -> int:
                                             date_from=args.date_from, date_to=args.date_to,
                                             strategies=args.strategies,
                                             window_names=("--from", "--to")), args.workers)
-    if plan is None:
-        return 2
-    out = Path(args.out) if args.out else Path("results") / f"compare_{plan.scenario}_vs_{plan.against}"
+    out = check_target(args.out if args.out else Path("results") / f"compare_{plan.scenario}_vs_{plan.against}")
     comp = _executed(lambda: execute_plan(plan, args.workers, progress=not args.quiet), RunError)
-    if comp is None:
-        return 2
-    comp.write(out)
+    _written(lambda: comp.write(out), out)
     if not args.quiet:
         seeds = comp.seeds
         span = f"seeds {seeds[0]}..{seeds[-1]}" if seeds == list(range(seeds[0], seeds[0] + len(seeds))) \
@@ -201,7 +294,7 @@ def _compare(args) -> int:
         if len(seeds) == 1:
             print("note: with one seed the 95% interval is undefined (NaN); use --seeds 2 or more")
         print(f"outputs in {out}/")
-    return 0
+    return OK
 
 
 def _attribute(args) -> int:
@@ -213,13 +306,9 @@ def _attribute(args) -> int:
                                              merchants=args.merchants, date_from=args.date_from,
                                              date_to=args.date_to, strategies=args.strategies,
                                              window_names=("--from", "--to")), args.workers)
-    if plan is None:
-        return 2
-    out = Path(args.out) if args.out else Path("results") / f"attribute_{plan.scenario}_vs_{plan.against}"
+    out = check_target(args.out if args.out else Path("results") / f"attribute_{plan.scenario}_vs_{plan.against}")
     att = _executed(lambda: execute_plan(plan, args.workers, progress=not args.quiet), RunError)
-    if att is None:
-        return 2
-    att.write(out)
+    _written(lambda: att.write(out), out)
     if not args.quiet:
         print(f"{plan.scenario} minus {plan.against}, split by the limit cuts (held from {plan.hold_from}): "
               f"{len(plan.seeds)} seeds, 4 runs each, measured {att.window[0]} to {att.window[1]}, "
@@ -227,7 +316,7 @@ def _attribute(args) -> int:
         print(format_table(att.table))
         print("total = without cuts + due to cuts; share: due to cuts over total")
         print(f"outputs in {out}/")
-    return 0
+    return OK
 
 
 def scenarios_text() -> str:
@@ -258,14 +347,10 @@ def _experiment(args) -> int:
                                             days=args.days, consumers=args.consumers, merchants=args.merchants,
                                             horizons=args.horizons, bands=args.bands,
                                             panel_sample=args.panel_sample), args.workers)
-    if plan is None:
-        return 2
-    out = Path(args.out) if args.out else Path("results") / f"experiment_{plan.scenario}"
+    out = check_target(args.out if args.out else Path("results") / f"experiment_{plan.scenario}")
     # (the estimator raises ValueError, e.g. when no account entered the experiment)
     result = _executed(lambda: execute_plan(plan, args.workers, progress=not args.quiet), (RunError, ValueError))
-    if result is None:
-        return 2
-    result.write(out)
+    _written(lambda: result.write(out), out)
     if not args.quiet:
         e, seeds = plan.experiment, plan.seeds
         span = f"seeds {seeds[0]}..{seeds[-1]}" if seeds == list(range(seeds[0], seeds[0] + len(seeds))) \
@@ -277,7 +362,7 @@ def _experiment(args) -> int:
         print("MPB: change in balance, MPC: change in cumulative platform spending, per yuan of limit change "
               "(treated minus control); se: delta method; attr.: share of enrolled accounts lost by the horizon")
         print(f"outputs in {out}/")
-    return 0
+    return OK
 
 
 if __name__ == "__main__":

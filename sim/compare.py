@@ -27,7 +27,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import inspect
-import json
 import math
 import sys
 import time
@@ -334,16 +333,30 @@ def run_jobs(run, jobs: list, workers: int, progress: bool, desc: str) -> list:
             from concurrent.futures import ProcessPoolExecutor, as_completed
 
             ctx = multiprocessing.get_context("spawn")  # what `import mesa` sets anyway
-            with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
+            # workers ignore Ctrl-C (it reaches the whole process group): this process stops them
+            with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx,
+                                     initializer=_ignore_interrupts) as pool:
                 futures = [pool.submit(run, job) for job in jobs]
                 try:
                     for fut in as_completed(futures):
                         results.append(fut.result())
                         bar.update(1)
+                except KeyboardInterrupt:   # (and SIGTERM, as sim.cli raises it): stop now, not after the runs
+                    for process in list(getattr(pool, "_processes", {}).values()):
+                        process.terminate()
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
                 except BaseException:
                     pool.shutdown(wait=True, cancel_futures=True)
                     raise
     return results
+
+
+def _ignore_interrupts() -> None:
+    """Worker processes leave SIGINT to their parent, which stops them (no traceback each)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _execute(jobs: list[Job], workers: int, progress: bool, desc: str,
@@ -387,17 +400,19 @@ class Comparison:
 
     def write(self, out_dir: str | Path) -> Path:
         """Write ``compare.csv``, ``compare_seeds.csv``, ``compare.png`` and ``compare.json``."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        self.table.to_csv(out / "compare.csv", index=False)
-        self.per_seed.to_csv(out / "compare_seeds.csv", index=False)
-        plot_comparison(self, out / "compare.png")
         from sim.outputs import code_version
-        info = {"scenario": self.scenario, "against": self.against, "seeds": self.seeds,
-                "window": list(self.window), "horizon": list(self.horizon), "overrides": self.overrides,
-                "level": LEVEL, "code_version": code_version()}
-        (out / "compare.json").write_text(json.dumps(info, indent=2))
-        return out
+        from sim.results import publish
+
+        def fill(out: Path) -> dict:
+            self.table.to_csv(out / "compare.csv", index=False)
+            self.per_seed.to_csv(out / "compare_seeds.csv", index=False)
+            plot_comparison(self, out / "compare.png")
+            return {"scenario": self.scenario, "against": self.against, "seeds": self.seeds,
+                    "window": list(self.window), "horizon": list(self.horizon), "overrides": self.overrides,
+                    "level": LEVEL, "code_version": code_version()}
+
+        publish(out_dir, fill, "compare.json")
+        return Path(out_dir)
 
 
 def _seed_list(seeds, seed: int | None, default_first: int) -> list[int]:

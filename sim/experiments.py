@@ -539,17 +539,20 @@ class ExperimentResult:
     def write(self, out_dir: str | Path) -> Path:
         """Write ``experiment.csv``, ``experiment.json`` (table, settings, configuration) and
         ``experiment.png``."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        self.table.to_csv(out / "experiment.csv", index=False)
-        records = [{k: _plain(v) for k, v in row.items()} for row in self.table.to_dict(orient="records")]
-        (out / "experiment.json").write_text(json.dumps(self.info() | {"table": records}, indent=2,
-                                                        default=str, allow_nan=False))
-        plot_experiment(self.table, out / "experiment.png",
-                        title=f"{self.plan.scenario}: {self.plan.experiment.size:+.0%} fixed limit at "
-                              f"{self.table.attrs['experiment']['lender']} from {self.plan.experiment.start} "
-                              f"({len(self.plan.seeds)} seeds, {self.accounts:,} accounts)")
-        return out
+        from sim.results import publish
+
+        def fill(out: Path) -> dict:
+            self.table.to_csv(out / "experiment.csv", index=False)
+            plot_experiment(self.table, out / "experiment.png",
+                            title=f"{self.plan.scenario}: {self.plan.experiment.size:+.0%} fixed limit at "
+                                  f"{self.table.attrs['experiment']['lender']} from {self.plan.experiment.start} "
+                                  f"({len(self.plan.seeds)} seeds, {self.accounts:,} accounts)")
+            records = [{k: _plain(v) for k, v in row.items()} for row in self.table.to_dict(orient="records")]
+            # a round trip through JSON with default=str: publish writes it with allow_nan=False
+            return json.loads(json.dumps(self.info() | {"table": records}, default=str, allow_nan=False))
+
+        publish(out_dir, fill, "experiment.json")
+        return Path(out_dir)
 
 
 def _plain(v):

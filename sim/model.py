@@ -138,16 +138,16 @@ class CreditModel(mesa.Model):
         """Run burn-in and the recorded horizon (or only the days before day ``until``, a day
         index: negative in the burn-in); returns ``self``."""
         end = self.calendar.days if until is None else min(max(until, self.t), self.calendar.days)
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-            bar = tqdm(total=end - self.t, unit="day", desc=self.cfg.name, leave=False)
-        while self.running and self.t < end:
-            self.step()
-            if bar is not None:
+        if not progress:   # (no tqdm at all: its lock is a semaphore that a killed worker would leak)
+            while self.running and self.t < end:
+                self.step()
+            return self
+        from tqdm.auto import tqdm
+
+        with tqdm(total=end - self.t, unit="day", desc=self.cfg.name, leave=False) as bar:
+            while self.running and self.t < end:
+                self.step()
                 bar.update(1)
-        if bar is not None:
-            bar.close()
         return self
 
     def fork(self, config: Config) -> "CreditModel":

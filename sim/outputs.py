@@ -21,6 +21,7 @@ import pandas as pd
 
 from agents.lender import CAUSES
 from agents.merchant import DISTRESSED, FAILED, RETAILER, TIER_NAMES, daily_outflows
+from sim.config import ConfigError
 
 # name -> meaning (the documented contract; docs/model.md lists these)
 COLUMNS = {
@@ -120,9 +121,9 @@ class Recorder:
 
     def __init__(self, model, panel: str | None = None, panel_sample: float = 1.0):
         if panel not in (None, "monthly"):
-            raise ValueError(f"--panel: {panel!r} is not supported (use 'monthly')")
-        if not 0 < panel_sample <= 1:
-            raise ValueError(f"--panel-sample: {panel_sample} must be in (0, 1]")
+            raise ConfigError(f"--panel: {panel!r} is not supported (use 'monthly')")
+        if not 0 < panel_sample <= 1:   # (NaN fails it too)
+            raise ConfigError(f"--panel-sample: {panel_sample} must be in (0, 1]")
         self.model = model
         days = model.calendar.days
         names = list(COLUMNS)[2:]
@@ -403,24 +404,47 @@ def summary(model, frames: dict[str, pd.DataFrame]) -> dict:
     }
 
 
-def write_outputs(model, out_dir: str | Path, dashboard: bool = True) -> dict:
-    """Write every output file of a finished run into ``out_dir``; returns the summary."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    frames = model.results()
-    frames["timeseries"].to_parquet(out / "timeseries.parquet", index=False)
-    frames["limit_changes"].to_parquet(out / "limit_changes.parquet", index=False)
-    failures = failures_frame(model)
-    failures.to_parquet(out / "failures.parquet", index=False)
-    if "panel" in frames:
-        frames["panel"].to_parquet(out / "panel.parquet", index=False)
-    info = summary(model, frames)
-    (out / "summary.json").write_text(json.dumps(info, indent=2, default=str))
-    if dashboard:
-        from sim.dashboard import plot_dashboard
-        plot_dashboard(frames["timeseries"], frames["limit_changes"], info, out / "dashboard.png",
-                       failures=failures)
-    return info
+def write_outputs(model, out_dir: str | Path, dashboard: bool = True, stopped: str | None = None) -> dict:
+    """Write every output file of a finished run into ``out_dir``, atomically
+    (:func:`sim.results.publish`): the folder then holds this run's files and no other, listed
+    in ``summary.json``. ``stopped`` (why a run stopped early) writes a partial folder instead
+    (``complete: false``; the caller puts it at :func:`sim.results.partial_path`). Returns the
+    summary."""
+    from sim.results import publish
+
+    def fill(out: Path) -> dict:
+        frames = model.results()
+        frames["timeseries"].to_parquet(out / "timeseries.parquet", index=False)
+        frames["limit_changes"].to_parquet(out / "limit_changes.parquet", index=False)
+        failures = failures_frame(model)
+        failures.to_parquet(out / "failures.parquet", index=False)
+        if "panel" in frames:
+            frames["panel"].to_parquet(out / "panel.parquet", index=False)
+        info = summary(model, frames)
+        if dashboard:
+            from sim.dashboard import plot_dashboard
+            plot_dashboard(frames["timeseries"], frames["limit_changes"], info, out / "dashboard.png",
+                           failures=failures)
+        return info
+
+    return publish(out_dir, fill, "summary.json", stopped=stopped)
+
+
+def load_run(folder: str | Path, *, partial: bool = False) -> dict:
+    """The outputs of a ``sim run`` folder as written by :func:`write_outputs`: ``summary`` (the
+    dict of ``summary.json``) and a DataFrame per Parquet file (``timeseries``,
+    ``limit_changes``, ``failures``, ``panel`` if written). Refuses a folder that is not a
+    complete set (:class:`sim.results.IncompleteResults`), or, with ``partial=True``, accepts
+    the partial folder of a run that stopped early."""
+    from sim.results import read_index
+
+    folder = Path(folder)
+    info = read_index(folder, partial=partial)
+    out = {"summary": info}
+    for name in info["outputs"]["files"]:
+        if name.endswith(".parquet"):
+            out[name.removesuffix(".parquet")] = pd.read_parquet(folder / name)
+    return out
 
 
 def failures_frame(model) -> pd.DataFrame:
