@@ -135,16 +135,17 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path)
 
 
-def _fsync(path: Path, directory: bool = False) -> None:
-    with contextlib.suppress(OSError):   # not every file system syncs folders
-        fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
+def _sync_folder(path: Path) -> None:
+    """Flush a folder's entries (a rename in it) to disk, where the file system allows."""
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
 
 
-def _sha256(path: Path, sync: bool = False) -> str:
+def _sha256(path: Path, *, sync: bool) -> str:
     """The SHA-256 of a file's contents (``sync``: flushed to disk too)."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -156,14 +157,13 @@ def _sha256(path: Path, sync: bool = False) -> str:
 
 
 def _manifest(folder: Path, index: str) -> dict:
-    """``{name: {bytes, sha256}}`` of every regular file in ``folder`` but the index; each
-    file synced to disk on the way."""
+    """``{name: {bytes, sha256}}`` of every file in the staging ``folder`` (the index is written
+    after it), each synced to disk on the way."""
+    if (folder / index).exists():
+        raise ValueError(f"the files written hold {index}: publish writes the index itself")
     files = {}
     for path in sorted(folder.iterdir()):
-        if path.name == index:
-            continue
-        mode = path.lstat().st_mode
-        if not stat.S_ISREG(mode):
+        if not stat.S_ISREG(path.lstat().st_mode):
             raise OutputError(f"{path}: a result folder holds regular files only")
         files[path.name] = {"bytes": path.stat().st_size, "sha256": _sha256(path, sync=True)}
     return files
@@ -190,22 +190,21 @@ def _exchange(a: Path, b: Path) -> bool:
 
 def _swap_in(staging: Path, target: Path) -> None:
     """Put ``staging`` in ``target``'s place in one step; the old contents are removed."""
-    if not target.exists() and not target.is_symlink():
-        try:
-            os.rename(staging, target)
-            _fsync(target.parent, directory=True)
-            return
-        except OSError as err:
-            if err.errno not in (errno.ENOTEMPTY, errno.EEXIST):   # someone made it meanwhile
-                raise
+    try:   # nothing there (or an empty folder): one plain rename
+        os.rename(staging, target)
+        _sync_folder(target.parent)
+        return
+    except OSError as err:
+        if err.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+            raise
     if _exchange(staging, target):
-        _fsync(target.parent, directory=True)
+        _sync_folder(target.parent)
         _remove(staging)   # it holds the old contents now
         return
     old = target.with_name(f".{target.name}.old-{os.getpid()}-{os.urandom(4).hex()}")
     os.rename(target, old)
     os.rename(staging, target)
-    _fsync(target.parent, directory=True)
+    _sync_folder(target.parent)
     _remove(old)
 
 
@@ -241,7 +240,7 @@ def publish(target: str | Path, fill: Callable[[Path], dict], index: str, *,
             fh.write(json.dumps(_json_safe(info), indent=2, default=str, allow_nan=False))
             fh.flush()
             os.fsync(fh.fileno())
-        _fsync(staging, directory=True)
+        _sync_folder(staging)
         _swap_in(staging, target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -293,6 +292,6 @@ def read_index(folder: str | Path, *, partial: bool = False, verify: bool = True
             raise IncompleteResults(f"{path}: listed in {names[0]} but missing")
         if path.stat().st_size != meta.get("bytes"):
             raise IncompleteResults(f"{path}: {path.stat().st_size} bytes, {meta.get('bytes')} listed")
-        if verify and _sha256(path) != meta.get("sha256"):
+        if verify and _sha256(path, sync=False) != meta.get("sha256"):
             raise IncompleteResults(f"{path}: its contents differ from those listed in {names[0]}")
     return info

@@ -3,6 +3,8 @@ only when whole; and the command line's exit statuses (README, "Exit statuses").
 
 from __future__ import annotations
 
+import ctypes
+import datetime as dt
 import errno
 import hashlib
 import json
@@ -14,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
+import numpy as np
 import pytest
 
 import sim.results as results
@@ -55,7 +57,15 @@ def siblings(target: Path) -> list[str]:
 
 def test_publish_lists_every_file_with_size_and_hash(tmp_path):
     target = tmp_path / "out"
-    info = publish(target, fill_with({"a.csv": "x,y\n1,2\n", "b.txt": "hello"}), "summary.json")
+    staged = []
+
+    def fill(folder: Path) -> dict:
+        staged.append(folder)
+        return fill_with({"a.csv": "x,y\n1,2\n", "b.txt": "hello"})(folder)
+
+    info = publish(target, fill, "summary.json")
+    # filled beside the target, under a name the next write recognises as this process's
+    assert staged[0].parent == tmp_path and staged[0].name.startswith(f".out.staging-{os.getpid()}-")
     assert sorted(os.listdir(target)) == ["a.csv", "b.txt", "summary.json"]
     files = info["outputs"]["files"]
     assert files == {"a.csv": {"bytes": 8, "sha256": hashlib.sha256(b"x,y\n1,2\n").hexdigest()},
@@ -64,7 +74,29 @@ def test_publish_lists_every_file_with_size_and_hash(tmp_path):
     assert json.loads((target / "summary.json").read_text()) == info
     assert read_index(target) == info
     assert siblings(target) == []
-    assert oct(target.stat().st_mode & 0o777) != oct(0o700)   # not left private like a temporary folder
+    mask = os.umask(0)
+    os.umask(mask)
+    assert target.stat().st_mode & 0o777 == 0o777 & ~mask   # a folder like any other, not a private temporary one
+    written = dt.datetime.fromisoformat(info["outputs"]["written"])
+    assert written.utcoffset() == dt.timedelta(0)
+    assert abs((dt.datetime.now(dt.timezone.utc) - written).total_seconds()) < 60
+    assert (target / "summary.json").read_text().startswith('{\n  "run"')   # indented for people to read
+
+
+def test_publish_makes_missing_parents_and_refuses_what_is_not_a_result_file(tmp_path):
+    target = tmp_path / "a" / "b" / "out"
+    publish(target, fill_with({"t.csv": "1"}), "summary.json")
+    assert read_index(target)["outputs"]["files"].keys() == {"t.csv"}
+    with pytest.raises(ValueError, match="index 'notes.json' is not one of"):
+        publish(tmp_path / "x", fill_with({}), "notes.json")
+    def with_folder(folder: Path) -> dict:
+        (folder / "sub").mkdir()
+        return {}
+    with pytest.raises(OutputError, match="sub: a result folder holds regular files only"):
+        publish(target, with_folder, "summary.json")
+    with pytest.raises(ValueError, match="publish writes the index itself"):
+        publish(target, fill_with({"summary.json": "{}"}), "summary.json")
+    assert read_index(target)["outputs"]["files"].keys() == {"t.csv"} and siblings(target) == []
 
 
 def test_a_second_write_leaves_only_its_own_files(tmp_path):
@@ -137,25 +169,69 @@ def test_the_exchange_swaps_two_folders_in_one_step(tmp_path):
     assert os.listdir(a) == ["from_b"] and os.listdir(b) == ["from_a"]
 
 
+def test_the_exchange_reports_real_errors_and_declines_where_unsupported(tmp_path, monkeypatch):
+    (tmp_path / "a").mkdir()
+    if not results._exchange(tmp_path / "a", tmp_path / "a"):
+        pytest.skip("reason: this kernel or file system has no renameat2(RENAME_EXCHANGE)")
+    with pytest.raises(FileNotFoundError) as err:      # a missing side is an error, not "unsupported"
+        results._exchange(tmp_path / "a", tmp_path / "missing")
+    assert err.value.errno == errno.ENOENT and err.value.filename == str(tmp_path / "missing")
+    assert err.value.strerror == os.strerror(errno.ENOENT)
+
+    class Libc:   # a C library whose renameat2 says "not supported here"
+        @staticmethod
+        def renameat2(*args):
+            ctypes.set_errno(errno.EINVAL)
+            return -1
+    monkeypatch.setattr(results.ctypes, "CDLL", lambda *a, **k: Libc())
+    assert results._exchange(tmp_path / "a", tmp_path / "b") is False
+    monkeypatch.setattr(results.ctypes, "CDLL", lambda *a, **k: object())   # no renameat2 at all
+    assert results._exchange(tmp_path / "a", tmp_path / "b") is False
+
+
+def test_a_process_we_may_not_signal_is_alive(monkeypatch):
+    def denied(pid, sig):
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+    monkeypatch.setattr(results.os, "kill", denied)
+    assert results._process_alive(12345) is True
+
+
 def test_leftovers_of_killed_runs_are_removed_but_not_those_of_live_ones(tmp_path):
     target = tmp_path / "out"
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    for name in (f".out.staging-{dead.pid}-abc", f".out.old-{dead.pid}-def", f".out.staging-{os.getppid()}-ghi"):
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "t.csv").write_text("left")
-    (tmp_path / ".outer.staging-1-x").mkdir()   # another target's: not ours to remove
-    publish(target, fill_with({"t.csv": "new"}), "summary.json")
-    assert siblings(target) == [f".out.staging-{os.getppid()}-ghi"]
-    assert (tmp_path / ".outer.staging-1-x").exists()
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])   # a run still writing
+    try:
+        for name in (f".out.staging-{dead.pid}-abc", f".out.old-{dead.pid}-def", f".out.staging-{live.pid}-ghi"):
+            (tmp_path / name).mkdir()
+            (tmp_path / name / "t.csv").write_text("left")
+        keep = tmp_path / "keep"
+        keep.mkdir()
+        (keep / "k.txt").write_text("keep me")
+        (tmp_path / f".out.staging-{dead.pid}-link").symlink_to(keep, target_is_directory=True)
+        (tmp_path / f".out.old-{dead.pid}-file").write_text("a stray file")
+        (tmp_path / f".outer.staging-{dead.pid}-x").mkdir()   # another target's: not ours to remove
+        publish(target, fill_with({"t.csv": "new"}), "summary.json")
+        assert siblings(target) == [f".out.staging-{live.pid}-ghi"]
+        assert (tmp_path / f".outer.staging-{dead.pid}-x").exists()
+        assert live.poll() is None   # looked at, not signalled
+        assert (keep / "k.txt").read_text() == "keep me"   # the link was removed, not followed
+    finally:
+        live.kill()
+        live.wait()
 
 
 def test_non_finite_figures_are_written_as_json_null(tmp_path):
     target = tmp_path / "out"
-    publish(target, fill_with({}, {"x": float("nan"), "y": [1.0, float("inf")]}), "summary.json")
+    info = {"x": float("nan"), "y": (1.0, float("inf")), "n": np.int64(3), "f": np.float32("nan"),
+            "b": np.bool_(True), "z": np.float64(0.5), 7: "key", "d": dt.date(2026, 1, 2)}
+    publish(target, fill_with({}, info), "summary.json")
     text = (target / "summary.json").read_text()
     assert "NaN" not in text and "Infinity" not in text
-    assert json.loads(text)["x"] is None and json.loads(text)["y"] == [1.0, None]
+    back = json.loads(text)
+    assert back["x"] is None and back["y"] == [1.0, None] and back["f"] is None
+    assert back["n"] == 3 and type(back["n"]) is int and back["b"] is True and back["z"] == 0.5
+    assert back["7"] == "key" and back["d"] == "2026-01-02"
 
 
 # --------------------------------------------------------------------------- targets refused before any work
@@ -171,18 +247,34 @@ def test_unusable_targets_are_refused_by_name(tmp_path, monkeypatch):
     other = tmp_path / "home"
     other.mkdir()
     (other / "thesis.tex").write_text("years of work")
-    with pytest.raises(OutputError, match="holds files that are not results"):
+    with pytest.raises(OutputError, match=r"holds files that are not results of sim \(no summary.json or "
+                                          r"compare.json or attribution.json or experiment.json\)"):
         check_target(other)
     link = tmp_path / "link"
     link.symlink_to(tmp_path / "elsewhere", target_is_directory=True)
     with pytest.raises(OutputError, match="symbolic link"):
         check_target(link)
     # a place where nothing can be written (root writes everywhere, so the refusal is simulated)
-    def refused(*args, **kwargs):
-        raise PermissionError(errno.EACCES, "Permission denied")
+    real_mkdtemp = results.tempfile.mkdtemp
+
+    def refused(*args, dir=None, **kwargs):
+        if Path(dir) == tmp_path:
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_mkdtemp(*args, dir=dir, **kwargs)
     monkeypatch.setattr(results.tempfile, "mkdtemp", refused)
-    with pytest.raises(OutputError, match="cannot write in .*Permission denied"):
+    with pytest.raises(OutputError, match=f"--out {tmp_path}/new: cannot write in {tmp_path} "
+                                          r"\(Permission denied\)"):
         check_target(tmp_path / "new")
+    monkeypatch.undo()
+    real_iterdir = Path.iterdir
+
+    def unreadable(self):
+        if self == other:
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_iterdir(self)
+    monkeypatch.setattr(Path, "iterdir", unreadable)
+    with pytest.raises(OutputError, match=r"home: cannot be read \(Permission denied\)"):
+        check_target(other)
 
 
 def test_an_empty_folder_or_a_new_path_is_a_fine_target(tmp_path):
@@ -212,11 +304,15 @@ def test_read_index_refuses_what_is_not_whole(tmp_path):
     (target / "summary.json").write_text(json.dumps({"headline": {}}))   # an index from before the manifest
     with pytest.raises(IncompleteResults, match="lists no files"):
         read_index(target)
+    (target / "summary.json").write_text("[1, 2]")
+    with pytest.raises(IncompleteResults, match="lists no files"):
+        read_index(target)
     (target / "summary.json").write_text("{truncat")
-    with pytest.raises(IncompleteResults, match="unreadable"):
+    with pytest.raises(IncompleteResults, match=r"summary.json: unreadable \(JSONDecodeError\)"):
         read_index(target)
     (target / "summary.json").unlink()
-    with pytest.raises(IncompleteResults, match="not a result folder"):
+    with pytest.raises(IncompleteResults, match=r"no result index \(summary.json or compare.json or "
+                                                r"attribution.json or experiment.json\); not a result folder"):
         read_index(target)
 
 
@@ -231,8 +327,25 @@ def test_partial_folders_are_read_only_on_request_and_a_complete_run_supersedes_
     info = read_index(partial, partial=True)
     assert info["outputs"]["complete"] is False and info["outputs"]["stopped"] == "interrupted (SIGINT)"
     assert "NOTE.txt" in info["outputs"]["files"]
+    index = json.loads((partial / "summary.json").read_text())
+    del index["outputs"]["stopped"]
+    (partial / "summary.json").write_text(json.dumps(index))
+    with pytest.raises(IncompleteResults, match=r"partial results \(the run stopped early\)"):
+        read_index(partial)
     publish(target, fill_with({"t.csv": "all days"}), "summary.json")
     assert not partial.exists()
+    # what is not a partial folder of sim is left alone: a folder of other files, a link
+    partial.mkdir()
+    (partial / "mine.txt").write_text("mine")
+    publish(target, fill_with({"t.csv": "again"}), "summary.json")
+    assert (partial / "mine.txt").read_text() == "mine"
+    (partial / "mine.txt").unlink()
+    partial.rmdir()
+    elsewhere = tmp_path / "elsewhere"
+    publish(elsewhere, fill_with({"t.csv": "some days"}), "summary.json", stopped="interrupted (SIGINT)")
+    partial.symlink_to(elsewhere, target_is_directory=True)
+    publish(target, fill_with({"t.csv": "once more"}), "summary.json")
+    assert partial.is_symlink() and read_index(elsewhere, partial=True)
 
 
 # --------------------------------------------------------------------------- the command line
