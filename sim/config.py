@@ -21,11 +21,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sim.inputs import ConfigError, parse_toml, read_input_file, show, show_key, show_path
+
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
-
-
-class ConfigError(ValueError):
-    """A scenario or override that does not fit the parameter tree."""
+MAX_SCENARIO_BYTES = 1 << 20   # a scenario file above 1 MiB is refused unread (the shipped ones are under 4 KiB)
+MAX_EXTENDS_DEPTH = 32         # the longest chain of scenario files that ``extends`` one another
+SEED_MAX = 2**63 - 1           # seeds are stored as 64-bit signed integers (numpy, parquet, summary.json)
+FIRST_YEAR, LAST_YEAR = 1900, 2200   # the simulated calendar (burn-in to the last recorded day) lies in these years
+# Upper bounds of integer parameters (a huge value is a range error, not a MemoryError or an
+# OverflowError in numpy's int64 arithmetic): a number of days is at most the longest run, since
+# a delay, window or tenure longer than any run never comes to pass
+MAX_DAYS = 36500               # run.days at most (a century)
+WEIGHT_MAX = 100.0             # largest score weight (logit scale) in lenders.*.initial_weights and model_update
 
 
 def param(default: Any, doc: str, *, unit: str = "", lo: float | None = None,
@@ -48,9 +55,10 @@ def _copy(value):
 
 @dataclass(frozen=True)
 class RunParams:
-    seed: int = param(20260101, "root seed of every random stream", lo=0)
+    seed: int = param(20260101, "root seed of every random stream", lo=0, hi=SEED_MAX,
+                      source="at most 2^63 - 1: stored as a 64-bit integer (numpy, parquet, summary.json)")
     start_date: str = param("2026-01-01", "first recorded day (ISO date)")
-    days: int = param(365, "recorded horizon after burn-in", unit="days", lo=1, hi=36500)
+    days: int = param(365, "recorded horizon after burn-in", unit="days", lo=1, hi=MAX_DAYS)
     burn_in_days: int = param(90, "unrecorded days simulated before start_date",
                               unit="days", lo=0, hi=3650)
     platform: str = param("baitiao", "lender under study (unsuffixed output columns)")
@@ -242,8 +250,9 @@ class LenderParams:
                                   "limit cut (docs/model.md 11.3)")
     raise_hysteresis: float = param(0.15, "raise only when the target is this far above the limit", lo=0)
     raise_speed: float = param(0.5, "share of the gap closed by one raise", lo=0, hi=1)
-    raise_cooldown_days: int = param(180, "no raise within this many days of a cut", unit="days", lo=0)
-    raise_min_tenure_days: int = param(180, "tenure required for a raise", unit="days", lo=0)
+    raise_cooldown_days: int = param(180, "no raise within this many days of a cut", unit="days", lo=0,
+                                     hi=MAX_DAYS)
+    raise_min_tenure_days: int = param(180, "tenure required for a raise", unit="days", lo=0, hi=MAX_DAYS)
     approval_pd: float = param(0.08, "largest PD at which a new account is approved", lo=0, hi=1)
     income_noise: float = param(0.25, "log-sd of the lender's income observation", lo=0, hi=3)
     income_halflife_months: float = param(6.0, "half-life of the lender's income estimate: it follows a "
@@ -259,13 +268,14 @@ class LenderParams:
                                   "consumers, docs/model.md 11.3), so the start is close to the scorecard's fixed "
                                   "point")
     reestimate_every_days: int = param(91, "days between scoring-model re-estimations (and snapshots)",
-                                       unit="days", lo=1)
+                                       unit="days", lo=1, hi=MAX_DAYS)
     score_horizon_days: int = param(365, "outcome window of the score: 90+ DPD within this many days of a "
                                     "snapshot; a refit uses the newest snapshot at least this old",
                                     unit="days", lo=1, hi=3650,
                                     source="the industry's bad definition, 90+ DPD in 12 months (Thomas, "
                                     "Edelman & Crook 2002; Basel II default at 90 DPD, BCBS 2006 para. 452)")
-    reestimate_sample: int = param(20000, "accounts sampled for a re-estimation", lo=100)
+    reestimate_sample: int = param(20000, "accounts sampled for a re-estimation", lo=100,
+                                   hi=50_000_000)   # population.consumers at most: a sample of every account
     reestimate_ridge: float = param(200.0, "ridge pull toward the prior weights in IRLS (a refit on 20,000 "
                                     "accounts moves the scorecard part of the way: lenders update scorecards "
                                     "conservatively)", lo=0,
@@ -294,7 +304,7 @@ class LenderParams:
                                  "and push services)", unit="yuan", lo=0, hi=100,
                                  source="bulk SMS in China about 0.03-0.05 yuan a message")
     differentiated_tenure_days: int = param(730, "tenure that counts as long under the differentiated policy",
-                                            unit="days", lo=0)
+                                            unit="days", lo=0, hi=MAX_DAYS)
     appetite_unemployment: float = param(4.0, "appetite loss per unit of unemployment rate above normal (4.0: -0.04 a percentage point)", lo=0)
     appetite_delinquency: float = param(8.0, "appetite loss per unit of 30+ DPD rate above normal", lo=0)
     appetite_funding: float = param(5.0, "appetite loss per unit of funding rate above normal", lo=0)
@@ -323,7 +333,8 @@ class LenderParams:
                                           "(Ant Group, JD Technology); 0 switches it off")
     temp_limit_share: float = param(0.5, "promotion temporary limit, share of the fixed limit", lo=0, hi=5,
                                     source="assumed: half the fixed limit")
-    promo_grace_days: int = param(15, "days a temporary limit outlives its window", unit="days", lo=0)
+    promo_grace_days: int = param(15, "days a temporary limit outlives its window", unit="days", lo=0,
+                                  hi=365)   # a temporary limit that outlives a year is a fixed one
     promo_reversion_utilisation: float = param(1.0, "utilisation of the fixed limit at expiry that "
                                                "triggers a reversion cut", lo=0)
     promo_reversion_cut: float = param(0.2, "share of the fixed limit cut at reversion", lo=0, hi=1)
@@ -334,7 +345,7 @@ class LenderParams:
     new_account_limit_share: float = param(0.5, "a new account starts at this share of its target limit", lo=0,
                                            hi=1)
     reapply_after_charge_off_days: int = param(730, "a consumer charged off at any lender is declined for this "
-                                               "long (the bureau shows it)", unit="days", lo=0)
+                                               "long (the bureau shows it)", unit="days", lo=0, hi=MAX_DAYS)
     clean_late_score: float = param(0.37, "decayed late-payment count below which a record is clean (no late "
                                     "payment in about 12 months)", lo=0)
     starting_limit_share: float = param(0.85, "starting limits sit this far into the cut/raise band of the "
@@ -467,7 +478,7 @@ class MerchantParams:
                               source="Boissay & Gropp 2013: firms pass over a quarter of a liquidity shock "
                               "to their suppliers")
     credit_stop_days: int = param(30, "suppliers stop shipping to a buyer whose arrears on the relation are "
-                                  "older than this", unit="days", lo=0)
+                                  "older than this", unit="days", lo=0, hi=MAX_DAYS)
     bank_line_months: float = param(2.0, "bank credit line, months of expected revenue", unit="months", lo=0)
     bank_rate: float = param(0.05, "interest on drawn bank lines", unit="1/year", lo=0, hi=1,
                              source="China 1y LPR 3.1% + SME spread")
@@ -502,7 +513,7 @@ class MerchantParams:
     loss_shock_max: float = param(4.0, "largest operating loss, months of expected revenue", unit="months", lo=0)
     failure_arrears_days: int = param(90, "a merchant fails when its oldest arrears (to suppliers, or an "
                                       "overdraft beyond its bank line) are this old",
-                                      unit="days", lo=1)
+                                      unit="days", lo=1, hi=MAX_DAYS)
     failure_arrears_months: float = param(1.0, "... or its arrears (trade, and overdraft beyond its bank line) exceed this many months of revenue",
                                           unit="months", lo=0)
     fire_sale_haircut: float = param(0.5, "loss on a failed merchant's inventory sold off", lo=0, hi=1)
@@ -510,7 +521,8 @@ class MerchantParams:
                                        "fit-out and equipment fetch little)", lo=0, hi=1)
     factoring_haircut: float = param(0.2, "discount on a failed merchant's receivables sold to the outside",
                                      lo=0, hi=1)
-    entry_delay_days: int = param(90, "days before a failed merchant's slot is refilled", unit="days", lo=0)
+    entry_delay_days: int = param(90, "days before a failed merchant's slot is refilled", unit="days", lo=0,
+                                  hi=MAX_DAYS)
     staff_elasticity: float = param(0.4, "short-run elasticity of desired staff to trend sales relative to "
                                     "their long-run level", lo=0, hi=2,
                                     source="employment-output elasticity 0.3-0.5 within a year (Okun; "
@@ -522,7 +534,7 @@ class MerchantParams:
     distress_staff_cut: float = param(0.2, "distressed merchants want this share fewer staff", lo=0, hi=1)
     contagion_window_days: int = param(30, "a failure whose distress began within this many days of a "
                                        "material counterparty loss or a lender's line cut is contagion",
-                                       unit="days", lo=0)
+                                       unit="days", lo=0, hi=MAX_DAYS)
     counterparty_materiality: float = param(0.1, "a counterparty loss (write-off, or a buyer's overdue "
                                             "invoices) is material above this share of the creditor's net worth",
                                             lo=0, hi=10)
@@ -607,47 +619,49 @@ def _check_value(path: str, f: dataclasses.Field, value: Any) -> Any:
     meta = f.metadata
     if kind is bool:
         if not isinstance(value, bool):
-            raise ConfigError(f"{path}: expected true or false, got {value!r}")
+            raise ConfigError(f"{path}: expected true or false, got {show(value)}")
     elif kind is int:
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, float) and value.is_integer():
                 value = int(value)
             else:
-                raise ConfigError(f"{path}: expected an integer, got {value!r}")
+                raise ConfigError(f"{path}: expected an integer, got {show(value)}")
     elif kind is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{path}: expected a number, got {value!r}")
+            raise ConfigError(f"{path}: expected a number, got {show(value)}")
+        if isinstance(value, int) and abs(value) >= 1e308:   # float() would overflow
+            raise ConfigError(f"{path}: {show(value)} is not a finite number")
         value = float(value)
     elif kind is str:
         if not isinstance(value, str):
-            raise ConfigError(f"{path}: expected a string, got {value!r}")
+            raise ConfigError(f"{path}: expected a string, got {show(value)}")
     elif kind is list:
         if not isinstance(value, list):
-            raise ConfigError(f"{path}: expected a list, got {value!r}")
+            raise ConfigError(f"{path}: expected a list, got {show(value)}")
     if kind is float and not math.isfinite(value):
-        raise ConfigError(f"{path}: {value!r} is not a finite number")
+        raise ConfigError(f"{path}: {show(value)} is not a finite number")
     if kind is list:
         for i, item in enumerate(value):
             if isinstance(item, float) and not math.isfinite(item):
-                raise ConfigError(f"{path}[{i}]: {item!r} is not a finite number")
+                raise ConfigError(f"{path}[{i}]: {show(item)} is not a finite number")
     lo, hi = meta.get("lo"), meta.get("hi")
     if kind in (int, float) and ((lo is not None and value < lo) or (hi is not None and value > hi)):
         rng = f"[{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}]"
-        raise ConfigError(f"{path}: {value!r} is out of range {rng}"
+        raise ConfigError(f"{path}: {show(value)} is out of range {rng}"
                           + (f" ({meta['unit']})" if meta.get("unit") else ""))
     if meta.get("choices") and value not in meta["choices"]:
-        raise ConfigError(f"{path}: {value!r} is not one of {list(meta['choices'])}")
+        raise ConfigError(f"{path}: {show(value)} is not one of {list(meta['choices'])}")
     return value
 
 
 def _build(cls, data: dict, path: str, base):
     """A new ``cls`` from ``base`` with the overrides in ``data`` (validated)."""
     if not isinstance(data, dict):
-        raise ConfigError(f"{path or 'scenario'}: expected a table, got {data!r}")
+        raise ConfigError(f"{path or 'scenario'}: expected a table, got {show(data)}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
     changes = {}
     for key, value in data.items():
-        sub = f"{path}.{key}" if path else key
+        sub = f"{path}.{show_key(key)}" if path else show_key(key)
         if key not in fields:
             close = [n for n in fields if n.startswith(key[:3])]
             hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -658,79 +672,104 @@ def _build(cls, data: dict, path: str, base):
             changes[key] = _build(type(current), value, sub, current)
         elif "item" in f.metadata:
             if not isinstance(value, dict):
-                raise ConfigError(f"{sub}: expected a table of named entries")
+                raise ConfigError(f"{sub}: expected a table of named entries, got {show(value)}")
             merged = dict(current)
             for name, entry in value.items():
                 if f.metadata.get("fixed_keys") and name not in merged:
-                    raise ConfigError(f"{sub}.{name}: unknown name (known: {', '.join(merged)})")
+                    raise ConfigError(f"{sub}.{show_key(name)}: unknown name (known: {', '.join(merged)})")
                 required = f.metadata.get("new_requires", ())
                 if name not in merged and required and not (isinstance(entry, dict) and set(required) <= set(entry)):
                     # a new entry must say what makes it one, so that a misspelt name is not a new lender
-                    raise ConfigError(f"{sub}.{name}: unknown name (known: {', '.join(merged)}); a new one "
-                                      f"must set {', '.join(required)}")
+                    raise ConfigError(f"{sub}.{show_key(name)}: unknown name (known: {', '.join(merged)}); a new "
+                                      f"one must set {', '.join(required)}")
                 item_base = merged.get(name, f.metadata["item"]())
-                merged[name] = _build(f.metadata["item"], entry, f"{sub}.{name}", item_base)
+                merged[name] = _build(f.metadata["item"], entry, f"{sub}.{show_key(name)}", item_base)
             changes[key] = merged
-        elif key == "shocks":
-            from sim.shocks import parse_shocks  # local: shocks need the calendar
-            changes[key] = tuple(value) if isinstance(value, (list, tuple)) else parse_shocks(value)
+        elif key == "shocks":   # validated against the calendar at the end of load_config
+            if not isinstance(value, (list, tuple)):
+                raise ConfigError(f"{sub}: expected a list of shock tables ([[shocks]] in a file, "
+                                  f"shocks=[{{kind=..., start=...}}, ...] with --set), got {show(value)}")
+            changes[key] = tuple(value)
         else:
             changes[key] = _check_value(sub, f, value)
     return dataclasses.replace(base, **changes)
 
 
 def _read_toml(path: Path) -> dict:
+    """A scenario file's table (:func:`read_input_file`: a regular UTF-8 file of at most
+    :data:`MAX_SCENARIO_BYTES`; not empty)."""
+    text = read_input_file(path, "scenario file", MAX_SCENARIO_BYTES)
+    if not text.strip():
+        raise ConfigError(f'{path}: the scenario file is empty (a scenario says at least extends = "baseline")')
+    return parse_toml(text, str(path))
+
+
+def _exists(path: Path) -> bool:
+    """Whether ``path`` names something; True when the system refuses to say (the reading
+    then says why)."""
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: {err}") from None
+        return path.exists()
+    except (OSError, ValueError):
+        return True
 
 
 def resolve_scenario(name_or_path: str | Path) -> Path:
     """The TOML file for a scenario name (in ``scenarios/``) or a path."""
     p = Path(name_or_path)
-    if p.suffix == ".toml" or p.exists():
-        if not p.exists():
+    if p.suffix == ".toml" or _exists(p):
+        if not _exists(p):
             raise ConfigError(f"scenario file not found: {p}")
         return p
     candidate = SCENARIO_DIR / f"{name_or_path}.toml"
-    if not candidate.exists():
+    if not _exists(candidate):
         known = sorted(q.stem for q in SCENARIO_DIR.glob("*.toml"))
-        raise ConfigError(f"unknown scenario {str(name_or_path)!r}; known scenarios: {', '.join(known)} "
+        raise ConfigError(f"unknown scenario {show(str(name_or_path))}; known scenarios: {', '.join(known)} "
                           f"(or give a path to a .toml file)")
     return candidate
 
 
 def _scenario_layers(path: Path, seen: tuple = ()) -> list[tuple[Path, dict]]:
-    if path.resolve() in seen:
-        chain = " -> ".join(str(s) for s in (*seen, path.resolve()))
-        raise ConfigError(f"{path}: 'extends' forms a cycle: {chain}")
+    """The files of ``path``'s ``extends`` chain, the first ancestor first, each with its table;
+    ``seen``: the files that extend ``path``, the chain's start first (resolved paths)."""
     data = _read_toml(path)
+    here = path.resolve()
+    if here in seen:
+        chain = " -> ".join(str(s) for s in (*seen, here))
+        raise ConfigError(f"{path}: 'extends' forms a cycle: {chain}")
+    if len(seen) >= MAX_EXTENDS_DEPTH:
+        raise ConfigError(f"{seen[0]}: its 'extends' chain is longer than {MAX_EXTENDS_DEPTH} files (the limit; "
+                          f"file {MAX_EXTENDS_DEPTH + 1} is {path})")
     parent = data.pop("extends", None)
     layers = []
     if parent is not None:
-        if not isinstance(parent, str):
-            raise ConfigError(f"{path}: extends must be a scenario name")
+        if not isinstance(parent, str) or not parent.strip():
+            raise ConfigError(f"{path}: extends must be a scenario name, got {show(parent)}")
         try:
-            parent_path = resolve_scenario(parent) if not (path.parent / f"{parent}.toml").exists() \
-                else path.parent / f"{parent}.toml"
+            sibling = path.parent / f"{parent}.toml"
+            parent_path = sibling if parent and _exists(sibling) else resolve_scenario(parent)
         except ConfigError as err:
             raise ConfigError(f"{path}: extends: {err}") from None
-        layers = _scenario_layers(parent_path, (*seen, path.resolve()))
+        layers = _scenario_layers(parent_path, (*seen, here))
     return [*layers, (path, data)]
 
 
 def parse_override(text: str) -> tuple[str, Any]:
-    """``key.path=value`` with value read as TOML (numbers, booleans, strings)."""
-    if "=" not in text:
-        raise ConfigError(f"--set {text!r}: expected key.path=value")
+    """``key.path=value`` with value read as TOML (numbers, booleans, strings, lists, inline
+    tables); a value that is not TOML is a string (bare words)."""
+    if not isinstance(text, str) or "=" not in text:
+        raise ConfigError(f"--set {show(text)}: expected key.path=value")
     key, raw = text.split("=", 1)
-    key = key.strip()
+    key, raw = key.strip(), raw.strip()
+    if any(c in raw for c in "\n\r"):   # the rest of a second line would be read as more TOML, or lost
+        raise ConfigError(f"--set {show_path(key)}: the value must be on one line")
     try:
-        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+        value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
-        value = raw.strip()  # bare words
+        value = raw  # bare words
+    except RecursionError:
+        raise ConfigError(f"--set {show_path(key)}: the value is nested too deeply") from None
+    except ValueError:   # an integer of over 4300 digits
+        raise ConfigError(f"--set {show_path(key)}: the value has too many digits") from None
     if isinstance(value, (dt.date, dt.datetime)):
         value = value.isoformat()  # a bare date is a date string (run.start_date=2026-03-10)
     return key, value
@@ -774,6 +813,8 @@ def load_config(scenario: str | Path | None = "baseline", overrides: list[str] |
             cfg = _build(Config, data, "", cfg)
         except ConfigError as err:
             raise ConfigError(f"{layer_path}: {err}") from None
+        if desc is not None and not isinstance(desc, str):
+            raise ConfigError(f"{layer_path}: description: expected a string, got {show(desc)}")
         if desc is not None and k < n_own:   # a strategy keeps the scenario's description
             cfg = dataclasses.replace(cfg, description=desc)
         if layer_shocks is not None:
@@ -788,14 +829,17 @@ def load_config(scenario: str | Path | None = "baseline", overrides: list[str] |
         try:
             cfg = _build(Config, _nest(key, value), "", cfg)
         except ConfigError as err:
-            raise ConfigError(f"--set {key}: {err}") from None
+            raise ConfigError(f"--set {show_path(key)}: {err}") from None
     for key, value in direct.items():
         cfg = _build(Config, _nest(key.replace("__", "."), value), "", cfg)
     if add_shocks:
         cfg = dataclasses.replace(cfg, shocks=(*cfg.shocks, *(("added", i, dict(t)) for i, t in enumerate(add_shocks))))
     _check_consistency(cfg)
-    from sim.shocks import parse_shocks
-    return dataclasses.replace(cfg, shocks=tuple(parse_shocks(cfg.shocks, cfg)))
+    from sim.shocks import check_targets, parse_shocks
+    shocks = parse_shocks(cfg.shocks, cfg)
+    if not cfg.network.path:   # a generated network: population.merchants merchants, every tier
+        check_targets(shocks, cfg.population.merchants)
+    return dataclasses.replace(cfg, shocks=tuple(shocks))
 
 
 def _strategy_layer(path: Path) -> tuple[Path, dict]:
@@ -823,50 +867,79 @@ def strategy_names() -> list[str]:
 
 def _check_consistency(cfg: Config) -> None:
     if cfg.run.platform not in cfg.lenders:
-        raise ConfigError(f"run.platform: {cfg.run.platform!r} is not a lender "
-                          f"(lenders: {', '.join(cfg.lenders)})")
+        raise ConfigError(f"run.platform: {show(cfg.run.platform)} is not a lender "
+                          f"(lenders: {', '.join(map(show_key, cfg.lenders))})")
     try:
-        cfg.start
+        start = cfg.start
     except ValueError:
-        raise ConfigError(f"run.start_date: {cfg.run.start_date!r} is not an ISO date (YYYY-MM-DD)") from None
+        raise ConfigError(f"run.start_date: {show(cfg.run.start_date)} is not an ISO date (YYYY-MM-DD)") from None
+    try:
+        first = start - dt.timedelta(days=cfg.run.burn_in_days)
+        last = start + dt.timedelta(days=cfg.run.days - 1)
+    except OverflowError:
+        first = last = None
+    if first is None or first.year < FIRST_YEAR or last.year > LAST_YEAR:
+        raise ConfigError(f"run.start_date: {start.isoformat()} puts the simulated calendar (run.burn_in_days = "
+                          f"{cfg.run.burn_in_days} days before it, run.days = {cfg.run.days} from it) outside the "
+                          f"years {FIRST_YEAR} to {LAST_YEAR}")
     c = cfg.consumers
     if c.big_ticket_min > c.big_ticket_max:
         raise ConfigError("consumers.big_ticket_min must not exceed consumers.big_ticket_max")
     if c.hardship_min > c.hardship_max:
         raise ConfigError("consumers.hardship_min must not exceed consumers.hardship_max")
     u = c.target_utilisation_impatient
-    if len(u) != 2 or not all(isinstance(x, (int, float)) and 0 <= x <= 1 for x in u) or u[0] > u[1]:
+    if len(u) != 2 or not all(_is_number(x) and 0 <= x <= 1 for x in u) or u[0] > u[1]:
         raise ConfigError(f"consumers.target_utilisation_impatient: expected [low, high] with "
-                          f"0 <= low <= high <= 1, got {u!r}")
-    if not c.instalment_months or any(not isinstance(m, int) or m < 1 for m in c.instalment_months):
-        raise ConfigError("consumers.instalment_months: expected a list of whole months >= 1")
+                          f"0 <= low <= high <= 1, got {show(u)}")
+    months = c.instalment_months
+    if not months or len(months) > 12 or any(isinstance(m, bool) or not isinstance(m, int) or not 1 <= m <= 120
+                                             for m in months):
+        raise ConfigError(f"consumers.instalment_months: expected a list of 1 to 12 whole months in [1, 120], "
+                          f"got {show(months)}")
     for name, lp in cfg.lenders.items():
-        if len(lp.initial_weights) != 9:
-            raise ConfigError(f"lenders.{name}.initial_weights: expected 9 numbers, got {len(lp.initial_weights)}")
+        w = lp.initial_weights
+        if len(w) != 9 or not all(_is_number(x) and abs(x) <= WEIGHT_MAX for x in w):
+            raise ConfigError(f"lenders.{show_key(name)}.initial_weights: expected 9 numbers in [-{WEIGHT_MAX:g}, "
+                              f"{WEIGHT_MAX:g}] (the intercept and eight feature weights of a logit), got {show(w)}")
         if lp.limit_min > lp.limit_max:
-            raise ConfigError(f"lenders.{name}.limit_min must not exceed limit_max")
+            raise ConfigError(f"lenders.{show_key(name)}.limit_min must not exceed limit_max")
     n = cfg.network
     if n.retailer_share + n.distributor_share >= 1:
         raise ConfigError("network.retailer_share + network.distributor_share must leave room for manufacturers")
     if cfg.population.merchants < 3 and not n.path:
         raise ConfigError("population.merchants: a generated supply chain needs at least 3 merchants")
+    if n.path:   # the files are read when the model is built; what can be checked unread is checked now
+        from sim.network import check_network_files
+        try:
+            check_network_files(n.path, n.nodes_path or None)
+        except ConfigError as err:
+            raise ConfigError(f"network.path: {err}") from None
     for name, pp in cfg.promotions.items():
         days = []
         for key in ("start", "peak", "end"):
-            try:
-                days.append(dt.datetime.strptime("2024-" + getattr(pp, key), "%Y-%m-%d"))
+            text = getattr(pp, key)
+            try:   # a day of every year (not 02-29: the calendar places the window in each year)
+                if not re.fullmatch(r"\d\d-\d\d", text):
+                    raise ValueError
+                days.append(dt.date.fromisoformat("2023-" + text))
             except ValueError:
-                raise ConfigError(f"promotions.{name}.{key}: {getattr(pp, key)!r} is not MM-DD") from None
+                raise ConfigError(f"promotions.{show_key(name)}.{key}: {show(text)} is not MM-DD, a day of every "
+                                  f"year (02-29 is not)") from None
         if not days[0] <= days[1] <= days[2]:   # a window out of order used to vanish
-            raise ConfigError(f"promotions.{name}: start {pp.start}, peak {pp.peak} and end {pp.end} must come in "
-                              f"that order within one year")
+            raise ConfigError(f"promotions.{show_key(name)}: start {pp.start}, peak {pp.peak} and end {pp.end} must "
+                              f"come in that order within one year")
     from agents.lender import CAUSES
     reserved = set(CAUSES) | {"retailer", "distributor", "manufacturer", "banks"}
     for name in cfg.lenders:   # other lenders' output columns are suffixed with their names
         if not re.fullmatch(r"[a-z][a-z0-9]*", name) or name in reserved:
-            raise ConfigError(f"lenders.{name}: a lender's name must be lowercase letters and digits, starting "
+            raise ConfigError(f"lenders.{show_key(name)}: a lender's name must be lowercase letters and digits, starting "
                               f"with a letter, and none of {', '.join(sorted(reserved))} (output columns "
                               f"carry it as a suffix)")
+
+
+def _is_number(x) -> bool:
+    """An int or a finite float (not a bool)."""
+    return (isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, float) and math.isfinite(x))
 
 
 def with_flags(overrides, flags: dict) -> list[str]:
@@ -881,7 +954,8 @@ def with_flags(overrides, flags: dict) -> list[str]:
         for o in out:
             k, sep, v = o.partition("=")
             if sep and k.strip() == key and v.strip() != str(value):
-                raise ConfigError(f"{key}: --set {key}={v.strip()} and the flag's {value} disagree; give one of them")
+                v = v.strip() if v.strip().isprintable() and len(v) <= 60 else show(v.strip())
+                raise ConfigError(f"{key}: --set {key}={v} and the flag's {value} disagree; give one of them")
         out.append(f"{key}={value}")
     return out
 

@@ -28,7 +28,7 @@ from agents.labour import SELF_EMPLOYED, separation_probability, steady_state_va
 from agents.lender import Accounts, Lender, LenderState, features, sigmoid, target_limit
 from agents.merchant import RETAILER, Merchant
 from sim.outside import Outside
-from sim.shocks import hold_schedule, shock_active, shock_level
+from sim.shocks import check_targets, hold_schedule, shock_active, shock_level
 from sim.supply_chain import SupplyChain, build_network, create_merchants
 
 if TYPE_CHECKING:
@@ -38,8 +38,12 @@ if TYPE_CHECKING:
 def build_levels(model: CreditModel) -> None:
     """Every shock kind's level on every simulated day (one array per kind, indexed by
     calendar position), the scheduled shocks by kind, and the season looking ten days
-    ahead."""
+    ahead. In a fork (:meth:`CreditModel.fork`), whose merchants exist, the new shocks'
+    ``supplier_failure`` targets are checked against them (:func:`build_merchants` does it
+    at construction)."""
     cal, cfg = model.calendar, model.cfg
+    if getattr(model, "network", None) is not None:
+        check_targets(cfg.shocks, model.network.m, model.network.tier_counts(), _network_name(cfg))
     level = lambda kind, lender=None: shock_level(cfg.shocks, kind, cal.n, cal.first, lender)  # noqa: E731
     # autonomous demand for the outside sector: the demand shock, and the income shock
     # (wages and autonomous demand move together)
@@ -71,14 +75,21 @@ def build_levels(model: CreditModel) -> None:
 
 
 def build_merchants(model: CreditModel) -> None:
-    """The supply network (generated or loaded) and the merchants on it."""
+    """The supply network (generated or loaded) and the merchants on it; a ``supplier_failure``
+    shock whose target is not one of them is a ConfigError here, before any day runs."""
     model.network = build_network(model.cfg, model.streams)
+    check_targets(model.cfg.shocks, model.network.m, model.network.tier_counts(), _network_name(model.cfg))
     if model.network.m != model.cfg.population.merchants:  # a loaded network sets the count
         model.cfg = dataclasses.replace(model.cfg, population=dataclasses.replace(
             model.cfg.population, merchants=model.network.m))
     delays = [int(round(s.size)) for s in model.cfg.shocks if s.kind == "settlement_delay"]
     lag_slots = max(p.settlement_lag for p in model.lender_params) + sum(delays) + 1
     model.merchants = create_merchants(model.cfg, model.network, lag_slots, len(model.lender_names))
+
+
+def _network_name(cfg) -> str:
+    """The supply network, for messages: its file when it is read from one."""
+    return f"the supply network {cfg.network.path}" if cfg.network.path else "the supply network"
 
 
 def build_consumers(model: CreditModel) -> None:

@@ -43,6 +43,7 @@ from __future__ import annotations
 import csv
 import math
 import xml.etree.ElementTree as ElementTree
+from xml.parsers import expat
 from dataclasses import dataclass, field
 from pathlib import Path
 from random import Random
@@ -53,20 +54,23 @@ import numpy as np
 import scipy.sparse as sparse
 
 from agents.merchant import DISTRIBUTOR, MANUFACTURER, RETAILER, TIER_NAMES
-from sim.config import ConfigError
+from sim.inputs import ConfigError, check_input_path, read_input_file
 
 if TYPE_CHECKING:
     from mesa.discrete_space import Network
 
 __all__ = [
-    "ATTACHMENT_RULES", "DISTRIBUTOR", "MANUFACTURER", "RETAILER", "TIER_NAMES", "NetworkError",
-    "SupplyNetwork",
-    "generate_network", "load_network", "save_network",
+    "ATTACHMENT_RULES", "DISTRIBUTOR", "MANUFACTURER", "MAX_NETWORK_BYTES", "RETAILER", "TIER_NAMES",
+    "NetworkError", "SupplyNetwork",
+    "check_network_files", "generate_network", "load_network", "save_network",
 ]
 
 GRAPHML_NAMESPACE = "http://graphml.graphdrawing.org/xmlns"
 _NORMALISED_TOLERANCE = 1e-12   # shares summing to 1 (sizes averaging 1) within this are left as they are
 _SHOWN_PROBLEMS = 20            # problems listed in one error message
+# a network file above 512 MiB is refused unread: 1,000,000 merchants (population.merchants at
+# most) take about 100 MiB as an edge list and 350 MiB as GraphML
+MAX_NETWORK_BYTES = 512 << 20
 _TIER_CODES = {name: code for code, name in enumerate(TIER_NAMES)}
 ATTACHMENT_RULES = ("multiplicative", "additive")
 
@@ -411,7 +415,8 @@ def _preferential_attachment(supplier_size: np.ndarray, buyer_count: int, per_bu
 
 
 class _Problems:
-    """Collects the problems found in a file; raises one NetworkError listing them."""
+    """Collects the problems found in a file; raises one NetworkError listing them (on one
+    line: a message names files, lines and columns, never the files' content)."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -428,8 +433,8 @@ class _Problems:
             raise NetworkError(self.messages[0])
         shown = self.messages[:_SHOWN_PROBLEMS]
         more = len(self.messages) - len(shown)
-        raise NetworkError(f"{len(self.messages)} problems in the supply network {self.path}:\n  "
-                           + "\n  ".join(shown) + (f"\n  ... and {more} more" if more else ""))
+        raise NetworkError(f"{len(self.messages)} problems in the supply network {self.path}: "
+                           + "; ".join(shown) + (f"; and {more} more" if more else ""))
 
 
 @dataclass
@@ -449,38 +454,59 @@ class _RawNetwork:
     has_sizes: bool = False
 
 
+def _files(path: Path, nodes_path: str | Path | None) -> list[tuple[Path, str]]:
+    """The files of a network at ``path`` with what they are: the GraphML file, or the edge
+    list and its nodes file."""
+    suffix = path.suffix.lower()
+    if suffix == ".graphml":
+        return [(path, "GraphML file")]
+    if suffix == ".csv":
+        nodes = Path(nodes_path) if nodes_path is not None else path.with_name(f"{path.stem}.nodes.csv")
+        return [(path, "edge list"), (nodes, "nodes file")]
+    raise NetworkError(f"{path}: unknown network file type {path.suffix!r} (expected .graphml or .csv)")
+
+
+def check_network_files(path: str | Path, nodes_path: str | Path | None = None) -> None:
+    """What :func:`load_network` checks of its files before reading them (a known type; files
+    that exist, are regular files and not over :data:`MAX_NETWORK_BYTES`), without reading
+    them: a :class:`NetworkError` when the configuration is loaded, before a model is built."""
+    for file, what in _files(Path(path), nodes_path):
+        try:
+            check_input_path(file, what, MAX_NETWORK_BYTES)
+        except ConfigError as error:
+            raise NetworkError(str(error)) from None
+
+
 def load_network(path: str | Path, nodes_path: str | Path | None = None) -> SupplyNetwork:
     """Read a supply network from GraphML (``.graphml``) or an edge-list CSV (``.csv``).
 
     For CSV the node table comes from ``nodes_path``, by default
     ``<stem>.nodes.csv`` beside the edge file. Nodes are numbered in the
     order of the node table (GraphML: document order). Raises
-    :class:`NetworkError`, naming the file (and for CSV the line), the node or
-    the edge, when the file is unreadable or malformed, a node has a missing or
-    unknown tier, a retailer or distributor has no supplier, a weight is
-    missing, non-numeric or not positive, an edge names an unknown node, an
-    edge is a self-loop or a duplicate, or there is no retailer or no
-    manufacturer at all.
+    :class:`NetworkError`, naming the file and the line (and for CSV the column), never
+    the file's content, when a file is missing, not a regular file (a directory, a FIFO),
+    over :data:`MAX_NETWORK_BYTES`, unreadable, not UTF-8 or malformed (GraphML with a
+    DTD included), a node has a missing or unknown tier, a retailer or distributor has no
+    supplier, a weight is missing, non-numeric or not positive, an edge names an unknown
+    node, an edge is a self-loop or a duplicate, or there is no retailer or no manufacturer
+    at all.
     """
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix == ".graphml":
+    files = _files(path, nodes_path)
+    if len(files) == 1:
         raw = _read_graphml(path)
-    elif suffix == ".csv":
-        nodes_path = Path(nodes_path) if nodes_path is not None else path.with_name(f"{path.stem}.nodes.csv")
-        raw = _read_csv(path, nodes_path)
     else:
-        raise NetworkError(f"{path}: unknown network file type {path.suffix!r} (expected .graphml or .csv)")
+        raw = _read_csv(path, files[1][0])
     return _build(raw, path)
 
 
 def _read_text(path: Path, what: str) -> str:
+    """The text of a network file (:func:`sim.inputs.read_input_file`; a leading byte-order
+    mark is dropped)."""
     try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise NetworkError(f"{path}: {what} not found") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise NetworkError(f"{path}: cannot read {what}: {error}") from None
+        return read_input_file(path, what, MAX_NETWORK_BYTES, bom=True)
+    except ConfigError as error:
+        raise NetworkError(str(error)) from None
 
 
 def _csv_rows(path: Path, what: str, required: tuple[str, ...], optional: tuple[str, ...] = ()):
@@ -490,19 +516,19 @@ def _csv_rows(path: Path, what: str, required: tuple[str, ...], optional: tuple[
     try:
         header = next(reader, None)
         if header is None:
-            raise NetworkError(f"{path}, line 1: empty {what}; expected a header {','.join(required)}")
+            raise NetworkError(f"{path}, line 1: empty {what}; expected a header {','.join(required + optional)}")
         header = [column.strip().lower() for column in header]
         missing = [column for column in required if column not in header]
-        if missing:
-            raise NetworkError(f"{path}, line 1: {what} header {','.join(header)} lacks "
-                               f"{', '.join(missing)} (expected {','.join(required + optional)})")
+        if missing:   # (the header read is not shown: the file may be anything)
+            raise NetworkError(f"{path}, line 1: the {what}'s header lacks {', '.join(missing)} "
+                               f"(expected {','.join(required + optional)})")
         columns = {column: header.index(column) for column in required + optional if column in header}
         for row in reader:
             if not row or all(not cell.strip() for cell in row):
                 continue
             if len(row) != len(header):
-                raise NetworkError(f"{path}, line {reader.line_num}: expected {len(header)} fields "
-                                   f"({','.join(header)}), found {len(row)}")
+                raise NetworkError(f"{path}, line {reader.line_num}: expected {len(header)} fields (as many as "
+                                   f"the header), found {len(row)}")
             yield reader.line_num, {column: row[index].strip() for column, index in columns.items()}
     except csv.Error as error:
         raise NetworkError(f"{path}, line {reader.line_num}: malformed CSV: {error}") from None
@@ -529,81 +555,152 @@ def _local_name(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
+@dataclass
+class _Element:
+    """A <key>, <node> or <edge> of a GraphML file: its attributes, the line of its start tag,
+    and the text of its <default> (a key) or of its <data> children by key id."""
+
+    attributes: dict[str, str]
+    line: int
+    data: dict[str, str] = field(default_factory=dict)
+    default: str | None = None
+
+
+def _parse_graphml(text: str, path: Path) -> tuple[str, list[_Element], _Element | None, list[_Element]]:
+    """The root element's name, the <key> elements, the first <graph> and its <node> and
+    <edge> children (in document order, each with its line), by a streaming XML parser
+    (expat). A DTD is refused: GraphML needs none, and entities defined in one can expand a
+    small file into a huge one."""
+    root: list[str] = []
+    keys: list[_Element] = []
+    graphs: list[_Element] = []
+    items: list[tuple[str, _Element]] = []
+    stack: list[str] = []
+    current: dict[str, _Element | None] = {"key": None, "item": None}
+    text_of: list[tuple[_Element, str | None, int]] = []   # whose text is read: element, data key, depth
+    chunks: list[str] = []
+    parser = expat.ParserCreate(namespace_separator="}")
+
+    def start(name: str, attributes: dict[str, str]) -> None:
+        local, depth = _local_name(name), len(stack)
+        stack.append(local)
+        line = parser.CurrentLineNumber
+        if depth == 0:
+            root.append(local)
+        elif depth == 1 and local == "key":
+            current["key"] = _Element(attributes, line)
+            keys.append(current["key"])
+        elif depth == 1 and local == "graph":
+            graphs.append(_Element(attributes, line))
+        elif depth == 2 and stack[1] == "key" and local == "default" and current["key"] is not None \
+                and current["key"].default is None:
+            text_of.append((current["key"], None, depth))
+        elif depth == 2 and stack[1] == "graph" and len(graphs) == 1 and local in ("node", "edge"):
+            current["item"] = _Element(attributes, line)
+            items.append((local, current["item"]))
+        elif depth == 3 and stack[1] == "graph" and local == "data" and current["item"] is not None:
+            text_of.append((current["item"], attributes.get("key", ""), depth))
+        chunks.clear()
+
+    def end(name: str) -> None:
+        depth = len(stack) - 1
+        stack.pop()
+        if text_of and text_of[-1][2] == depth:
+            element, key, _ = text_of.pop()
+            if key is None:
+                element.default = "".join(chunks)
+            else:
+                element.data[key] = "".join(chunks).strip()
+        elif depth == 2:
+            current["item"] = None
+        chunks.clear()
+
+    def refuse_dtd(*_) -> None:
+        raise NetworkError(f"{path}, line {parser.CurrentLineNumber}: malformed GraphML: a document type "
+                           f"declaration (DTD) is not allowed")
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = chunks.append
+    parser.StartDoctypeDeclHandler = refuse_dtd
+    parser.EntityDeclHandler = refuse_dtd
+    try:
+        parser.Parse(text, True)
+    except expat.ExpatError as error:
+        raise NetworkError(f"{path}: malformed GraphML (XML error: {expat.ErrorString(error.code)}: line "
+                           f"{error.lineno}, column {error.offset})") from None
+    return (root[0] if root else ""), keys, (graphs[0] if graphs else None), items
+
+
 def _read_graphml(path: Path) -> _RawNetwork:
     text = _read_text(path, "GraphML file")
-    try:
-        root = ElementTree.fromstring(text)
-    except ElementTree.ParseError as error:
-        raise NetworkError(f"{path}: malformed GraphML (XML error: {error})") from None
-    if _local_name(root.tag) != "graphml":
-        raise NetworkError(f"{path}: malformed GraphML: the root element is <{_local_name(root.tag)}>, "
-                           f"not <graphml>")
+    root, key_elements, graph, items = _parse_graphml(text, path)
+    if root != "graphml":
+        raise NetworkError(f"{path}: malformed GraphML: the root element is not <graphml>")
     keys: dict[str, tuple[str, str, str | None]] = {}   # key id -> (domain, attribute name, default)
-    for key in root:
-        if _local_name(key.tag) == "key":
-            default = next((child.text for child in key if _local_name(child.tag) == "default"), None)
-            key_id = key.get("id", "")
-            keys[key_id] = (key.get("for", "all"), key.get("attr.name", key_id), default)
-    graph = next((child for child in root if _local_name(child.tag) == "graph"), None)
+    for key in key_elements:
+        key_id = key.attributes.get("id", "")
+        keys[key_id] = (key.attributes.get("for", "all"), key.attributes.get("attr.name", key_id), key.default)
     if graph is None:
         raise NetworkError(f"{path}: malformed GraphML: no <graph> element")
-    edge_default = graph.get("edgedefault", "directed")
+    edge_default = graph.attributes.get("edgedefault", "directed")
 
-    def attributes(element: ElementTree.Element, domain: str) -> dict[str, str | None]:
+    def attributes(element: _Element, domain: str) -> dict[str, str | None]:
         values = {name: default for dom, name, default in keys.values() if dom in (domain, "all")}
-        for data in element:
-            if _local_name(data.tag) == "data":
-                key_id = data.get("key", "")
-                values[keys[key_id][1] if key_id in keys else key_id] = (data.text or "").strip()
+        for key_id, value in element.data.items():
+            values[keys[key_id][1] if key_id in keys else key_id] = value
         return values
 
     raw = _RawNetwork(node_path=path, edge_path=path)
     raw.has_sizes = any(name == "size" and domain in ("node", "all") for domain, name, _ in keys.values())
     problems = _Problems(path)
-    for element in graph:
-        kind = _local_name(element.tag)
+    for kind, element in items:
         if kind == "node":
-            name = element.get("id")
+            name = element.attributes.get("id")
             if name is None:
-                problems.add("a <node> has no id attribute")
+                problems.add("a <node> has no id attribute", element.line)
                 continue
             values = attributes(element, "node")
             raw.names.append(name)
             raw.tiers.append(values.get("tier") or None)
             raw.sizes.append(values.get("size") or None)
-            raw.node_lines.append(None)
-        elif kind == "edge":
-            supplier, buyer = element.get("source"), element.get("target")
+            raw.node_lines.append(element.line)
+        else:
+            supplier, buyer = element.attributes.get("source"), element.attributes.get("target")
             if supplier is None or buyer is None:
-                problems.add(f"an <edge> lacks a source or target attribute (source={supplier!r}, target={buyer!r})")
+                problems.add("an <edge> lacks a source or target attribute", element.line)
                 continue
-            if element.get("directed", "true" if edge_default == "directed" else "false") != "true":
-                problems.add(f"edge {supplier!r} -> {buyer!r} is undirected; supply edges must be "
-                             f"directed supplier -> buyer (edgedefault=\"directed\")")
+            if element.attributes.get("directed", "true" if edge_default == "directed" else "false") != "true":
+                problems.add("the edge is undirected; supply edges must be directed supplier -> buyer "
+                             "(edgedefault=\"directed\")", element.line)
                 continue
             raw.suppliers.append(supplier)
             raw.buyers.append(buyer)
             raw.weights.append(attributes(element, "edge").get("weight") or None)
-            raw.edge_lines.append(None)
+            raw.edge_lines.append(element.line)
     problems.raise_if_any()
     return raw
 
 
 def _parse_positive(text: str | None) -> tuple[float | None, str]:
-    """(value, complaint): a finite positive number, or None and why not."""
+    """(value, complaint): a finite positive number, or None and what is wrong with it (the
+    text itself is not repeated: it is the file's content)."""
     if text is None:
         return None, "missing"
     try:
         value = float(text)
     except ValueError:
-        return None, f"non-numeric ({text!r})"
-    if not math.isfinite(value) or value <= 0:
-        return None, f"non-positive or not finite ({text!r})"
+        return None, "not a number"
+    if not math.isfinite(value):
+        return None, "not finite"
+    if value <= 0:
+        return None, "not positive"
     return value, ""
 
 
 def _build(raw: _RawNetwork, path: Path) -> SupplyNetwork:
-    """Validate a raw network and turn labels into indices."""
+    """Validate a raw network and turn labels into indices. Problems name the file and the
+    line of the node or edge, and the column (the files' own text is never repeated)."""
     problems = _Problems(path)
     node_path, edge_path = raw.node_path or path, raw.edge_path or path
     index: dict[str, int] = {}
@@ -614,14 +711,13 @@ def _build(raw: _RawNetwork, path: Path) -> SupplyNetwork:
         if name == "":
             problems.add("a node has an empty id", line, node_path)
         elif name in index:
-            problems.add(f"duplicate node {name!r}", line, node_path)
+            problems.add(f"duplicate node id{_first_at(raw.node_lines[index[name]])}", line, node_path)
         index.setdefault(name, number)
         if tier_text is None:
-            problems.add(f"node {name!r} has no tier (expected one of {', '.join(TIER_NAMES)})", line, node_path)
+            problems.add(f"the node has no tier (expected one of {', '.join(TIER_NAMES)})", line, node_path)
             tier_codes.append(RETAILER)
         elif tier_text.lower() not in _TIER_CODES:
-            problems.add(f"node {name!r} has unknown tier {tier_text!r} (expected one of "
-                         f"{', '.join(TIER_NAMES)})", line, node_path)
+            problems.add(f"the node's tier is unknown (expected one of {', '.join(TIER_NAMES)})", line, node_path)
             tier_codes.append(RETAILER)
         else:
             tier_codes.append(_TIER_CODES[tier_text.lower()])
@@ -629,7 +725,7 @@ def _build(raw: _RawNetwork, path: Path) -> SupplyNetwork:
         if raw.has_sizes:
             size, complaint = _parse_positive(size_text)
             if size is None:
-                problems.add(f"node {name!r} has a {complaint} size (expected a positive number)", line, node_path)
+                problems.add(f"the node's size is {complaint} (expected a positive number)", line, node_path)
                 size = 1.0
         sizes.append(size)
 
@@ -638,22 +734,21 @@ def _build(raw: _RawNetwork, path: Path) -> SupplyNetwork:
     weights: list[float] = []
     first_line: dict[tuple[int, int], int | None] = {}
     for supplier_name, buyer_name, weight_text, line in zip(raw.suppliers, raw.buyers, raw.weights, raw.edge_lines):
-        edge = f"edge {supplier_name!r} -> {buyer_name!r}"
-        unknown = [name for name in dict.fromkeys((supplier_name, buyer_name)) if name not in index]
-        for name in unknown:
-            problems.add(f"{edge} refers to unknown node {name!r} (not in the node table of {node_path})",
-                         line, edge_path)
+        unknown = [role for role, name in (("supplier", supplier_name), ("buyer", buyer_name)) if name not in index]
+        if unknown:
+            problems.add(f"the edge's {' and '.join(unknown)} {'is not a node' if len(unknown) == 1 else 'are not nodes'}"
+                         f" of {node_path}", line, edge_path)
         weight, complaint = _parse_positive(weight_text)
         if weight is None:
-            problems.add(f"{edge} has a {complaint} weight (expected a positive purchase share)", line, edge_path)
+            problems.add(f"the edge's weight is {complaint} (expected a positive purchase share)", line, edge_path)
         if supplier_name == buyer_name:
-            problems.add(f"{edge} is a self-loop (a merchant cannot supply itself)", line, edge_path)
+            problems.add("the edge is a self-loop (a merchant cannot supply itself)", line, edge_path)
         if unknown or weight is None or supplier_name == buyer_name:
             continue
         pair = (index[supplier_name], index[buyer_name])
         if pair in first_line:
-            earlier = f" (first at line {first_line[pair]})" if first_line[pair] is not None else ""
-            problems.add(f"duplicate {edge}{earlier}", line, edge_path)
+            problems.add(f"duplicate edge (the same supplier and buyer){_first_at(first_line[pair])}", line,
+                         edge_path)
             continue
         first_line[pair] = line
         suppliers.append(pair[0])
@@ -665,8 +760,8 @@ def _build(raw: _RawNetwork, path: Path) -> SupplyNetwork:
     has_supplier = np.bincount(np.asarray(buyers, dtype=np.int64), minlength=tier.size) > 0
     for node in np.flatnonzero(~has_supplier & (tier != MANUFACTURER)):
         kind = "isolated retailer" if tier[node] == RETAILER else "distributor"
-        problems.add(f"{kind} {raw.names[node]!r} has no supplier (every retailer and distributor "
-                     f"must buy from at least one merchant)", raw.node_lines[node], node_path)
+        problems.add(f"{kind} without a supplier (every retailer and distributor must buy from at least one "
+                     f"merchant)", raw.node_lines[node], node_path)
     for code in (RETAILER, MANUFACTURER):
         if not np.any(tier == code):
             problems.add(f"the network has no {TIER_NAMES[code]} at all", None, node_path)
@@ -674,6 +769,10 @@ def _build(raw: _RawNetwork, path: Path) -> SupplyNetwork:
     return SupplyNetwork(tier=tier, size=np.asarray(sizes), names=np.asarray(raw.names, dtype=str),
                          supplier=np.asarray(suppliers, dtype=np.int64), buyer=np.asarray(buyers, dtype=np.int64),
                          weight=np.asarray(weights, dtype=np.float64))
+
+
+def _first_at(line: int | None) -> str:
+    return f" (first at line {line})" if line is not None else ""
 
 
 # --------------------------------------------------------------------------- saving

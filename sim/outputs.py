@@ -10,7 +10,6 @@ shares (``delinq_30_rate``). Lender figures without a suffix are the platform's
 from __future__ import annotations
 
 import dataclasses
-import json
 import platform as _platform
 import subprocess
 from importlib import metadata

@@ -14,6 +14,8 @@ import math
 
 import numpy as np
 
+from sim.inputs import ConfigError, show, show_key
+
 KINDS = {
     "unemployment": "the outside sector wants size x the labour force fewer staff (+0.04 = four points of "
                     "direct job loss; the loop adds the rest)",
@@ -94,14 +96,23 @@ def _date(value, where: str, key: str) -> dt.date:
     if isinstance(value, dt.datetime):
         return value.date()
     try:
-        return dt.date.fromisoformat(str(value))
+        if not isinstance(value, str):
+            raise ValueError
+        return dt.date.fromisoformat(value)
     except ValueError:
-        raise _err(where, f"{key} = {value!r} is not a date (YYYY-MM-DD)") from None
+        raise _err(where, f"{key} = {show(value)} is not a date (YYYY-MM-DD)") from None
 
 
 def _err(where: str, msg: str):
-    from sim.config import ConfigError
     return ConfigError(f"{where}: {msg}")
+
+
+def _finite_number(x) -> bool:
+    """An int or float (not a bool) that a float holds: finite, and an int below 1e308 (a huge
+    TOML integer such as 10**400 would overflow ``float``)."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return False
+    return math.isfinite(x) if isinstance(x, float) else abs(x) < 1e308
 
 
 def parse_shocks(items, cfg=None) -> list[Shock]:
@@ -125,70 +136,77 @@ def parse_shocks(items, cfg=None) -> list[Shock]:
         else:
             table, where = item, f"shocks[{i}]"
         if not isinstance(table, dict):
-            raise _err(where, "expected a table with kind, start and end or days")
+            raise _err(where, f"expected a table with kind, start and end or days, got {show(table)}")
         unknown = set(table) - ALLOWED_KEYS
         if unknown:
-            raise _err(where, f"unknown key(s) {sorted(unknown)}; allowed: {sorted(ALLOWED_KEYS)}")
+            raise _err(where, f"unknown key(s) {', '.join(sorted(map(show_key, unknown)))}; allowed: "
+                              f"{', '.join(sorted(ALLOWED_KEYS))}")
         kind = table.get("kind")
-        if kind not in KINDS:
-            raise _err(where, f"kind = {kind!r} is not a shock kind; kinds: {', '.join(KINDS)}")
+        if not isinstance(kind, str) or kind not in KINDS:
+            raise _err(where, f"kind = {show(kind)} is not a shock kind; kinds: {', '.join(KINDS)}")
         if kind in NOT_YET:
             raise _err(where, f"kind = {kind!r} {KINDS[kind]}")
         if "start" not in table:
             raise _err(where, "missing start (a date)")
         s = _date(table["start"], where, "start")
+        if s < start or s >= horizon_end:   # (before end or days: a date near 9999-12-31 plus days overflows)
+            raise _err(where, f"start = {s} is outside the recorded window "
+                              f"[{start}, {horizon_end - dt.timedelta(days=1)}]")
         if "end" in table and "days" in table:
             raise _err(where, "give either end or days, not both")
         if "end" in table:
             e = _date(table["end"], where, "end")
         elif "days" in table:
             d = table["days"]
-            if not isinstance(d, int) or isinstance(d, bool) or d < 1:
-                raise _err(where, f"days = {d!r}: expected a whole number of days >= 1")
+            if not isinstance(d, int) or isinstance(d, bool) or not 1 <= d <= cfg.run.days:
+                raise _err(where, f"days = {show(d)}: expected a whole number of days in [1, {cfg.run.days}] "
+                                  f"(run.days)")
             e = s + dt.timedelta(days=d)
         else:
             raise _err(where, "missing end (a date) or days (a duration)")
-        if s < start or s >= horizon_end:
-            raise _err(where, f"start = {s} is outside the recorded window "
-                              f"[{start}, {horizon_end - dt.timedelta(days=1)}]")
         if e <= s or e > horizon_end:
             raise _err(where, f"end = {e} must be after start and no later than {horizon_end}")
         size = table.get("size", 0.0)
-        if isinstance(size, bool) or not isinstance(size, (int, float)) or not math.isfinite(size):
-            raise _err(where, f"size = {size!r}: expected a finite number")
+        if not _finite_number(size):
+            raise _err(where, f"size = {show(size)}: expected a finite number")
         if kind in SIZE_RANGE and not SIZE_RANGE[kind][0] <= size <= SIZE_RANGE[kind][1]:
             lo, hi = SIZE_RANGE[kind]
-            raise _err(where, f"size = {size!r} is out of range [{lo:g}, {hi:g}] for kind {kind!r}")
+            raise _err(where, f"size = {show(size)} is out of range [{lo:g}, {hi:g}] for kind {kind!r}")
         lender = table.get("lender")
         if lender is not None and "lender" not in OWN_KEYS.get(kind, ()):
             raise _err(where, f"lender is not used by kind {kind!r} (it acts on every lender alike)")
+        if lender is not None and not isinstance(lender, str):
+            raise _err(where, f"lender = {show(lender)}: expected a lender's name (a string)")
         if lender == "banks" and kind != "credit_tightening":
-            raise _err(where, f"lender = 'banks' only goes with kind 'credit_tightening'")
+            raise _err(where, "lender = 'banks' only goes with kind 'credit_tightening'")
         if lender is not None and lender not in cfg.lenders and lender != "banks":
-            raise _err(where, f"lender = {lender!r} is not a lender ({', '.join(cfg.lenders)}, or 'banks' "
+            raise _err(where, f"lender = {show(lender)} is not a lender ({', '.join(cfg.lenders)}, or 'banks' "
                               f"for credit_tightening)")
         if kind == "settlement_delay" and size != int(size):
-            raise _err(where, f"size = {size!r}: a settlement delay is a whole number of days")
+            raise _err(where, f"size = {show(size)}: a settlement delay is a whole number of days")
         share = table.get("share")
         if kind == "credit_limit_experiment":
-            if share is None or not 0 < share < 1:
-                raise _err(where, "share: expected a number in (0, 1), the treated share of open accounts")
+            if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share < 1:
+                raise _err(where, f"share = {show(share)}: expected a number in (0, 1), the treated share of open "
+                                  f"accounts (the rest are the controls)")
+            share = float(share)
             lender = lender or cfg.run.platform
         elif share is not None:
             raise _err(where, f"share is not used by kind {kind!r}")
         target = table.get("target")
         if kind == "supplier_failure":
             tiers = ("retailer", "distributor", "manufacturer")
-            if target is None or isinstance(target, bool) or not (
-                    (isinstance(target, int) and target >= 0) or target in tiers):
-                raise _err(where, f"target = {target!r}: expected a merchant id (>= 0) or one of {list(tiers)}")
+            if isinstance(target, bool) or not ((isinstance(target, int) and target >= 0)
+                                                or (isinstance(target, str) and target in tiers)):
+                raise _err(where, f"target = {show(target)}: expected a merchant id (a whole number >= 0) or one "
+                                  f"of {', '.join(tiers)}")
         elif target is not None:
             raise _err(where, f"target is not used by kind {kind!r}")
         feature, weight = _scorecard_change(table, kind, where)
         cause = table.get("cause")
         if kind == "limit_hold":
-            if cause is not None and cause not in HOLDABLE_CAUSES:
-                raise _err(where, f"cause = {cause!r}: expected one of {', '.join(HOLDABLE_CAUSES)} "
+            if cause is not None and not (isinstance(cause, str) and cause in HOLDABLE_CAUSES):
+                raise _err(where, f"cause = {show(cause)}: expected one of {', '.join(HOLDABLE_CAUSES)} "
                                   f"(or no cause: all four)")
         elif cause is not None:
             raise _err(where, f"cause is not used by kind {kind!r} (only by 'limit_hold')")
@@ -196,6 +214,24 @@ def parse_shocks(items, cfg=None) -> list[Shock]:
                          target, share, where, feature, weight, cause))
     _check_levels(out, cfg)
     return out
+
+
+def check_targets(shocks, merchants: int, tiers: dict[str, int] | None = None,
+                  network: str = "the supply network") -> None:
+    """Every ``supplier_failure`` shock's ``target`` is one of the ``merchants`` merchants (an id
+    below it) or a tier with merchants (``tiers``: merchants by tier name; ``None``: a generated
+    network, which has every tier): else a ConfigError naming the shock (and ``network``,
+    the network's description), before any day runs (it used to be a ValueError on the
+    shock's day, after the burn-in)."""
+    for s in shocks:
+        if s.kind != "supplier_failure":
+            continue
+        if isinstance(s.target, str):
+            if tiers is not None and not tiers.get(s.target):
+                raise _err(s.where, f"target = {s.target!r}: {network} has no {s.target}")
+        elif not 0 <= s.target < merchants:
+            raise _err(s.where, f"target = {show(s.target)}: not a merchant id; {network} has {merchants} "
+                                f"merchants (ids 0 to {merchants - 1})")
 
 
 def _check_levels(shocks: list[Shock], cfg) -> None:
@@ -258,10 +294,12 @@ def _scorecard_change(table: dict, kind: str, where: str) -> tuple[str | None, f
     choices = [f for f in FEATURES if f != "intercept"]
     if feature is None or weight is None:
         raise _err(where, "a model_update that changes the scorecard needs both feature and weight")
-    if feature not in choices:
-        raise _err(where, f"feature = {feature!r} is not a score feature; features: {', '.join(choices)}")
-    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight):
-        raise _err(where, f"weight = {weight!r}: expected a finite number")
+    if not isinstance(feature, str) or feature not in choices:
+        raise _err(where, f"feature = {show(feature)} is not a score feature; features: {', '.join(choices)}")
+    from sim.config import WEIGHT_MAX
+    if not _finite_number(weight) or abs(weight) > WEIGHT_MAX:
+        raise _err(where, f"weight = {show(weight)}: expected a finite number in [-{WEIGHT_MAX:g}, {WEIGHT_MAX:g}] "
+                          f"(a logit weight)")
     return feature, float(weight)
 
 

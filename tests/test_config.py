@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+from contextlib import contextmanager
+from pathlib import Path
+
 import pytest
 
 from sim.config import Config, ConfigError, iter_params, load_config, params_table, with_flags
@@ -208,3 +213,306 @@ def test_the_cli_refuses_a_flag_that_disagrees_with_a_set(capsys):
     from sim.cli import main
     code = main(["run", "baseline", "--consumers", "300", "--set", "population.consumers=5000", "--days", "5"])
     assert code == 2 and "disagree" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- robust inputs (issue 9)
+# Every bad input is a ConfigError (a one-line message naming the file or key, never the
+# content of a file) before the first simulated day; tests/test_inputs_fuzz.py fuzzes the
+# same contract through the command line.
+
+
+class Hang(BaseException):
+    """A test that ran past its time (not an Exception: no ``except Exception`` may catch it)."""
+
+
+@contextmanager
+def no_hang(seconds: int = 20):
+    """Fail, rather than block the suite, when the body runs past ``seconds`` (the open of a
+    FIFO used to block forever)."""
+    def hang(signum, frame):
+        raise Hang(f"still running after {seconds} s: a hang")
+
+    previous = signal.signal(signal.SIGALRM, hang)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def refuse_to_open(monkeypatch, path, error=PermissionError(13, "Permission denied")):
+    """Make every way of opening ``path`` fail with ``error`` (the tests run as root, who may
+    read any file: an unreadable file is simulated)."""
+    import builtins
+    real_os_open, real_open = os.open, builtins.open
+
+    def os_open(file, *args, **kwargs):
+        if os.fspath(file) == os.fspath(path):
+            raise error
+        return real_os_open(file, *args, **kwargs)
+
+    def open_(file, *args, **kwargs):
+        if not isinstance(file, int) and os.fspath(file) == os.fspath(path):
+            raise error
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", os_open)
+    monkeypatch.setattr(builtins, "open", open_)
+
+
+def config_error(*args, **kwargs) -> str:
+    """The message of the ConfigError that ``load_config(*args, **kwargs)`` raises (one line)."""
+    with no_hang(), pytest.raises(ConfigError) as err:
+        load_config(*args, **kwargs)
+    message = str(err.value)
+    assert "\n" not in message and message.isprintable(), message
+    return message
+
+
+def test_a_scenario_path_that_is_a_directory_is_refused(tmp_path):
+    """``mkdir d.toml; sim run d.toml`` used to raise IsADirectoryError."""
+    (tmp_path / "d.toml").mkdir()
+    assert config_error(tmp_path / "d.toml") == f"{tmp_path / 'd.toml'}: is a directory, not a scenario file"
+    child = write(tmp_path, "child", 'extends = "d"\n')   # a parent that is a directory, too
+    assert "is a directory, not a scenario file" in config_error(child)
+
+
+def test_a_scenario_file_that_is_not_utf8_is_refused_naming_the_line(tmp_path):
+    path = tmp_path / "latin1.toml"
+    path.write_bytes('extends = "baseline"\ndescription = "caf\u00e9 CANARY"\n'.encode("latin-1"))
+    message = config_error(path)
+    assert message == f"{path}, line 2: the scenario file is not UTF-8 text"
+
+
+@pytest.mark.parametrize("where", ["stat", "open"])
+def test_an_unreadable_scenario_file_is_refused(tmp_path, monkeypatch, where):
+    path = write(tmp_path, "secret", 'extends = "baseline"\n')
+    if where == "open":
+        refuse_to_open(monkeypatch, path)
+    else:   # a file in a directory one may not search
+        real_stat = os.stat
+
+        def refuse_stat(file, *args, **kwargs):
+            if os.fspath(file) == os.fspath(path):
+                raise PermissionError(13, "Permission denied")
+            return real_stat(file, *args, **kwargs)
+
+        monkeypatch.setattr(os, "stat", refuse_stat)
+    assert config_error(path) == f"{path}: cannot read the scenario file (permission denied)"
+
+
+def test_a_fifo_is_refused_by_its_type_without_opening_it(tmp_path, monkeypatch):
+    """Opening a FIFO blocks until a writer comes: it used to hang ``sim run``."""
+    path = tmp_path / "pipe.toml"
+    os.mkfifo(path)
+    refuse_to_open(monkeypatch, path, AssertionError("the FIFO was opened"))
+    message = config_error(path)
+    assert message == f"{path}: not a regular file (a FIFO, device or socket); the scenario file must be a regular file"
+
+
+def test_an_oversized_scenario_file_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    from sim.config import MAX_SCENARIO_BYTES
+    path = tmp_path / "huge.toml"
+    with open(path, "wb") as handle:   # a sparse file: its size, without writing it
+        handle.truncate(MAX_SCENARIO_BYTES + 1)
+    refuse_to_open(monkeypatch, path, AssertionError("the oversized file was opened"))
+    assert MAX_SCENARIO_BYTES == 1 << 20
+    assert config_error(path) == f"{path}: the scenario file is 1,048,577 bytes, over the limit of 1,048,576 bytes"
+    # at the limit it is read (and here refused for its content, not its size)
+    monkeypatch.undo()
+    with open(path, "r+b") as handle:
+        handle.truncate(MAX_SCENARIO_BYTES)
+    assert "invalid TOML" in config_error(path)
+
+
+def chain(tmp_path, files: int) -> Path:
+    """``files`` scenario files, each extending the next, the last one the baseline."""
+    for i in range(files):
+        parent = f"c{i + 1}" if i + 1 < files else "baseline"
+        write(tmp_path, f"c{i}", f'extends = "{parent}"\n')
+    return tmp_path / "c0.toml"
+
+
+def test_a_long_extends_chain_is_refused_at_the_cap(tmp_path):
+    """A chain of a thousand files used to raise RecursionError."""
+    from sim.config import MAX_EXTENDS_DEPTH
+    assert MAX_EXTENDS_DEPTH == 32
+    message = config_error(chain(tmp_path, 1000))
+    assert message.startswith(f"{tmp_path / 'c0.toml'}: its 'extends' chain is longer than 32 files")
+    # the cap counts every file: 31 of ours and the baseline load, 32 and the baseline do not
+    (tmp_path / "short").mkdir()
+    assert load_config(chain(tmp_path / "short", MAX_EXTENDS_DEPTH - 1)).run.burn_in_days == 1460
+    (tmp_path / "long").mkdir()
+    assert "longer than 32 files" in config_error(chain(tmp_path / "long", MAX_EXTENDS_DEPTH))
+
+
+@pytest.mark.parametrize("value, shown", [("5", "got 5"), ('"flood"', "got 'flood'"), ("true", "got True"),
+                                          ("{kind = 'income'}", "got a table")])
+def test_shocks_that_are_not_a_list_name_the_key(value, shown):
+    """``--set shocks=5`` used to raise TypeError in parse_shocks."""
+    message = config_error("baseline", [f"shocks={value}"])
+    assert message.startswith("--set shocks: shocks: expected a list of shock tables") and shown in message
+
+
+@pytest.mark.parametrize("value", ["[5]", '["income"]', "[[1, 2]]", "[true]", '[{kind = "income", start = "2026-03-01", days = 5}, 7]'])
+def test_a_shock_that_is_not_a_table_names_its_position(value):
+    message = config_error("baseline", [f"shocks={value}"])
+    assert "expected a table with kind, start and end or days" in message and "shocks[" in message
+
+
+def test_shocks_in_a_file_must_be_a_list_of_tables(tmp_path):
+    assert "shocks must be a list of [[shocks]] tables" in config_error(write(tmp_path, "s", 'extends = "baseline"\nshocks = 5\n'))
+    assert "shocks[1]: expected a table" in config_error(write(tmp_path, "t", 'extends = "baseline"\nshocks = [{kind = "income", start = 2026-03-01, days = 5, size = -0.1}, "x"]\n'))
+
+
+SHOCK = 'start = "2026-03-01"\ndays = 10\n'
+
+
+@pytest.mark.parametrize("table, words", [
+    # the treated share of a credit-line experiment used to be compared unchecked: a TypeError
+    (f'kind = "credit_limit_experiment"\n{SHOCK}size = 0.5\nshare = "half"', ["share = 'half': expected a number in (0, 1)"]),
+    (f'kind = "credit_limit_experiment"\n{SHOCK}size = 0.5\nshare = true', ["share = True: expected a number in (0, 1)"]),
+    (f'kind = "credit_limit_experiment"\n{SHOCK}size = 0.5\nshare = [0.5]', ["share = [0.5]: expected a number"]),
+    (f'kind = "credit_limit_experiment"\n{SHOCK}size = 0.5\nshare = 1.5', ["share = 1.5: expected a number in (0, 1)"]),
+    (f'kind = "credit_limit_experiment"\n{SHOCK}size = 0.5\nshare = 0', ["share = 0: expected a number in (0, 1)"]),
+    (f'kind = "credit_limit_experiment"\n{SHOCK}size = 0.5\nshare = nan', ["share = nan: expected a number in (0, 1)"]),
+    # an enormous duration used to raise OverflowError (date + timedelta)
+    ('kind = "income"\nstart = "2026-03-01"\ndays = 1000000000000000\nsize = -0.1',
+     ["days = 1000000000000000: expected a whole number of days in [1, 365] (run.days)"]),
+    ('kind = "income"\nstart = "2026-03-01"\ndays = 1' + "0" * 400 + '\nsize = -0.1',
+     ["days = a 401-digit integer: expected a whole number of days in [1, 365]"]),
+    ('kind = "income"\nstart = "2026-03-01"\ndays = 1.5\nsize = -0.1', ["days = 1.5: expected a whole number"]),
+    ('kind = "income"\nstart = "2026-03-01"\ndays = "ten"\nsize = -0.1', ["days = 'ten': expected a whole number"]),
+    ('kind = "income"\nstart = 9999-12-31\ndays = 5\nsize = -0.1', ["start = 9999-12-31 is outside the recorded window"]),
+    ('kind = "income"\nstart = 20260301\ndays = 5\nsize = -0.1', ["start = 20260301 is not a date"]),
+    ('kind = "income"\nstart = ["2026-03-01"]\ndays = 5\nsize = -0.1', ["start = a list of 1 item is not a date"]),
+    ('kind = "income"\nstart = "2026-03-01"\nend = {date = 1}\nsize = -0.1', ["end = a table is not a date"]),
+    ('kind = "income"\nstart = "2026-02-29"\ndays = 5\nsize = -0.1', ["start = '2026-02-29' is not a date"]),
+    (f'kind = "income"\n{SHOCK}size = [0.1]', ["size = [0.1]: expected a finite number"]),
+    (f'kind = "scf_freeze"\n{SHOCK}size = 1' + "0" * 400, ["size = a 401-digit integer: expected a finite number"]),
+    # lists and tables where names belong used to raise TypeError (unhashable)
+    (f'kind = ["income"]\n{SHOCK}size = -0.1', ["kind = a list of 1 item is not a shock kind"]),
+    (f'kind = {{a = 1}}\n{SHOCK}size = -0.1', ["kind = a table is not a shock kind"]),
+    (f'kind = "credit_tightening"\n{SHOCK}size = -0.1\nlender = ["baitiao"]', ["lender = a list of 1 item: expected a lender's name"]),
+    (f'kind = "credit_tightening"\n{SHOCK}size = -0.1\nlender = 5', ["lender = 5: expected a lender's name"]),
+    (f'kind = "model_update"\n{SHOCK}feature = ["dpd_30"]\nweight = 1', ["feature = a list of 1 item is not a score feature"]),
+    (f'kind = "model_update"\n{SHOCK}feature = "dpd_30"\nweight = "heavy"', ["weight = 'heavy': expected a finite number in [-100, 100]"]),
+    (f'kind = "model_update"\n{SHOCK}feature = "dpd_30"\nweight = 1' + "0" * 400, ["weight = a 401-digit integer"]),
+    (f'kind = "model_update"\n{SHOCK}feature = "dpd_30"\nweight = 1e300', ["weight = 1e+300: expected a finite number in [-100, 100]"]),
+    (f'kind = "limit_hold"\n{SHOCK}cause = ["review"]', ["cause = a list of 1 item: expected one of review"]),
+    (f'kind = "supplier_failure"\n{SHOCK}target = {{id = 3}}', ["target = a table: expected a merchant id"]),
+    (f'kind = "supplier_failure"\n{SHOCK}target = 2.0', ["target = 2.0: expected a merchant id (a whole number >= 0)"]),
+    (f'kind = "supplier_failure"\n{SHOCK}target = -1', ["target = -1: expected a merchant id"]),
+    (f'kind = "supplier_failure"\n{SHOCK}target = "wholesaler"', ["target = 'wholesaler': expected a merchant id"]),
+])
+def test_shock_keys_of_a_wrong_type_or_range_name_the_key(tmp_path, table, words):
+    path = write(tmp_path, "shock", f'extends = "baseline"\n[[shocks]]\n{table}\n')
+    message = config_error(path)
+    assert message.startswith(f"{path}: shocks[0]: ")
+    for word in words:
+        assert word in message
+
+
+@pytest.mark.parametrize("target", [100, 99999, 10**30])
+def test_a_supplier_failure_target_beyond_the_generated_merchants_is_refused_at_load(target):
+    """It used to be a ValueError on the shock's day, after the burn-in."""
+    message = config_error("baseline", [f'shocks=[{{kind="supplier_failure", start="2026-03-01", days=1, '
+                                        f'target={target}}}]'])
+    assert message == (f"shocks[0]: target = {target}: not a merchant id; the supply network has 100 merchants "
+                       f"(ids 0 to 99)")
+    assert load_config("baseline", ['shocks=[{kind="supplier_failure", start="2026-03-01", days=1, target=99}]'])
+
+
+@pytest.mark.parametrize("target, words", [
+    ("7", "target = 7: not a merchant id; the supply network {path} has 7 merchants (ids 0 to 6)"),
+    ("123456", "target = 123456: not a merchant id"),
+    ('"distributor"', "target = 'distributor': the supply network {path} has no distributor"),
+])
+def test_a_supplier_failure_target_not_in_a_loaded_network_is_refused_before_any_day(tmp_path, target, words):
+    """With network.path the merchants are known once the network is read: the model refuses
+    the shock when it is built, before the burn-in."""
+    from sim import CreditModel
+    path = tmp_path / "net.csv"
+    (tmp_path / "net.nodes.csv").write_text("id,tier\n" + "".join(f"r{i},retailer\n" for i in range(6))
+                                            + "maker,manufacturer\n")
+    path.write_text("supplier,buyer,weight\n" + "".join(f"maker,r{i},1\n" for i in range(6)))
+    cfg = load_config("baseline", ["population.consumers=100", "run.days=5", "run.burn_in_days=0",
+                                   f"network.path={path}",
+                                   f'shocks=[{{kind="supplier_failure", start="2026-01-03", days=1, target={target}}}]'])
+    with pytest.raises(ConfigError) as err:
+        CreditModel(cfg)
+    assert words.format(path=path) in str(err.value)
+
+
+def test_every_integer_parameter_has_an_upper_bound():
+    """An enormous count or number of days is a range error naming the key, not a MemoryError
+    or an OverflowError in numpy's int64 arithmetic."""
+    unbounded = [path for path, f, _ in iter_params() if f.type == "int" and f.metadata.get("hi") is None]
+    assert unbounded == []
+
+
+@pytest.mark.parametrize("key", ["population.consumers", "population.merchants", "run.burn_in_days", "run.seed",
+                                 "lenders.baitiao.reestimate_sample", "merchants.entry_delay_days",
+                                 "lenders.huabei.raise_cooldown_days"])
+@pytest.mark.parametrize("digits", [19, 30, 401])
+def test_huge_integers_are_range_errors(tmp_path, key, digits):
+    huge = "9" * digits
+    assert "is out of range [" in config_error("baseline", [f"{key}={huge}"])
+    section, name = key.rsplit(".", 1)
+    path = write(tmp_path, "huge", f'extends = "baseline"\n[{section}]\n{name} = {huge}\n')
+    message = config_error(path)
+    assert message.startswith(f"{path}: {key}: ") and "is out of range [" in message
+
+
+@pytest.mark.parametrize("override, words", [
+    # more digits than Python reads (4300) used to be a ValueError from tomllib
+    ("population.consumers=" + "9" * 5000, ["--set population.consumers: the value has too many digits"]),
+    ("consumers.income_median=1" + "0" * 400, ["consumers.income_median: a 401-digit integer is not a finite number"]),
+    ("run.days=1e400", ["run.days: expected an integer, got inf"]),
+    ("run.seed=" + "[" * 3000, ["--set run.seed: the value is nested too deeply"]),
+    ("run.platform=huabei\nrun.seed=3", ["--set run.platform: the value must be on one line"]),
+    # the calendar used to overflow (OverflowError) or fail on 29 February of a common year
+    ("run.start_date=9999-12-31", ["run.start_date: 9999-12-31 puts the simulated calendar", "1900 to 2200"]),
+    ("run.start_date=1899-06-01", ["outside the years 1900 to 2200"]),
+    ('promotions.618.start="02-29"', ["promotions.618.start: '02-29' is not MM-DD, a day of every year"]),
+    ('promotions.618.start="6-01"', ["promotions.618.start: '6-01' is not MM-DD"]),
+    ("consumers.instalment_months=[3, 1" + "0" * 400 + "]", ["consumers.instalment_months: expected a list of 1 to 12"]),
+    ("consumers.instalment_months=[3, true]", ["consumers.instalment_months: expected a list"]),
+    ('lenders.baitiao.initial_weights=["a", 1, 1, 1, 1, 1, 1, 1, 1]', ["lenders.baitiao.initial_weights: expected 9 numbers"]),
+    ("lenders.baitiao.initial_weights=[1e300, 1, 1, 1, 1, 1, 1, 1, 1]", ["expected 9 numbers in [-100, 100]"]),
+    ("consumers.target_utilisation_impatient=[true, true]", ["consumers.target_utilisation_impatient: expected [low, high]"]),
+])
+def test_values_that_used_to_escape_as_other_exceptions(override, words):
+    message = config_error("baseline", [override])
+    for word in words:
+        assert word in message
+
+
+@pytest.mark.parametrize("text, words", [
+    ("", ["the scenario file is empty"]),
+    ("  \n\n", ["the scenario file is empty"]),
+    ('\ufeffextends = "baseline"\n', ["starts with a byte-order mark"]),
+    ('extends = "baseline"\nx = ' + "[" * 100_000, ["arrays or tables nested too deeply"]),
+    ('extends = "baseline"\n[run]\nseed = ' + "9" * 5000 + "\n", ["a number with too many digits"]),
+    ('extends = "baseline"\ndescription = 5\n', ["description: expected a string, got 5"]),
+    ('extends = ""\n', ["extends must be a scenario name, got ''"]),
+    ('extends = ["baseline"]\n', ["extends must be a scenario name, got a list of 1 item"]),
+    # a quoted key may hold a line break; a long one is cut short
+    ('extends = "baseline"\n"a\\nb" = 1\n', ["'a\\nb': unknown key"]),
+    ('extends = "baseline"\n' + "k" * 100_000 + " = 1\n", ["'kkkkkkkkkk", "...': unknown key"]),
+    ('extends = "baseline"\n' + "k" * 100_000 + " = \n", ["invalid TOML: Invalid value (at line 2, column 100004)"]),
+])
+def test_malformed_scenario_files_give_one_line_messages(tmp_path, text, words):
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    message = config_error(path)
+    assert message.startswith(str(path)) and len(message) < 600
+    for word in words:
+        assert word in message
+
+
+def test_a_config_error_is_always_one_line():
+    assert str(ConfigError("a\nb\x00c\u2028d 中文")) == "a\\nb\\x00c\\u2028d 中文"
+    path = "a\nb.toml"
+    assert "\n" not in config_error(path)

@@ -338,12 +338,14 @@ def test_malformed_graphml():
 
 def test_not_graphml(tmp_path):
     (tmp_path / "net.graphml").write_text("<svg></svg>")
-    assert "root element is <svg>" in load_error(tmp_path / "net.graphml")
+    message = load_error(tmp_path / "net.graphml")
+    assert "root element is not <graphml>" in message and "svg" not in message   # the file's content is not shown
 
 
 def test_undirected_graphml():
     message = load_error(DATA / "undirected.graphml")
-    assert "undirected.graphml" in message and "'factory' -> 'shop' is undirected" in message
+    assert "undirected.graphml, line 8: the edge is undirected" in message
+    assert "factory" not in message
 
 
 def test_csv_header_without_weight(tmp_path):
@@ -352,95 +354,164 @@ def test_csv_header_without_weight(tmp_path):
     assert f"{path}, line 1" in message and "lacks weight" in message
 
 
+def test_a_malformed_header_is_not_echoed(tmp_path):
+    """Any file can be named as a nodes file: its first line used to be printed in the error."""
+    path = write_csv(tmp_path, VALID_EDGES, "admin:x:0:0:CANARY-first-line\nshop_1,retailer\n")
+    message = load_error(path)
+    assert f"{tmp_path / 'net.nodes.csv'}, line 1: the nodes file's header lacks id, tier" in message
+    assert "CANARY" not in message and "admin" not in message
+
+
 def test_csv_row_with_wrong_field_count(tmp_path):
     path = write_csv(tmp_path, VALID_EDGES + "dist_a,shop_2\n")
-    assert f"{path}, line 10: expected 3 fields" in load_error(path)
+    assert f"{path}, line 10: expected 3 fields (as many as the header), found 2" in load_error(path)
 
 
 def test_csv_not_utf8(tmp_path):
     path = write_csv(tmp_path, VALID_EDGES)
     path.write_bytes(b"supplier,buyer,weight\n\xff\xfe,shop_1,1\n")
-    assert "cannot read edge list" in load_error(path)
+    assert f"{path}, line 2: the edge list is not UTF-8 text" in load_error(path)
 
 
-def test_missing_tier_names_node_and_line(tmp_path):
+def test_a_byte_order_mark_is_skipped(tmp_path):
+    path = write_csv(tmp_path, VALID_EDGES)
+    path.write_bytes(b"\xef\xbb\xbf" + VALID_EDGES.encode())
+    assert load_network(path) == load_network(DATA / "valid.csv")
+
+
+@pytest.mark.parametrize("make", ["directory", "fifo", "oversized"])
+@pytest.mark.parametrize("which", ["net.csv", "net.nodes.csv", "net.graphml"])
+def test_network_files_must_be_regular_files_of_bounded_size(tmp_path, make, which):
+    """A directory used to raise IsADirectoryError; a FIFO would block the open forever; a
+    huge file would be read whole. Each is refused by its os.stat, before it is opened."""
+    import os
+    from sim.network import MAX_NETWORK_BYTES, check_network_files
+    write_csv(tmp_path, VALID_EDGES)
+    (tmp_path / "net.graphml").write_text((DATA / "valid.graphml").read_text())
+    target = tmp_path / which
+    target.unlink()
+    if make == "directory":
+        target.mkdir()
+        words = "is a directory"
+    elif make == "fifo":
+        os.mkfifo(target)
+        words = "not a regular file"
+    else:
+        with open(target, "wb") as handle:   # a sparse file: its size, without writing it
+            handle.truncate(MAX_NETWORK_BYTES + 1)
+        words = "over the limit of"
+    path = tmp_path / ("net.graphml" if which == "net.graphml" else "net.csv")
+    for check in (load_network, check_network_files):
+        with pytest.raises(NetworkError) as caught:
+            check(path)
+        assert f"{target}: " in str(caught.value) and words in str(caught.value)
+
+
+def test_an_unreadable_network_file(tmp_path, monkeypatch):
+    """(The tests run as root, who may read anything: the refusal is simulated.)"""
+    import os
+    path = write_csv(tmp_path, VALID_EDGES)
+    real_open = os.open
+
+    def refuse(file, *args, **kwargs):
+        if str(file) == str(path):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refuse)
+    assert f"{path}: cannot read the edge list (permission denied)" in load_error(path)
+
+
+def test_missing_tier_names_line(tmp_path):
     path = write_csv(tmp_path, VALID_EDGES, VALID_NODES.replace("dist_b,distributor,", "dist_b,,"))
     message = load_error(path)
-    assert f"{tmp_path / 'net.nodes.csv'}, line 6: node 'dist_b' has no tier" in message
+    assert f"{tmp_path / 'net.nodes.csv'}, line 6: the node has no tier" in message
 
 
-def test_unknown_tier_names_node_and_line(tmp_path):
+def test_unknown_tier_names_line(tmp_path):
     path = write_csv(tmp_path, VALID_EDGES, VALID_NODES.replace("shop_2,retailer", "shop_2,kiosk"))
     message = load_error(path)
-    assert f"{tmp_path / 'net.nodes.csv'}, line 3: node 'shop_2' has unknown tier 'kiosk'" in message
+    assert f"{tmp_path / 'net.nodes.csv'}, line 3: the node's tier is unknown (expected one of retailer" in message
+    assert "kiosk" not in message and "shop_2" not in message
 
 
 def test_missing_and_unknown_tiers_in_graphml():
     message = load_error(DATA / "unknown_tier.graphml")
-    assert "unknown_tier.graphml" in message
-    assert "node 'warehouse' has unknown tier 'wholesaler'" in message
-    assert "node 'depot' has no tier" in message
+    assert "unknown_tier.graphml, line 7: the node's tier is unknown" in message
+    assert "unknown_tier.graphml, line 8: the node has no tier" in message
+    assert "wholesaler" not in message and "warehouse" not in message
 
 
 def test_isolated_retailer(tmp_path):
     path = write_csv(tmp_path, VALID_EDGES.replace("dist_a,shop_2,1\n", ""))
     message = load_error(path)
-    assert f"{tmp_path / 'net.nodes.csv'}, line 3: isolated retailer 'shop_2' has no supplier" in message
+    assert f"{tmp_path / 'net.nodes.csv'}, line 3: isolated retailer without a supplier" in message
 
 
 def test_distributor_without_supplier(tmp_path):
     path = write_csv(tmp_path, VALID_EDGES.replace("maker_x,dist_b,1\n", ""))
-    assert "line 6: distributor 'dist_b' has no supplier" in load_error(path)
+    assert "line 6: distributor without a supplier" in load_error(path)
 
 
-@pytest.mark.parametrize("weight, complaint", [("0", "non-positive"), ("-0.5", "non-positive"),
-                                               ("", "missing"), ("lots", "non-numeric ('lots')"),
-                                               ("nan", "not finite")])
-def test_bad_weight_names_the_edge_and_line(tmp_path, weight, complaint):
+@pytest.mark.parametrize("weight, complaint", [("0", "not positive"), ("-0.5", "not positive"),
+                                               ("", "missing"), ("lots", "not a number"),
+                                               ("nan", "not finite"), ("inf", "not finite")])
+def test_bad_weight_names_the_line(tmp_path, weight, complaint):
     path = write_csv(tmp_path, VALID_EDGES.replace("dist_b,shop 3,30", f"dist_b,shop 3,{weight}"))
     message = load_error(path)
-    assert f"{path}, line 5: edge 'dist_b' -> 'shop 3' has a" in message and complaint in message
+    assert f"{path}, line 5: the edge's weight is {complaint} (expected a positive purchase share)" in message
+    assert "dist_b" not in message and "lots" not in message
 
 
 def test_missing_weight_in_graphml(tmp_path):
     text = (DATA / "valid.graphml").read_text().replace('<data key="d2">0.4</data>', "")
     (tmp_path / "net.graphml").write_text(text)
     message = load_error(tmp_path / "net.graphml")
-    assert "net.graphml" in message and "edge 'dist_b' -> 'shop_1' has a missing weight" in message
+    line = 1 + text[:text.index('<edge source="dist_b" target="shop_1"')].count("\n")
+    assert f"net.graphml, line {line}: the edge's weight is missing" in message
 
 
 def test_unknown_node_reference(tmp_path):
     path = write_csv(tmp_path, VALID_EDGES + "dist_c,shop_2,1\n")
     message = load_error(path)
-    assert f"{path}, line 10: edge 'dist_c' -> 'shop_2' refers to unknown node 'dist_c'" in message
+    assert f"{path}, line 10: the edge's supplier is not a node of {tmp_path / 'net.nodes.csv'}" in message
 
 
 def test_unknown_node_reference_in_graphml(tmp_path):
     text = (DATA / "valid.graphml").read_text().replace('source="maker_y"', 'source="maker_z"')
     (tmp_path / "net.graphml").write_text(text)
-    assert "refers to unknown node 'maker_z'" in load_error(tmp_path / "net.graphml")
+    message = load_error(tmp_path / "net.graphml")
+    assert "the edge's supplier is not a node of" in message and "maker_z" not in message
 
 
 def test_self_loop(tmp_path):
     path = write_csv(tmp_path, VALID_EDGES + "dist_a,dist_a,1\n")
-    assert f"{path}, line 10: edge 'dist_a' -> 'dist_a' is a self-loop" in load_error(path)
+    assert f"{path}, line 10: the edge is a self-loop" in load_error(path)
 
 
 def test_duplicate_edge(tmp_path):
     path = write_csv(tmp_path, VALID_EDGES + "dist_b,shop_1,0.1\n")
-    assert f"{path}, line 10: duplicate edge 'dist_b' -> 'shop_1' (first at line 3)" in load_error(path)
+    assert f"{path}, line 10: duplicate edge (the same supplier and buyer) (first at line 3)" in load_error(path)
 
 
 def test_duplicate_edge_in_graphml(tmp_path):
     text = (DATA / "valid.graphml").read_text().replace(
         "</graph>", '<edge source="maker_x" target="dist_b"><data key="d2">5</data></edge></graph>')
     (tmp_path / "net.graphml").write_text(text)
-    assert "duplicate edge 'maker_x' -> 'dist_b'" in load_error(tmp_path / "net.graphml")
+    assert "duplicate edge (the same supplier and buyer) (first at line" in load_error(tmp_path / "net.graphml")
 
 
 def test_duplicate_node(tmp_path):
     path = write_csv(tmp_path, VALID_EDGES, VALID_NODES + "shop_1,retailer,1\n")
-    assert "line 9: duplicate node 'shop_1'" in load_error(path)
+    assert "line 9: duplicate node id (first at line 2)" in load_error(path)
+
+
+def test_a_dtd_is_refused(tmp_path):
+    """Entities defined in a DTD can expand a small file into a huge one (a billion laughs)."""
+    text = (DATA / "valid.graphml").read_text().replace(
+        '<graphml', '<!DOCTYPE graphml [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>\n<graphml', 1)
+    (tmp_path / "net.graphml").write_text(text)
+    assert "a document type declaration (DTD) is not allowed" in load_error(tmp_path / "net.graphml")
 
 
 def test_no_retailer(tmp_path):
@@ -458,15 +529,16 @@ def test_no_manufacturer(tmp_path):
 
 def test_bad_size(tmp_path):
     path = write_csv(tmp_path, VALID_EDGES, VALID_NODES.replace("maker_y,manufacturer,1.0", "maker_y,manufacturer,-2"))
-    assert "line 8: node 'maker_y' has a non-positive" in load_error(path)
+    assert "line 8: the node's size is not positive" in load_error(path)
 
 
-def test_several_problems_are_reported_together(tmp_path):
+def test_several_problems_are_reported_together_on_one_line(tmp_path):
     edges = VALID_EDGES + "dist_a,dist_a,1\nghost,shop_1,1\n"
     path = write_csv(tmp_path, edges.replace("dist_a,shop_2,1", "dist_a,shop_2,zero"))
     message = load_error(path)
     assert message.startswith("3 problems in the supply network")
     assert "line 4" in message and "line 10" in message and "line 11" in message
+    assert "\n" not in message
 
 
 def test_direct_construction_is_validated():
