@@ -255,13 +255,14 @@ def publish(target: str | Path, fill: Callable[[Path], dict], index: str, *,
 
 
 def _json_safe(obj):
-    """``obj`` with every non-finite float as None (JSON has no NaN), numpy scalars as Python's."""
+    """``obj`` with numpy scalars and arrays as Python's, and every non-finite float as None
+    (JSON has no NaN)."""
+    if callable(getattr(obj, "tolist", None)):   # numpy scalars and arrays
+        obj = obj.tolist()
     if isinstance(obj, dict):
         return {str(k): _json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_json_safe(v) for v in obj]
-    if hasattr(obj, "item") and callable(obj.item) and getattr(obj, "ndim", None) == 0:
-        obj = obj.item()
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     return obj

@@ -224,14 +224,15 @@ def test_leftovers_of_killed_runs_are_removed_but_not_those_of_live_ones(tmp_pat
 def test_non_finite_figures_are_written_as_json_null(tmp_path):
     target = tmp_path / "out"
     info = {"x": float("nan"), "y": (1.0, float("inf")), "n": np.int64(3), "f": np.float32("nan"),
-            "b": np.bool_(True), "z": np.float64(0.5), 7: "key", "d": dt.date(2026, 1, 2)}
+            "b": np.bool_(True), "z": np.float64(0.5), 7: "key", "d": dt.date(2026, 1, 2),
+            "a": np.array([[1.0, np.nan], [2.0, 3.0]])}
     publish(target, fill_with({}, info), "summary.json")
     text = (target / "summary.json").read_text()
     assert "NaN" not in text and "Infinity" not in text
     back = json.loads(text)
     assert back["x"] is None and back["y"] == [1.0, None] and back["f"] is None
     assert back["n"] == 3 and type(back["n"]) is int and back["b"] is True and back["z"] == 0.5
-    assert back["7"] == "key" and back["d"] == "2026-01-02"
+    assert back["7"] == "key" and back["d"] == "2026-01-02" and back["a"] == [[1.0, None], [2.0, 3.0]]
 
 
 # --------------------------------------------------------------------------- targets refused before any work
