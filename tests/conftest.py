@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+from contextlib import contextmanager
+
 import numpy as np
 import pytest
 
@@ -30,3 +34,46 @@ def small_model():
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+class Hang(BaseException):
+    """A case that ran past its time (not an Exception: no ``except Exception``, in the command
+    line or in a reader that turns OSError into ConfigError, may swallow it)."""
+
+
+@contextmanager
+def time_limit(seconds: int = 20):
+    """Raise :class:`Hang` in the body after ``seconds`` (SIGALRM: it also interrupts a
+    blocking ``open``, such as that of a FIFO), so a hang fails a test instead of blocking
+    the suite."""
+    def hang(signum, frame):
+        raise Hang(f"still running after {seconds} s: a hang")
+
+    previous = signal.signal(signal.SIGALRM, hang)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def refuse_to_open(monkeypatch, path, error=None):
+    """Make every way of opening ``path`` fail with ``error`` (default: permission denied). The
+    tests run as root, who may read any file: an unreadable file is simulated."""
+    import builtins
+    real_os_open, real_open = os.open, builtins.open
+    error = error or PermissionError(13, "Permission denied", os.fspath(path))
+
+    def os_open(file, *args, **kwargs):
+        if os.fspath(file) == os.fspath(path):
+            raise error
+        return real_os_open(file, *args, **kwargs)
+
+    def open_(file, *args, **kwargs):
+        if not isinstance(file, int) and os.fspath(file) == os.fspath(path):
+            raise error
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", os_open)
+    monkeypatch.setattr(builtins, "open", open_)

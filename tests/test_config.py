@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import os
-import signal
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from conftest import refuse_to_open, time_limit
 
 from sim.config import Config, ConfigError, iter_params, load_config, params_table, with_flags
 
@@ -221,49 +220,9 @@ def test_the_cli_refuses_a_flag_that_disagrees_with_a_set(capsys):
 # same contract through the command line.
 
 
-class Hang(BaseException):
-    """A test that ran past its time (not an Exception: no ``except Exception`` may catch it)."""
-
-
-@contextmanager
-def no_hang(seconds: int = 20):
-    """Fail, rather than block the suite, when the body runs past ``seconds`` (the open of a
-    FIFO used to block forever)."""
-    def hang(signum, frame):
-        raise Hang(f"still running after {seconds} s: a hang")
-
-    previous = signal.signal(signal.SIGALRM, hang)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-def refuse_to_open(monkeypatch, path, error=PermissionError(13, "Permission denied")):
-    """Make every way of opening ``path`` fail with ``error`` (the tests run as root, who may
-    read any file: an unreadable file is simulated)."""
-    import builtins
-    real_os_open, real_open = os.open, builtins.open
-
-    def os_open(file, *args, **kwargs):
-        if os.fspath(file) == os.fspath(path):
-            raise error
-        return real_os_open(file, *args, **kwargs)
-
-    def open_(file, *args, **kwargs):
-        if not isinstance(file, int) and os.fspath(file) == os.fspath(path):
-            raise error
-        return real_open(file, *args, **kwargs)
-
-    monkeypatch.setattr(os, "open", os_open)
-    monkeypatch.setattr(builtins, "open", open_)
-
-
 def config_error(*args, **kwargs) -> str:
     """The message of the ConfigError that ``load_config(*args, **kwargs)`` raises (one line)."""
-    with no_hang(), pytest.raises(ConfigError) as err:
+    with time_limit(), pytest.raises(ConfigError) as err:
         load_config(*args, **kwargs)
     message = str(err.value)
     assert "\n" not in message and message.isprintable(), message

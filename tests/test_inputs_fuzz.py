@@ -22,11 +22,10 @@ import json
 import math
 import os
 import random
-import signal
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from conftest import refuse_to_open, time_limit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -34,34 +33,12 @@ from sim.config import MAX_EXTENDS_DEPTH, MAX_SCENARIO_BYTES, ConfigError, iter_
 from sim.network import MAX_NETWORK_BYTES
 
 CANARY = "CANARY-5eb1"   # planted in files' content: no message may repeat it
-TIMEOUT = 20             # seconds a case may take
 SMALL = ["--consumers", "200", "--merchants", "10", "--days", "5", "--set", "run.burn_in_days=0"]
 SMALL_SETS = ["population.consumers=200", "population.merchants=10", "run.days=5", "run.burn_in_days=0"]
 BASE = 'extends = "baseline"\n'
 DATA = Path(__file__).parent / "data"
 PROPERTY = settings(max_examples=200, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-
-
-class Hang(BaseException):
-    """A case that ran past :data:`TIMEOUT` (not an Exception: no ``except Exception``, in the
-    command line or in a reader that turns OSError into ConfigError, may swallow it)."""
-
-
-@contextmanager
-def time_limit(seconds: int = TIMEOUT):
-    """Raise :class:`Hang` in the body after ``seconds`` (SIGALRM: it also interrupts a
-    blocking ``open``)."""
-    def hang(signum, frame):
-        raise Hang(f"still running after {seconds} s: a hang")
-
-    previous = signal.signal(signal.SIGALRM, hang)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 # --------------------------------------------------------------------------- making bad input
@@ -112,27 +89,9 @@ def unreadable(content: str, name: str = "locked.toml"):
     def make(tmp, mp):
         path = tmp / name
         path.write_text(content)
-        refuse_open(mp, path)
+        refuse_to_open(mp, path)
         return str(path), []
     return make
-
-
-def refuse_open(mp, path: Path) -> None:
-    import builtins
-    real_os_open, real_open = os.open, builtins.open
-
-    def os_open(file, *args, **kwargs):
-        if os.fspath(file) == os.fspath(path):
-            raise PermissionError(13, "Permission denied", os.fspath(file))
-        return real_os_open(file, *args, **kwargs)
-
-    def open_(file, *args, **kwargs):
-        if not isinstance(file, int) and os.fspath(file) == os.fspath(path):
-            raise PermissionError(13, "Permission denied", os.fspath(file))
-        return real_open(file, *args, **kwargs)
-
-    mp.setattr(os, "open", os_open)
-    mp.setattr(builtins, "open", open_)
 
 
 def chain(files: int):
