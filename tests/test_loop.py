@@ -7,7 +7,7 @@ shock moves unemployment and layoffs clearly less -- the feedback is what the mo
 Sales, jobs and the amplification: 20,000 consumers and 400 merchants after the baseline's
 four-year burn-in, seeds 20260101-4, measured from March to December. Failures and
 delinquency move by a few percent and need the research size to rise above the noise:
-100,000 consumers, 2,000 merchants, twelve seeds (docs/model.md section 11.1; at 50,000
+100,000 consumers, 2,000 merchants, 24 seeds (docs/model.md section 11.1; at 50,000
 consumers and 1,000 merchants over eight seeds failures rise by +1.1 [-1.2, 3.5]).
 """
 
@@ -29,34 +29,46 @@ def loops():
 
 
 @pytest.mark.slow
-def test_a_platform_only_tightening_lowers_sales_and_raises_layoffs_and_unemployment(loops):
-    """Measured (seeds 20260101-4): retail sales -2.5% [-2.7, -2.2], unemployment +0.10 points
-    [0.05, 0.15], layoffs +17% [+4%, +29%], 30+ DPD +0.004 points [-0.016, 0.024] (noise at
-    this size: the research-size test below measures it); open loop: sales -1.7%,
-    unemployment +0.02 points, layoffs +9.5."""
+def test_a_platform_only_tightening_lowers_sales_and_raises_unemployment(loops):
+    """Measured (seeds 20260101-4): retail sales -2.1% [-2.3, -2.0], unemployment +0.079 points
+    [0.038, 0.120]; layoffs +8% [-3%, +19%] and 30+ DPD are noise at this size (the
+    research-size test below measures both).
+
+    The figures depend on the CPU's floating-point path: the scorecard's products go through
+    BLAS, whose kernel OpenBLAS picks by CPU, and a last-bit difference in a PD moves an
+    account across a cut-off, after which the two runs follow different random paths. With
+    the Haswell kernel (``OPENBLAS_CORETYPE=Haswell``) the same seeds gave sales -2.5%,
+    unemployment +0.10 points [0.05, 0.15] and layoffs +17% [+4%, +29%]; this test asserted
+    layoffs above +10%, inside that interval, which one path met and the other does not."""
     closed, _ = loops
-    sales, unemployment, layoffs = (closed.loc[m] for m in ("retail_sales", "unemployment_rate_mean", "layoffs"))
+    sales, unemployment = (closed.loc[m] for m in ("retail_sales", "unemployment_rate_mean"))
     # (risk-based tightening cuts about a fifth of the accounts, as in 2008-09, and buffer-stock
     # consumers cut spending only where credit binds or target debt falls)
     assert sales["ci_high"] < 0 and -0.15 < sales["rel_diff"] < -0.01
     assert unemployment["ci_low"] > 0
-    assert layoffs["diff_mean"] > 0.1 * layoffs["base_mean"]
+    assert closed.loc["layoffs", "diff_mean"] > 0   # its interval: the research-size test
     assert closed.loc["limit_cuts_macro", "ci_low"] > 0
 
 
-RESEARCH_SIZE = dict(consumers=100_000, merchants=2_000, seeds=12, workers=2, date_from="2026-03-01")
+RESEARCH_SIZE = dict(consumers=100_000, merchants=2_000, seeds=24, workers=2, date_from="2026-03-01")
 
 
 @pytest.mark.slow
 def test_a_platform_only_tightening_fails_more_merchants_and_raises_delinquency():
-    """At the research size (seeds 20260101-12; about six minutes on two cores, each seed's two
-    runs sharing the days before March): failures +5.2 [2.9, 7.5] of 84, the mean 30+ DPD rate
-    +0.004 points [0.002, 0.006], layoffs +235 [168, 302], unemployment +0.11 points; contagion
-    failures +0.9 [0.2, 1.6] (+0.9 [-0.1, 2.0] with cut_hysteresis 0.20: at the edge of the
-    noise); charge-offs move by less than the noise, -0.8 [-4.1, 2.6] (docs/model.md 11.1)."""
+    """At the research size, from March to December. Seeds 20260101-12 (each seed's two runs
+    sharing the days before March): failures +4.5 [2.1, 6.9] of 83, layoffs +215 [151, 278],
+    unemployment +0.107 points [0.094, 0.119], retail sales -2.4%; contagion failures +0.75
+    [-0.02, 1.52] and charge-offs +0.7 [-2.4, 3.7] move by less than the noise
+    (docs/model.md 11.1).
+
+    The mean 30+ DPD rate rises by a few thousandths of a point, after a lag (flat from March
+    to July, above the base from August to November): over twelve seeds +0.0032 points
+    [-0.0006, 0.0070] on this CPU's floating-point path, +0.0039 [0.0016, 0.0062] on the
+    Haswell kernel's (see the test above). Twelve seeds measure it on one path and not on the
+    other, so the test runs 24 (about ten minutes on two cores)."""
     closed = run_comparison("platform_tightening", "baseline", **RESEARCH_SIZE).table.set_index("measure")
     for measure in ("merchant_failures", "delinq_30_rate_mean", "layoffs", "unemployment_rate_mean"):
-        assert closed.loc[measure, "ci_low"] > 0, measure
+        assert closed.loc[measure, "ci_low"] > 0, (measure, closed.loc[measure, ["diff_mean", "ci_low", "ci_high"]])
     assert closed.loc["retail_sales", "ci_high"] < 0
 
 
