@@ -55,17 +55,17 @@ RESEARCH_SIZE = dict(consumers=100_000, merchants=2_000, seeds=24, workers=2, da
 
 @pytest.mark.slow
 def test_a_platform_only_tightening_fails_more_merchants_and_raises_delinquency():
-    """At the research size, from March to December. Seeds 20260101-12 (each seed's two runs
-    sharing the days before March): failures +4.5 [2.1, 6.9] of 83, layoffs +215 [151, 278],
-    unemployment +0.107 points [0.094, 0.119], retail sales -2.4%; contagion failures +0.75
-    [-0.02, 1.52] and charge-offs +0.7 [-2.4, 3.7] move by less than the noise
+    """At the research size, from March to December, seeds 20260101-24 (each seed's two runs
+    sharing the days before March; about eight minutes on two cores): failures +4.25 [2.80,
+    5.70] of 84, contagion failures +1.13 [0.45, 1.80], layoffs +222 [185, 260], unemployment
+    +0.107 points [0.099, 0.114], the mean 30+ DPD rate +0.0038 points [0.0011, 0.0066],
+    retail sales -2.4%; charge-offs +1.8 [-0.5, 4.1] move by less than the noise
     (docs/model.md 11.1).
 
-    The mean 30+ DPD rate rises by a few thousandths of a point, after a lag (flat from March
-    to July, above the base from August to November): over twelve seeds +0.0032 points
-    [-0.0006, 0.0070] on this CPU's floating-point path, +0.0039 [0.0016, 0.0062] on the
-    Haswell kernel's (see the test above). Twelve seeds measure it on one path and not on the
-    other, so the test runs 24 (about ten minutes on two cores)."""
+    The 30+ DPD rate rises after a lag (flat from March to June, above the base from July to
+    November). Over twelve seeds it was +0.0032 points [-0.0006, 0.0070] on this CPU's
+    floating-point path and +0.0039 [0.0016, 0.0062] on the Haswell kernel's (see the test
+    above): twelve seeds measured it on one path and not on the other, hence 24."""
     closed = run_comparison("platform_tightening", "baseline", **RESEARCH_SIZE).table.set_index("measure")
     for measure in ("merchant_failures", "delinq_30_rate_mean", "layoffs", "unemployment_rate_mean"):
         assert closed.loc[measure, "ci_low"] > 0, (measure, closed.loc[measure, ["diff_mean", "ci_low", "ci_high"]])
