@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.inputs import ConfigError, parse_toml, read_input_file, show, show_key, show_path
+from sim.inputs import ConfigError, finite_number, parse_toml, read_input_file, show, show_key, show_path
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 MAX_SCENARIO_BYTES = 1 << 20   # a scenario file above 1 MiB is refused unread (the shipped ones are under 4 KiB)
@@ -629,7 +629,7 @@ def _check_value(path: str, f: dataclasses.Field, value: Any) -> Any:
     elif kind is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{path}: expected a number, got {show(value)}")
-        if isinstance(value, int) and abs(value) >= 1e308:   # float() would overflow
+        if not finite_number(value):   # (nan, inf, or an int that float() would overflow)
             raise ConfigError(f"{path}: {show(value)} is not a finite number")
         value = float(value)
     elif kind is str:
@@ -638,8 +638,6 @@ def _check_value(path: str, f: dataclasses.Field, value: Any) -> Any:
     elif kind is list:
         if not isinstance(value, list):
             raise ConfigError(f"{path}: expected a list, got {show(value)}")
-    if kind is float and not math.isfinite(value):
-        raise ConfigError(f"{path}: {show(value)} is not a finite number")
     if kind is list:
         for i, item in enumerate(value):
             if isinstance(item, float) and not math.isfinite(item):
@@ -888,7 +886,7 @@ def _check_consistency(cfg: Config) -> None:
     if c.hardship_min > c.hardship_max:
         raise ConfigError("consumers.hardship_min must not exceed consumers.hardship_max")
     u = c.target_utilisation_impatient
-    if len(u) != 2 or not all(_is_number(x) and 0 <= x <= 1 for x in u) or u[0] > u[1]:
+    if len(u) != 2 or not all(finite_number(x) and 0 <= x <= 1 for x in u) or u[0] > u[1]:
         raise ConfigError(f"consumers.target_utilisation_impatient: expected [low, high] with "
                           f"0 <= low <= high <= 1, got {show(u)}")
     months = c.instalment_months
@@ -898,7 +896,7 @@ def _check_consistency(cfg: Config) -> None:
                           f"got {show(months)}")
     for name, lp in cfg.lenders.items():
         w = lp.initial_weights
-        if len(w) != 9 or not all(_is_number(x) and abs(x) <= WEIGHT_MAX for x in w):
+        if len(w) != 9 or not all(finite_number(x) and abs(x) <= WEIGHT_MAX for x in w):
             raise ConfigError(f"lenders.{show_key(name)}.initial_weights: expected 9 numbers in [-{WEIGHT_MAX:g}, "
                               f"{WEIGHT_MAX:g}] (the intercept and eight feature weights of a logit), got {show(w)}")
         if lp.limit_min > lp.limit_max:
@@ -935,11 +933,6 @@ def _check_consistency(cfg: Config) -> None:
             raise ConfigError(f"lenders.{show_key(name)}: a lender's name must be lowercase letters and digits, starting "
                               f"with a letter, and none of {', '.join(sorted(reserved))} (output columns "
                               f"carry it as a suffix)")
-
-
-def _is_number(x) -> bool:
-    """An int or a finite float (not a bool)."""
-    return (isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, float) and math.isfinite(x))
 
 
 def with_flags(overrides, flags: dict) -> list[str]:

@@ -38,6 +38,14 @@ def _one_line(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+def finite_number(x: Any) -> bool:
+    """An int or a float (not a bool) that a float holds: a finite float, or an int below 1e308
+    (a huge TOML integer such as 10**400 would overflow ``float``)."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return False
+    return math.isfinite(x) if isinstance(x, float) else abs(x) < 1e308
+
+
 # --------------------------------------------------------------------------- showing input in messages
 
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import math
 
 import numpy as np
 
-from sim.inputs import ConfigError, show, show_key
+from sim.inputs import ConfigError, finite_number, show, show_key
 
 KINDS = {
     "unemployment": "the outside sector wants size x the labour force fewer staff (+0.04 = four points of "
@@ -107,14 +106,6 @@ def _err(where: str, msg: str):
     return ConfigError(f"{where}: {msg}")
 
 
-def _finite_number(x) -> bool:
-    """An int or float (not a bool) that a float holds: finite, and an int below 1e308 (a huge
-    TOML integer such as 10**400 would overflow ``float``)."""
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
-        return False
-    return math.isfinite(x) if isinstance(x, float) else abs(x) < 1e308
-
-
 def parse_shocks(items, cfg=None) -> list[Shock]:
     """Validate raw shock tables against the calendar of ``cfg``.
 
@@ -167,7 +158,7 @@ def parse_shocks(items, cfg=None) -> list[Shock]:
         if e <= s or e > horizon_end:
             raise _err(where, f"end = {e} must be after start and no later than {horizon_end}")
         size = table.get("size", 0.0)
-        if not _finite_number(size):
+        if not finite_number(size):
             raise _err(where, f"size = {show(size)}: expected a finite number")
         if kind in SIZE_RANGE and not SIZE_RANGE[kind][0] <= size <= SIZE_RANGE[kind][1]:
             lo, hi = SIZE_RANGE[kind]
@@ -297,7 +288,7 @@ def _scorecard_change(table: dict, kind: str, where: str) -> tuple[str | None, f
     if not isinstance(feature, str) or feature not in choices:
         raise _err(where, f"feature = {show(feature)} is not a score feature; features: {', '.join(choices)}")
     from sim.config import WEIGHT_MAX
-    if not _finite_number(weight) or abs(weight) > WEIGHT_MAX:
+    if not finite_number(weight) or abs(weight) > WEIGHT_MAX:
         raise _err(where, f"weight = {show(weight)}: expected a finite number in [-{WEIGHT_MAX:g}, {WEIGHT_MAX:g}] "
                           f"(a logit weight)")
     return feature, float(weight)
