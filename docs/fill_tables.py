@@ -53,10 +53,10 @@ shock_kinds = "\n".join(srows)
 
 
 def scenario_list() -> str:
-    from sim.config import SCENARIO_DIR, load_config, strategy_names
+    from sim.config import load_config, scenario_files, strategy_names
     strategies = set(strategy_names())
     rows = ["| Scenario | Strategy | Description |", "|---|---|---|"]
-    for path in sorted(SCENARIO_DIR.glob("*.toml")):
+    for path in scenario_files():
         rows.append(f"| `{path.stem}` | {'yes' if path.stem in strategies else ''} | "
                     f"{load_config(path).description} |")
     return "\n".join(rows)

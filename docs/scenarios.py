@@ -78,9 +78,9 @@ def stamp(meta: dict) -> str:
 
 def run_scenarios(args) -> pd.DataFrame:
     from sim.compare import run_comparison
-    from sim.config import SCENARIO_DIR, strategy_names
+    from sim.config import scenario_files, strategy_names
 
-    names = [p.stem for p in sorted(SCENARIO_DIR.glob("*.toml")) if p.stem not in SKIP
+    names = [p.stem for p in scenario_files() if p.stem not in SKIP
              and p.stem not in strategy_names()]
     rows = []
     for name in names:

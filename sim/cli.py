@@ -1,6 +1,7 @@
 """Command line: ``sim run SCENARIO [...]`` and ``sim compare SCENARIO --against BASE [...]``
 (names are a contract, docs/model.md 9), ``sim attribute SCENARIO [...]``, ``sim experiment
-SCENARIO [...]``, ``sim scenarios`` and ``sim params``.
+SCENARIO [...]``, ``sim sweep SWEEP.toml [...]`` and ``sim analyze DIR`` (docs/sweeps.md),
+``sim scenarios`` and ``sim params``.
 
 Every expected failure ends in a one-line message and an exit status (README, "Exit
 statuses"): 2 bad input (arguments, configuration, an unusable ``--out``), 3 an invariant
@@ -20,7 +21,7 @@ import time
 from pathlib import Path
 
 from sim.accounting import InvariantError
-from sim.config import SCENARIO_DIR, ConfigError, load_config, params_table, strategy_names, with_flags
+from sim.config import ConfigError, load_config, params_table, scenario_files, strategy_names, with_flags
 from sim.results import OutputError, check_target, partial_path
 
 # exit statuses (README, "Exit statuses")
@@ -108,6 +109,40 @@ def _parser() -> argparse.ArgumentParser:
                      help="share of consumers in each run's panel (default 1)")
     _run_flags(exp, seed_help="first seed (seeds are seed, seed+1, ...; default the scenario's run.seed)")
     exp.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    swp = command("sweep", help="run a batch of runs over a parameter design (resumable)",
+                  description="Run the base scenario of SWEEP.toml at every point of its design (grid, lhs, sobol "
+                              "or morris), each point on the same replicate seeds, and keep each run's outputs in "
+                              "its own file under --out. Rerunning the same command resumes: only missing runs "
+                              "are run. See docs/sweeps.md.")
+    swp.add_argument("sweep", help="a sweep file (*_sweep.toml: a name in scenarios/ or a path)")
+    swp.add_argument("--out", help="output folder (default results/SWEEP)")
+    how = swp.add_mutually_exclusive_group()
+    how.add_argument("--workers", type=int, default=1, metavar="N",
+                     help="local worker processes (default 1; results do not depend on it)")
+    how.add_argument("--scheduler", metavar="ADDRESS", help="run on an existing Dask cluster (tcp://HOST:8786)")
+    how.add_argument("--dask-local", type=int, metavar="N", help="run on a local Dask cluster of N workers")
+    swp.add_argument("--samples", type=int, metavar="N", help="the design's sample size instead of the file's")
+    swp.add_argument("--replicates", type=int, metavar="R", help="replicates per point instead of the file's")
+    swp.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+                     help="add to the sweep file's set (repeatable), e.g. --set population.consumers=1000")
+    swp.add_argument("--force", action="store_true",
+                     help="start again when --out holds this sweep's runs from another version of its file")
+    swp.add_argument("--retry-failed", action="store_true", help="run again the runs recorded as failed")
+    swp.add_argument("--quiet", action="store_true", help="no progress bar or report")
+    ana = command("analyze", help="sensitivity indices, heat maps and PRIM boxes of a finished sweep",
+                  description="Analyse the sweep in DIR: Sobol indices (sobol design) or Morris screening (morris "
+                              "design) with confidence intervals, a heat map of each output over two parameters "
+                              "with the contour where runs turn systemic, and PRIM boxes of the parameter regions "
+                              "with systemic outcomes. Writes CSV and PNG files (default DIR/analysis).")
+    ana.add_argument("folder", metavar="DIR", help="a sweep folder (sim sweep --out)")
+    ana.add_argument("--out", help="output folder (default DIR/analysis)")
+    ana.add_argument("--outputs", metavar="NAME,NAME,...", help="outputs to analyse (default all kept)")
+    ana.add_argument("--systemic", metavar="RULE",
+                     help="when a run counts as systemic, e.g. 'merchant_failure_share >= 0.05' "
+                          "(default the sweep file's analysis.systemic)")
+    ana.add_argument("--heatmap", metavar="X,Y", help="the two parameters of the heat maps (default the first two)")
+    ana.add_argument("--partial", action="store_true", help="analyse an unfinished sweep's runs")
+    ana.add_argument("--quiet", action="store_true", help="no report")
     command("scenarios", help="list the scenarios in scenarios/ with their descriptions")
     command("params", help="print every parameter with default, unit, range and source")
     return ap
@@ -164,6 +199,10 @@ def _dispatch(args) -> int:
         return _experiment(args)
     if args.command == "attribute":
         return _attribute(args)
+    if args.command == "sweep":
+        return _sweep(args)
+    if args.command == "analyze":
+        return _analyze(args)
     return _run(args)
 
 
@@ -323,7 +362,7 @@ def scenarios_text() -> str:
     """``sim scenarios``: every scenario with its description, strategies apart."""
     strategies = set(strategy_names())
     lines = {"scenarios": [], "strategies (combine with --strategy NAME)": []}
-    for path in sorted(SCENARIO_DIR.glob("*.toml")):
+    for path in scenario_files():
         try:
             desc = load_config(path).description
         except ConfigError as err:
@@ -337,6 +376,51 @@ def scenarios_text() -> str:
             out.append(f"{title}:")
             out.extend(f"  {n.ljust(width)}  {d}" for n, d in group)
     return "\n".join(out)
+
+
+def _sweep(args) -> int:
+    from sim.config import resolve_scenario
+    from sim.sweeps import SweepAborted, read_sweep, run_sweep
+
+    spec = read_sweep(resolve_scenario(args.sweep), samples=args.samples, replicates=args.replicates,
+                      overrides=args.overrides)
+    out = Path(args.out) if args.out else Path("results") / spec.name
+    if not args.quiet:
+        print(f"sweep {spec.name}: {spec.design} design, {spec.n_points():,} points x {spec.replicates} "
+              f"replicates = {spec.n_runs():,} runs of {spec.scenario.stem} (checked)")
+    try:
+        report = run_sweep(spec, out, workers=args.workers, scheduler=args.scheduler, dask_local=args.dask_local,
+                           force=args.force, retry_failed=args.retry_failed, progress=not args.quiet)
+    except KeyboardInterrupt as stop:
+        print(f"sim: {_stop_reason(stop)}; the runs finished so far are kept in {out}/: rerun the same command "
+              f"to resume", file=sys.stderr)
+        return TERMINATED if isinstance(stop, Terminated) else INTERRUPTED
+    except SweepAborted as err:
+        raise WriteFailed(str(err)) from None
+    except OSError as err:
+        raise WriteFailed(f"could not write to {out} ({err.strerror or err}); the runs finished so far are "
+                          f"kept: rerun the same command to resume") from None
+    if not args.quiet:
+        print(report.text())
+    return OK
+
+
+def _analyze(args) -> int:
+    from sim.analysis import analyze_folder
+
+    outputs = [o.strip() for o in args.outputs.split(",") if o.strip()] if args.outputs else None
+    heatmap = [h.strip() for h in args.heatmap.split(",")] if args.heatmap else None
+    out = check_target(args.out if args.out else Path(args.folder) / "analysis")
+    try:
+        result = analyze_folder(args.folder, outputs=outputs, systemic=args.systemic, heatmap=heatmap,
+                                partial=args.partial)
+    except ValueError as err:   # (an output or parameter the sweep has not, a design without indices)
+        raise ConfigError(str(err)) from None
+    _written(lambda: result.write(out), out)
+    if not args.quiet:
+        print(result.report())
+        print(f"outputs in {out}/")
+    return OK
 
 
 def _experiment(args) -> int:

@@ -711,6 +711,12 @@ def _exists(path: Path) -> bool:
         return True
 
 
+def scenario_files() -> list[Path]:
+    """The scenario files in ``scenarios/``, sorted; sweep files (``*_sweep.toml``, :mod:`sim.sweep_file`)
+    live there too and are not scenarios."""
+    return sorted(p for p in SCENARIO_DIR.glob("*.toml") if not p.name.endswith("_sweep.toml"))
+
+
 def resolve_scenario(name_or_path: str | Path) -> Path:
     """The TOML file for a scenario name (in ``scenarios/``) or a path."""
     p = Path(name_or_path)
@@ -720,7 +726,7 @@ def resolve_scenario(name_or_path: str | Path) -> Path:
         return p
     candidate = SCENARIO_DIR / f"{name_or_path}.toml"
     if not _exists(candidate):
-        known = sorted(q.stem for q in SCENARIO_DIR.glob("*.toml"))
+        known = [q.stem for q in scenario_files()]
         raise ConfigError(f"unknown scenario {show(str(name_or_path))}; known scenarios: {', '.join(known)} "
                           f"(or give a path to a .toml file)")
     return candidate
@@ -840,6 +846,15 @@ def load_config(scenario: str | Path | None = "baseline", overrides: list[str] |
     return dataclasses.replace(cfg, shocks=tuple(shocks))
 
 
+def shock_tables(scenario: str | Path, strategies: list | tuple = ()) -> list[dict]:
+    """The raw ``[[shocks]]`` tables of a scenario (its ``extends`` chain, the first ancestor
+    first) and of the strategies laid over it, in the order :func:`load_config` lays them
+    (what a sweep's ``shocks[N]`` counts)."""
+    layers = _scenario_layers(resolve_scenario(scenario))
+    layers += [_strategy_layer(resolve_scenario(name)) for name in strategies]
+    return [dict(t) if isinstance(t, dict) else t for _, data in layers for t in (data.get("shocks") or [])]
+
+
 def _strategy_layer(path: Path) -> tuple[Path, dict]:
     """A strategy file's own table: what it changes, without the scenario it ``extends``
     (a strategy file extends the baseline so that it also runs on its own)."""
@@ -854,7 +869,7 @@ def _strategy_layer(path: Path) -> tuple[Path, dict]:
 def strategy_names() -> list[str]:
     """The strategy scenarios in ``scenarios/`` (files with ``strategy = true``)."""
     out = []
-    for p in sorted(SCENARIO_DIR.glob("*.toml")):
+    for p in scenario_files():
         try:
             if _read_toml(p).get("strategy") is True:
                 out.append(p.stem)

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Callable
 
 # the index file of each kind of result folder (the first one found names the kind)
-INDEX_FILES = ("summary.json", "compare.json", "attribution.json", "experiment.json")
+INDEX_FILES = ("summary.json", "compare.json", "attribution.json", "experiment.json", "analysis.json")
 NOTE = "NOTE.txt"
 PARTIAL_SUFFIX = ".partial"
 

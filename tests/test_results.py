@@ -237,7 +237,7 @@ def test_unusable_targets_are_refused_by_name(tmp_path, monkeypatch):
     other.mkdir()
     (other / "thesis.tex").write_text("years of work")
     with pytest.raises(OutputError, match=r"holds files that are not results of sim \(no summary.json or "
-                                          r"compare.json or attribution.json or experiment.json\)"):
+                                          r"compare.json or attribution.json or experiment.json or analysis.json\)"):
         check_target(other)
     link = tmp_path / "link"
     link.symlink_to(tmp_path / "elsewhere", target_is_directory=True)
@@ -301,7 +301,7 @@ def test_read_index_refuses_what_is_not_whole(tmp_path):
         read_index(target)
     (target / "summary.json").unlink()
     with pytest.raises(IncompleteResults, match=r"no result index \(summary.json or compare.json or "
-                                                r"attribution.json or experiment.json\); not a result folder"):
+                                                r"attribution.json or experiment.json or analysis.json\); not a result folder"):
         read_index(target)
 
 
