@@ -400,7 +400,8 @@ def _parameter(name: Any, table: Any, design: str, shocks: tuple) -> Parameter:
     where = f"parameters.{show_path(str(name))}"
     _expect(isinstance(table, dict), where, f"expected a table with range or values, got {show(table)}")
     bad = [k for k in table if k not in PARAMETER_KEYS]
-    _expect(not bad, f"{where}.{show_key(bad[0])}" if bad else where, f"unknown key (known: {', '.join(PARAMETER_KEYS)})")
+    _expect(not bad, f"{where}.{show_key(bad[0])}" if bad else where,
+            f"unknown key (known: {', '.join(PARAMETER_KEYS)})")
     _expect(not ("key" in table and "keys" in table), where, "give key or keys, not both")
     if "keys" in table:
         keys = table["keys"]
@@ -417,7 +418,8 @@ def _parameter(name: Any, table: Any, design: str, shocks: tuple) -> Parameter:
         values = table["values"]
         _expect(design == "grid", f"{where}.values",
                 f"the {design} design samples ranges; give range = [lo, hi] (values are for a grid)")
-        _expect(isinstance(values, list) and values, f"{where}.values", f"expected a non-empty list, got {show(values)}")
+        _expect(isinstance(values, list) and values, f"{where}.values",
+                f"expected a non-empty list, got {show(values)}")
         for v in values:
             _expect(isinstance(v, (bool, int, float, str)) and (not isinstance(v, float) or math.isfinite(v)),
                     f"{where}.values", f"{show(v)} is not a number, boolean or string")

@@ -109,7 +109,7 @@ def run_task(task: Task) -> dict:
     try:
         with threadpool_limits(limits=1):   # one BLAS thread: the same sums in any process
             outputs, daily, dates = _outputs(task)
-        return {"run": task.run, "status": "done", "error": "", "traceback": "", "outputs": outputs,
+        return {"run": task.run, "status": "ok", "error": "", "traceback": "", "outputs": outputs,
                 "daily": daily, "dates": dates, "seconds": time.perf_counter() - started}
     except Exception as err:   # (not KeyboardInterrupt: an interrupt stops the sweep)
         return {"run": task.run, "status": "failed", "error": _error_text(err),
@@ -548,7 +548,7 @@ def _drive(pool: Pool, tasks: list[Task], spec: SweepSpec, folder: Path, code: s
                                   "traceback": "", "outputs": {}, "daily": {}, "dates": None, "seconds": 0.0}
                     _write_run(folder, spec, task, result, code)
                     report.run_seconds += result["seconds"]
-                    if result["status"] == "done":
+                    if result["status"] == "ok":
                         report.done += 1
                     else:
                         report.failed += 1
@@ -573,7 +573,7 @@ def _drive(pool: Pool, tasks: list[Task], spec: SweepSpec, folder: Path, code: s
 def load(folder: str | Path, *, partial: bool = False) -> pd.DataFrame:
     """The sweep in ``folder`` as one table: one row per run (ordered by ``run``) with ``point``,
     ``replicate``, ``seed``, a column per parameter (the value the model got), a column per
-    output, ``status`` (``done`` or ``failed``), ``error``, ``traceback``, ``seconds`` and
+    output, ``status`` (``ok`` or ``failed``), ``error``, ``traceback``, ``seconds`` and
     ``code_version``. ``table.attrs["sweep"]`` is the checked sweep (:meth:`SweepSpec.describe`)
     and ``table.attrs["manifest"]`` the whole manifest. A sweep with runs missing (not finished)
     raises :class:`~sim.results.IncompleteResults` unless ``partial=True``."""
@@ -596,7 +596,7 @@ def load_daily(folder: str | Path, *, partial: bool = False) -> pd.DataFrame:
     if not daily:
         raise ValueError(f"{folder}: the sweep kept no daily series (daily = [...] in the sweep file)")
     wide = _read_runs(folder, partial, daily=True)
-    wide = wide[wide["status"] == "done"]
+    wide = wide[wide["status"] == "ok"]
     cols = [DAILY_PREFIX + "date", *(DAILY_PREFIX + c for c in daily)]
     long = wide[["run", "point", "replicate", *cols]].explode(cols, ignore_index=True)
     long = long.rename(columns={c: c.removeprefix(DAILY_PREFIX) for c in cols})

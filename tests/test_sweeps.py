@@ -146,7 +146,7 @@ def test_a_sweep_runs_stores_and_loads(tmp_path):
     assert report.run_seconds > 0 and report.seconds >= report.run_seconds
     assert sorted(p.name for p in (out / "runs").iterdir()) == [f"run-{i:06d}.parquet" for i in range(8)]
     table = sweeps.load(out)
-    assert table["run"].tolist() == list(range(8)) and (table["status"] == "done").all()
+    assert table["run"].tolist() == list(range(8)) and (table["status"] == "ok").all()
     assert table["seed"].tolist() == [41, 42] * 4
     assert table["merchants.trade_terms_days"].dtype == np.int64
     assert table["merchant_failure_share"].tolist() == (table["merchant_failures"] / 8).tolist()
@@ -271,12 +271,12 @@ def test_failing_runs_are_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch, 
     assert failed["error"].tolist() == ["FloatingPointError: ledger diverged at day 3"] * 2
     assert failed["traceback"].str.contains("ledger diverged").all()
     assert failed[["merchant_failures", "retail_sales"]].isna().all().all()
-    assert table.loc[table["status"] == "done", "retail_sales"].notna().all()
+    assert table.loc[table["status"] == "ok", "retail_sales"].notna().all()
     assert sweeps.run_sweep(path, out).skipped == 8   # failures are results: not rerun
     monkeypatch.setattr(CreditModel, "run", real)
     report = sweeps.run_sweep(path, out, retry_failed=True)
     assert (report.done, report.failed, report.skipped) == (2, 0, 6)
-    assert (sweeps.load(out)["status"] == "done").all()
+    assert (sweeps.load(out)["status"] == "ok").all()
 
 
 KILLABLE = """
@@ -406,3 +406,47 @@ def test_example_sweeps_are_valid():
     quick = read_sweep(ROOT / "scenarios" / "quick_sweep.toml")
     assert quick.n_runs() <= 20
     assert quick.base_config().population.consumers <= 1000
+
+
+# --------------------------------------------------------------------------- the shipped examples, end to end
+
+
+def test_the_quick_sweep_runs_and_is_analysed_from_the_command_line(tmp_path, capsys):
+    out = tmp_path / "quick"
+    assert main(["sweep", "quick_sweep", "--out", str(out), "--workers", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "sweep quick_sweep: grid design, 9 points x 2 replicates = 18 runs of platform_tightening" in printed
+    assert "18 runs done, 0 failed, 0 skipped (already there) of 18" in printed
+    table = sweeps.load(out)
+    assert len(table) == 18 and (table["status"] == "ok").all()
+    # the tightening bites: more platform limit cuts at every cash buffer, replicate by replicate
+    cuts = table.pivot_table(index=["merchants.cash_buffer_days", "seed"], columns="platform_tightening",
+                             values="limit_cuts")
+    assert (cuts[-0.6] > cuts[0.0]).all()
+    assert main(["analyze", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "Heat maps over platform_tightening and merchants.cash_buffer_days" in printed
+    files = {p.name for p in (out / "analysis").iterdir()}
+    assert {"analysis.json", "replicates.csv", "prim_boxes.csv", "heatmap_merchant_failure_share.png"} <= files
+    cells = pd.read_csv(out / "analysis" / "heatmap_limit_cuts.csv")
+    assert len(cells) == 9 and cells["runs"].eq(2).all()
+
+
+def test_the_sobol_example_gives_indices_with_intervals(tmp_path, capsys):
+    """The shipped Sobol design at a toy size (N = 8: 8 x (9 + 2) = 88 points, one replicate)."""
+    small = ["population.consumers=200", "population.merchants=8", "run.days=245", "run.burn_in_days=10"]
+    out = tmp_path / "sobol"
+    args = ["sweep", "sobol_sweep", "--out", str(out), "--samples", "8", "--replicates", "1", "--workers", "2",
+            "--quiet"]
+    assert main([*args, *(x for s in small for x in ("--set", s))]) == 0
+    assert sweeps.load(out).attrs["manifest"]["spec"]["points"] == 88
+    assert main(["analyze", str(out), "--outputs", "retail_sales",
+                 "--quiet"]) == 0
+    indices = pd.read_csv(out / "analysis" / "sobol.csv")
+    spec = read_sweep(ROOT / "scenarios" / "sobol_sweep.toml", check_runs=False)
+    assert indices["parameter"].tolist() == [p.name for p in spec.parameters]
+    for index in ("S1", "ST"):
+        values, low, high = (indices[c].to_numpy() for c in (index, f"{index}_low", f"{index}_high"))
+        assert np.isfinite(values).all() and (low <= values).all() and (values <= high).all()
+    assert (indices["ST_low"] > 0).any()   # some parameter matters, beyond the bootstrap's doubt
+    assert (out / "analysis" / "indices_retail_sales.png").stat().st_size > 0
