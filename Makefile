@@ -12,12 +12,13 @@ FIND_PYTHON = for c in "$$PYTHON" python3.13 python3.12 python3 \
 	  "$$c" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null && { echo "$$c"; break; }; \
 	done
 
-.PHONY: run test venv bench docs scenarios clean help
+.PHONY: run test venv bench bench-sweep docs scenarios clean help
 
 help:
 	@echo "make run    - set up .venv, run the baseline scenario, write results/baseline"
 	@echo "make test   - set up .venv and run the whole test suite"
 	@echo "make bench  - run the benchmarks and print consumer-days per second"
+	@echo "make bench-sweep - measure the sweep's overhead and the speed-up of two workers"
 	@echo "make docs   - refill the generated tables of docs/model.md and docs/scenarios.md"
 	@echo "make scenarios - rerun every study of docs/scenarios.md (under an hour on two cores)"
 
@@ -43,6 +44,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_step.py
+
+bench-sweep: $(STAMP)
+	$(PY) benchmarks/bench_sweep.py --out benchmarks/out/bench_sweep.json
 
 clean:
 	rm -rf $(VENV) results .pytest_cache

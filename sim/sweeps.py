@@ -178,6 +178,15 @@ def _check_choice(workers, scheduler, dask_local) -> None:
         raise ConfigError(f"--scheduler: {scheduler!r} is not an address (e.g. tcp://10.0.0.5:8786)")
 
 
+def _leave_signals_to_parent() -> None:
+    """Worker processes ignore SIGINT and SIGTERM, which reach the whole process group from a
+    terminal or a batch system: the parent stops them (so it never sees a broken pool first)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 @contextlib.contextmanager
 def open_pool(workers: int | None = 1, scheduler: str | None = None, dask_local: int | None = None) -> Iterator[Pool]:
     """The executor for a sweep: this process, ``workers`` local processes, the Dask cluster at
@@ -193,14 +202,12 @@ def open_pool(workers: int | None = 1, scheduler: str | None = None, dask_local:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from sim.compare import _ignore_interrupts
-
     ctx = multiprocessing.get_context("spawn")   # what `import mesa` sets anyway
-    executor = ProcessPoolExecutor(max_workers=int(workers), mp_context=ctx, initializer=_ignore_interrupts)
+    executor = ProcessPoolExecutor(max_workers=int(workers), mp_context=ctx, initializer=_leave_signals_to_parent)
 
-    def stop():
+    def stop():   # the workers write nothing: killing them loses only the runs in progress
         for process in list(getattr(executor, "_processes", {}).values()):
-            process.terminate()
+            process.kill()
         executor.shutdown(wait=True, cancel_futures=True)
     try:
         yield Pool(executor, int(workers), f"{workers} local worker processes", stop)

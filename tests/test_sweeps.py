@@ -316,6 +316,31 @@ def test_a_sweep_killed_mid_way_resumes_without_rerunning(tmp_path):
     pd.testing.assert_frame_equal(frame(out), frame(tmp_path / "whole"), check_exact=True)
 
 
+def test_an_interrupted_sweep_keeps_its_runs_and_says_how_to_resume(tmp_path):
+    """Ctrl-C (SIGINT to the process group, as a terminal sends it): exit 130, workers stopped, the
+    finished runs kept, and the message says to rerun; SIGTERM likewise with 143."""
+    body = GRID.replace('"run.days=40"', '"run.days=120"').replace("replicates = 2", "replicates = 4")
+    path = sweep_file(tmp_path, body)
+    for sig, status in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+        out = tmp_path / f"out{status}"
+        proc = subprocess.Popen([sys.executable, "-m", "sim", "sweep", str(path), "--out", str(out), "--workers", "2",
+                                 "--quiet"], start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                cwd=ROOT)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(list(out.glob("runs/run-*.parquet"))) < 2:
+            assert proc.poll() is None
+            time.sleep(0.05)
+        os.killpg(proc.pid, sig)
+        stdout, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == status, stderr.decode()
+        message = stderr.decode()
+        assert "the runs finished so far are kept in" in message and "rerun the same command to resume" in message
+        assert "Traceback" not in message
+        kept = len(list(out.glob("runs/run-*.parquet")))
+        assert 2 <= kept < 16 and not list(out.glob("runs/.*"))
+        assert sweeps.run_sweep(path, out).skipped == kept
+
+
 # --------------------------------------------------------------------------- malformed sweep files
 
 
