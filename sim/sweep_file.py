@@ -545,5 +545,6 @@ def spec_hash(spec: SweepSpec) -> str:
     made beside it (:func:`read_sweep`'s ``samples``, ``replicates``, ``overrides``) and the base
     configuration it resolves to (so an edited base scenario is noticed too)."""
     base = spec.base_config().to_dict()
-    blob = json.dumps({"sweep": spec.text, "spec": spec.describe(), "base": base}, sort_keys=True, default=repr)
+    choices = {k: v for k, v in spec.describe().items() if k not in ("scenario", "strategies")}   # paths: by content
+    blob = json.dumps({"sweep": spec.text, "spec": choices, "base": base}, sort_keys=True, default=repr)
     return hashlib.sha256(blob.encode()).hexdigest()

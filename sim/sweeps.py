@@ -100,15 +100,17 @@ class Task:
     daily: tuple[str, ...]
 
 
-def run_task(task: Task) -> dict:
+def run_task(task: Task, cfg=None) -> dict:
     """Build and run one model and return its outputs, or its error: a run that raises is a
-    result too (status ``failed``). Module-level, so that worker processes import it."""
+    result too (status ``failed``). ``cfg`` is the run's configuration, loaded by the sweep's
+    process (so that workers on other machines need none of the scenario files); without it
+    the task's own inputs are loaded. Module-level, so that worker processes import it."""
     from threadpoolctl import threadpool_limits
 
     started = time.perf_counter()
     try:
         with threadpool_limits(limits=1):   # one BLAS thread: the same sums in any process
-            outputs, daily, dates = _outputs(task)
+            outputs, daily, dates = _outputs(task, cfg)
         return {"run": task.run, "status": "ok", "error": "", "traceback": "", "outputs": outputs,
                 "daily": daily, "dates": dates, "seconds": time.perf_counter() - started}
     except Exception as err:   # (not KeyboardInterrupt: an interrupt stops the sweep)
@@ -117,12 +119,13 @@ def run_task(task: Task) -> dict:
                 "seconds": time.perf_counter() - started}
 
 
-def _outputs(task: Task) -> tuple[dict[str, float], dict[str, np.ndarray], np.ndarray]:
-    from sim.compare import Job, _build, _result
+def _outputs(task: Task, cfg) -> tuple[dict[str, float], dict[str, np.ndarray], np.ndarray]:
+    from sim.compare import Job, _result
+    from sim.model import CreditModel
 
     job = Job("sweep", task.scenario, task.overrides, task.seed, task.window, task.daily, task.strategies,
               task.shocks)
-    model = _build(job).run()
+    model = CreditModel(job.config() if cfg is None else cfg).run()
     result = _result(job, model)
     merchants = max(int(model.cfg.population.merchants), 1)
     measures = {**result.measures,
@@ -345,8 +348,12 @@ def _prepare(folder: Path, spec: SweepSpec, points: np.ndarray, force: bool) -> 
         old = read_manifest(folder)
         if old.get("inputs_sha256") != inputs_hash:
             if not force:
+                described = {k: v for k, v in spec.describe().items() if k not in ("scenario", "strategies")}
+                before = {k: v for k, v in old.get("spec", {}).items() if k not in ("scenario", "strategies")}
                 what = ("the sweep file" if old.get("sweep_sha256") != spec.sha256
-                        else "the base scenario (or a file it extends)")
+                        else "the choices given beside it (samples, replicates or --set)"
+                        if json.dumps(_json_safe(described), sort_keys=True) != json.dumps(before, sort_keys=True)
+                        else "the base scenario (or a file it extends or a strategy)")
                 raise SweepChanged(f"--out {folder} holds a sweep whose inputs differ: {what} changed since it "
                                    f"started ({len(_run_files(folder))} runs there). Give a new --out, or --force "
                                    f"to discard those runs and start again")
@@ -535,7 +542,8 @@ def _drive(pool: Pool, tasks: list[Task], spec: SweepSpec, folder: Path, code: s
             task = next(queue, None)
             if task is None:
                 return
-            pending[pool.executor.submit(run_task, task)] = task
+            cfg = spec.run_config(task.values, task.seed)
+            pending[pool.executor.submit(run_task, task, cfg)] = task
 
     with tqdm(total=len(tasks), unit="run", desc=spec.name, disable=not progress, dynamic_ncols=True) as bar:
         try:

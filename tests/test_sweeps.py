@@ -220,11 +220,35 @@ def test_rerun_resumes_and_a_changed_file_is_refused(tmp_path):
     assert all((out / "runs" / n).stat().st_mtime_ns == t for n, t in before.items())
     # so is a changed size given beside the file
     sweep_file(tmp_path, GRID)
-    with pytest.raises(sweeps.SweepChanged):
+    with pytest.raises(sweeps.SweepChanged, match="the choices given beside it"):
         sweeps.run_sweep(read_sweep(path, replicates=1), out)
     report = sweeps.run_sweep(read_sweep(path, replicates=1), out, force=True)
     assert (report.done, report.skipped, report.runs) == (4, 0, 4)
     assert len(sweeps.load(out)) == 4
+
+
+def test_an_edited_base_scenario_is_noticed(tmp_path):
+    (tmp_path / "mine.toml").write_text('extends = "baseline"\n[merchants]\nowner_topup_share = 0.2\n')
+    path = sweep_file(tmp_path, GRID.replace('scenario = "baseline"', 'scenario = "mine.toml"')
+                      .replace("replicates = 2", "replicates = 1"))
+    out = tmp_path / "out"
+    sweeps.run_sweep(path, out)
+    (tmp_path / "mine.toml").write_text('extends = "baseline"\n[merchants]\nowner_topup_share = 0.3\n')
+    with pytest.raises(sweeps.SweepChanged, match="the base scenario"):
+        sweeps.run_sweep(path, out)
+
+
+def test_workers_need_no_scenario_file():
+    """The sweep's process loads each run's configuration and sends it: a worker on another
+    machine reads no file (a task's scenario path may not exist there)."""
+    from sim.config import load_config
+    cfg = load_config("baseline", ["population.consumers=200", "population.merchants=8", "run.days=20",
+                                   "run.burn_in_days=5", "run.seed=3"])
+    task = sweeps.Task(0, 0, 0, 3, {}, "/nowhere/baseline.toml", (), (), (), None, ("retail_sales",), ())
+    result = sweeps.run_task(task, cfg)
+    assert result["status"] == "ok" and result["outputs"]["retail_sales"] > 0
+    failed = sweeps.run_task(task)   # without it, the task's own inputs are read
+    assert failed["status"] == "failed" and "scenario file not found: /nowhere/baseline.toml" in failed["error"]
 
 
 def test_a_folder_of_other_files_or_in_use_is_refused(tmp_path):
