@@ -140,7 +140,8 @@ def _parser() -> argparse.ArgumentParser:
     ana.add_argument("--systemic", metavar="RULE",
                      help="when a run counts as systemic, e.g. 'merchant_failure_share >= 0.05' "
                           "(default the sweep file's analysis.systemic)")
-    ana.add_argument("--heatmap", metavar="X,Y", help="the two parameters of the heat maps (default the first two)")
+    ana.add_argument("--heatmap", metavar="X,Y", help="the two parameters of the heat maps (default the sweep "
+                                                      "file's analysis.heatmap, else its first two parameters)")
     ana.add_argument("--partial", action="store_true", help="analyse an unfinished sweep's runs")
     ana.add_argument("--quiet", action="store_true", help="no report")
     command("scenarios", help="list the scenarios in scenarios/ with their descriptions")

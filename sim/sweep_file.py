@@ -287,7 +287,8 @@ def _str_list(data: dict, key: str) -> list[str]:
 
 def _parse(path: Path, text: str, data: dict) -> SweepSpec:
     unknown = [k for k in data if k not in KEYS]
-    _expect(not unknown, show_key(unknown[0]) if unknown else "", f"unknown key (known: {', '.join(KEYS)})")
+    _expect(not unknown, show_key(unknown[0]) if unknown else "",
+            "unknown key" + (_hint(unknown[0], list(KEYS)) if unknown else ""))
     description = data.get("description", "")
     _expect(isinstance(description, str), "description", f"expected a string, got {show(description)}")
 
@@ -346,6 +347,8 @@ def _parse(path: Path, text: str, data: dict) -> SweepSpec:
     for text_ in overrides:
         key = parse_override(text_)[0]
         _expect(key not in taken, "set", f"{key} is also a swept parameter ({taken.get(key)!r}); set it in one place")
+        _expect(key != "run.seed", "set", "run.seed is the sweep's to set: replicate r runs on seed + r; give the "
+                                          "root seed as seed = N")
     _expect(design not in ("sobol", "morris") or len(parameters) >= 2, "parameters",
             f"the {design} design needs at least two parameters")
 
@@ -469,8 +472,8 @@ def _key_kind(key: str, where: str, shocks: tuple) -> type:
         here = ".".join(parts[:i + 1])
         if dataclasses.is_dataclass(node):
             fields = {f.name: f for f in dataclasses.fields(node) if f.name not in ("name", "description", "shocks")}
-            _expect(part in fields, where, f"{show_path(key)}: {show_path(here)} is not a parameter"
-                                           + _hint(part, list(fields)))
+            _expect(part in fields, where, (f"{show_path(key)}: " if not where.endswith(key) else "")
+                    + f"{show_path(here)} is not a parameter" + _hint(part, list(fields)))
             field, node = fields[part], getattr(node, part)
         elif isinstance(node, dict):
             # lenders and other named tables: a scenario may add names, checked when its configuration loads

@@ -38,6 +38,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import fcntl
+import gc
 import json
 import os
 import platform
@@ -117,6 +118,10 @@ def run_task(task: Task, cfg=None) -> dict:
         return {"run": task.run, "status": "failed", "error": _error_text(err),
                 "traceback": traceback.format_exc()[-ERROR_CHARS:], "outputs": {}, "daily": {}, "dates": None,
                 "seconds": time.perf_counter() - started}
+    finally:
+        # a finished model is a web of cycles (Mesa agents and their model): free it now, or a
+        # long-lived worker grows by a model's size a run until the collector happens to run
+        gc.collect()
 
 
 def _outputs(task: Task, cfg) -> tuple[dict[str, float], dict[str, np.ndarray], np.ndarray]:
@@ -167,6 +172,17 @@ class Pool:
     slots: int
     label: str
     stop: Any = None           # how to stop it at once on an interrupt
+    count_slots: Any = None    # how many slots there are now (a cluster's workers come and go)
+    _counted: float = 0.0
+
+    def capacity(self) -> int:
+        """The worker slots now: a Dask cluster is asked at most once a second, so that workers
+        that join late (a batch queue, an adaptive cluster) get work too."""
+        if self.count_slots is not None and time.monotonic() - self._counted >= 1.0:
+            self._counted = time.monotonic()
+            with contextlib.suppress(Exception):   # (a scheduler that does not answer: keep the last count)
+                self.slots = max(int(self.count_slots()), 1)
+        return self.slots
 
 
 def _check_choice(workers, scheduler, dask_local) -> None:
@@ -237,9 +253,11 @@ def _dask_pool(scheduler: str | None, dask_local: int | None) -> Iterator[Pool]:
         client = Client(cluster)
         label = f"a local Dask cluster of {dask_local} workers"
     try:
-        slots = max(sum(client.nthreads().values()), 1)
+        def count() -> int:
+            return sum(client.nthreads().values())
         link = getattr(client, "dashboard_link", None) if scheduler is not None else None
-        yield Pool(client.get_executor(pure=False), slots, label + (f" (dashboard {link})" if link else ""))
+        yield Pool(client.get_executor(pure=False), max(count(), 1), label + (f" (dashboard {link})" if link else ""),
+                   count_slots=count)
     finally:
         client.close()
         if cluster is not None:
@@ -409,8 +427,12 @@ class SweepReport:
     code_note: str = ""
 
     def text(self, limit: int = 10) -> str:
-        lines = [f"sweep {self.name}: {self.done} runs done, {self.failed} failed, {self.skipped} skipped "
-                 f"(already there) of {self.runs}, in {self.seconds:.1f}s on {self.pool}"]
+        if self.done + self.failed == 0:
+            lines = [f"sweep {self.name}: nothing left to run: all {self.runs} runs are in the folder (a run "
+                     f"recorded as failed runs again with --retry-failed)"]
+        else:
+            lines = [f"sweep {self.name}: {self.done} runs done, {self.failed} failed, {self.skipped} skipped "
+                     f"(already there) of {self.runs}, in {self.seconds:.1f}s on {self.pool}"]
         for f in self.failures[:limit]:
             values = ", ".join(f"{k}={v!r}" for k, v in f["parameters"].items())
             lines.append(f"  failed: run {f['run']} (point {f['point']}, seed {f['seed']}; {values}): {f['error']}")
@@ -535,9 +557,9 @@ def _drive(pool: Pool, tasks: list[Task], spec: SweepSpec, folder: Path, code: s
 
     queue = iter(tasks)
     pending: dict[Future, Task] = {}
-    window = max(pool.slots * IN_FLIGHT_PER_SLOT, 1)
 
     def top_up() -> None:
+        window = pool.capacity() * IN_FLIGHT_PER_SLOT
         while len(pending) < window:
             task = next(queue, None)
             if task is None:
@@ -549,7 +571,8 @@ def _drive(pool: Pool, tasks: list[Task], spec: SweepSpec, folder: Path, code: s
         try:
             top_up()
             while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                finished, _ = wait(pending, timeout=5.0 if pool.count_slots else None,
+                                   return_when=FIRST_COMPLETED)
                 for fut in sorted(finished, key=lambda f: pending[f].run):
                     task = pending.pop(fut)
                     try:
@@ -634,8 +657,8 @@ def _read_runs(folder: str | Path, partial: bool, daily: bool) -> pd.DataFrame:
     missing = n - len(files)
     if missing and not partial:
         raise IncompleteResults(f"{folder}: {missing} of {n} runs missing (the sweep has not finished); rerun "
-                                f"sim sweep on {manifest['sweep_file']} with --out {folder} to finish it, or "
-                                f"load(..., partial=True)")
+                                f"sim sweep on {manifest['sweep_file']} with --out {folder} to finish it, or read the "
+                                f"runs there with partial=True (sim analyze --partial)")
     if not files:
         table = pd.DataFrame(columns=["run", "point", "replicate", "seed"])
     else:

@@ -40,3 +40,18 @@ def test_the_research_page_shows_the_committed_results_with_the_commit_they_were
         commit = meta["commit"].removesuffix("+changes")
         known = subprocess.run(["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=ROOT, capture_output=True)
         assert known.returncode == 0 or not (ROOT / ".git").exists(), f"{name}: commit {commit} is not in this repository"
+
+
+def test_relative_links_in_the_docs_resolve():
+    """Every relative link in README.md and docs/*.md names a file of the repository."""
+    import re
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    broken = []
+    for page in pages:
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+            if re.match(r"^[a-z]+:", target) or target.startswith("#"):
+                continue
+            path = target.split("#")[0]
+            if not (page.parent / path).exists():
+                broken.append(f"{page.relative_to(ROOT)}: {target}")
+    assert not broken, broken

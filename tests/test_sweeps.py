@@ -251,6 +251,50 @@ def test_workers_need_no_scenario_file():
     assert failed["status"] == "failed" and "scenario file not found: /nowhere/baseline.toml" in failed["error"]
 
 
+def test_a_run_leaves_no_model_behind():
+    """A long-lived worker must not grow a model's size a run: the model's cycles are freed when
+    the run ends, not when the collector happens to run (here it never runs by itself)."""
+    import gc
+
+    from sim.config import load_config
+    from sim.model import CreditModel
+    cfg = load_config("baseline", ["population.consumers=200", "population.merchants=8", "run.days=20",
+                                   "run.burn_in_days=5"])
+    task = sweeps.Task(0, 0, 0, 3, {}, "", (), (), (), None, ("retail_sales",), ())
+    gc.collect()
+    gc.disable()
+    try:
+        assert sweeps.run_task(task, cfg)["status"] == "ok"
+        alive = [o for o in gc.get_objects() if isinstance(o, CreditModel)]
+    finally:
+        gc.enable()
+    assert alive == []
+
+
+def test_a_cluster_that_grows_gets_more_runs_in_flight(monkeypatch):
+    """Workers that join after the start (a batch queue, an adaptive cluster) are counted: the
+    scheduler is asked at most once a second; a scheduler that does not answer keeps the count."""
+    clock = [100.0]
+    monkeypatch.setattr(sweeps.time, "monotonic", lambda: clock[0])
+    workers = [2]
+
+    def count():
+        if workers[0] is None:
+            raise OSError("no answer")
+        return workers[0]
+
+    pool = sweeps.Pool(sweeps.InlineExecutor(), 2, "cluster", count_slots=count)
+    assert pool.capacity() == 2
+    workers[0] = 6
+    assert pool.capacity() == 2          # asked less than a second ago
+    clock[0] += 1.0
+    assert pool.capacity() == 6
+    workers[0] = None
+    clock[0] += 1.0
+    assert pool.capacity() == 6
+    assert sweeps.Pool(sweeps.InlineExecutor(), 3, "local").capacity() == 3
+
+
 def test_a_folder_of_other_files_or_in_use_is_refused(tmp_path):
     path = sweep_file(tmp_path, GRID)
     other = tmp_path / "other"
@@ -380,8 +424,8 @@ range = [5, 60]
 
 MALFORMED = {
     "unknown key path": (BASE.replace('"merchants.cash_buffer_days"', '"merchants.cash_bufer_days"'),
-                         r"parameters\.merchants\.cash_bufer_days: merchants\.cash_bufer_days: "
-                         r"merchants\.cash_bufer_days is not a parameter; did you mean 'cash_buffer_days'\?"),
+                         r"parameters\.merchants\.cash_bufer_days: merchants\.cash_bufer_days is not a "
+                         r"parameter; did you mean 'cash_buffer_days'\?$"),
     "unknown section": (BASE.replace('"merchants.cash_buffer_days"', '"merchant.cash_buffer_days"'),
                         r"merchant is not a parameter; did you mean 'merchants'\?"),
     "empty range": (BASE.replace("range = [5, 60]", "range = [5, 5]"),
@@ -404,7 +448,9 @@ MALFORMED = {
                           r"levels: 3 is odd"),
     "unknown output": (BASE.replace('"retail_sales"', '"retail_sale"'),
                        r"outputs: 'retail_sale' is not an output; outputs: retail_sales, "),
-    "unknown top-level key": ("replicate = 3\n" + BASE, r"replicate: unknown key \(known: description, "),
+    "unknown top-level key": ("replicate = 3\n" + BASE, r"replicate: unknown key; did you mean 'replicates'\?"),
+    "run.seed in set": (BASE.replace('"run.burn_in_days=10"', '"run.burn_in_days=10", "run.seed=4"'),
+                        r"set: run.seed is the sweep's to set: replicate r runs on seed \+ r"),
     "values with a sampled design": (BASE.replace("range = [5, 60]", "values = [5, 60]"),
                                      r"the lhs design samples ranges; give range = \[lo, hi\]"),
     "grid range without steps": (BASE.replace('design = "lhs"', 'design = "grid"').replace("samples = 4\n", ""),
@@ -453,7 +499,7 @@ def test_example_sweeps_are_valid():
         spec = read_sweep(path, check_runs=path.name == "quick_sweep.toml")
         assert spec.description
     quick = read_sweep(ROOT / "scenarios" / "quick_sweep.toml")
-    assert quick.n_runs() <= 20
+    assert quick.n_runs() <= 30
     assert quick.base_config().population.consumers <= 1000
 
 
@@ -464,10 +510,10 @@ def test_the_quick_sweep_runs_and_is_analysed_from_the_command_line(tmp_path, ca
     out = tmp_path / "quick"
     assert main(["sweep", "quick_sweep", "--out", str(out), "--workers", "2"]) == 0
     printed = capsys.readouterr().out
-    assert "sweep quick_sweep: grid design, 9 points x 2 replicates = 18 runs of platform_tightening" in printed
-    assert "18 runs done, 0 failed, 0 skipped (already there) of 18" in printed
+    assert "sweep quick_sweep: grid design, 9 points x 3 replicates = 27 runs of platform_tightening" in printed
+    assert "27 runs done, 0 failed, 0 skipped (already there) of 27" in printed
     table = sweeps.load(out)
-    assert len(table) == 18 and (table["status"] == "ok").all()
+    assert len(table) == 27 and (table["status"] == "ok").all()
     # the tightening bites: more platform limit cuts at every cash buffer, replicate by replicate
     cuts = table.pivot_table(index=["merchants.cash_buffer_days", "seed"], columns="platform_tightening",
                              values="limit_cuts")
@@ -478,7 +524,7 @@ def test_the_quick_sweep_runs_and_is_analysed_from_the_command_line(tmp_path, ca
     files = {p.name for p in (out / "analysis").iterdir()}
     assert {"analysis.json", "replicates.csv", "prim_boxes.csv", "heatmap_merchant_failure_share.png"} <= files
     cells = pd.read_csv(out / "analysis" / "heatmap_limit_cuts.csv")
-    assert len(cells) == 9 and cells["runs"].eq(2).all()
+    assert len(cells) == 9 and cells["runs"].eq(3).all()
 
 
 def test_the_sobol_example_gives_indices_with_intervals(tmp_path, capsys):

@@ -5,12 +5,12 @@ The scripts start a Dask cluster their own way (dask-jobqueue on SLURM or PBS, t
 Kubernetes operator) and hand its scheduler's address to :func:`run`, which
 
 1. reads and checks the sweep file (as ``sim sweep`` does, before anything is submitted);
-2. waits until the requested workers have joined (a sweep keeps two runs in flight per worker
-   thread it finds at the start, so workers that join later would stay idle);
+2. waits until the requested workers have joined, so that the checks of step 3 cover them all
+   (workers that join later still get runs: the sweep counts its workers once a second);
 3. checks that every worker can make the same runs as this process: the same Python, the same
-   package versions, the same model code (a digest of ``sim/`` and ``agents/``), the scenario
-   files the runs read at the same absolute paths; and warns when the workers' CPUs differ
-   from this machine's (floating-point paths can differ in the last bits: docs/model.md 4);
+   package versions, the same model code (a digest of ``sim/`` and ``agents/``), and a network
+   file the runs load, if any, at the same path; and warns when the workers' CPUs differ from
+   this machine's (floating-point paths can differ in the last bits: docs/model.md 4);
 4. runs the sweep with :func:`sim.sweeps.run_sweep` (``scheduler=ADDRESS``): this process
    writes every result, so the workers need no shared file system for the results;
 5. stops the sweep, keeping every finished run, when no worker has been connected for
@@ -29,11 +29,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-
-try:
-    import tomllib
-except ImportError:   # pragma: no cover - Python < 3.11 (the package needs 3.12)
-    sys.exit("these scripts need Python 3.11 or later (the package needs 3.12)")
 
 try:
     from sim.config import ConfigError, resolve_scenario
@@ -77,30 +72,17 @@ def read_spec(args: argparse.Namespace):
 
 
 def files_runs_read(spec) -> list[str]:
-    """The files a worker opens to build a run: the base scenario and the files it extends (as
-    ``sim.config`` resolves them: a sibling file first, else one in scenarios/), the strategies
-    and theirs, and a network file the configuration names. Absolute paths: a run task names
-    the scenario by the path it has on this machine."""
-    out: list[Path] = []
-
-    def chain(path: Path) -> None:
-        path = path.resolve()
-        if path in out:
-            return
-        out.append(path)
-        with open(path, "rb") as fh:
-            parent = tomllib.load(fh).get("extends")
-        if isinstance(parent, str) and parent.strip():
-            sibling = path.parent / f"{parent}.toml"
-            chain(sibling if sibling.is_file() else resolve_scenario(parent))
-
-    chain(Path(spec.scenario))
-    for strategy in spec.strategies:
-        chain(Path(strategy))
+    """The files a worker opens to build a run. The sweep sends each run's whole configuration
+    with the task, so no scenario file is read there; only a supply network loaded from a file
+    (``network.path``, and for an edge list its ``nodes_path``) is, by the path it has here."""
     network = spec.base_config().network
-    for name in (network.path, network.nodes_path):
-        if name:
-            out.append(Path(name).resolve())
+    out = []
+    if network.path:
+        path = Path(network.path).resolve()
+        out.append(path)
+        if path.suffix.lower() == ".csv":
+            out.append(Path(network.nodes_path).resolve() if network.nodes_path
+                       else path.with_name(f"{path.stem}.nodes.csv"))
     return [str(p) for p in out]
 
 

@@ -15,19 +15,19 @@ What must be true:
 
 - ``kubectl`` works from here (KubeCluster reads ``~/.kube/config``) and ``pip install
   dask-kubernetes`` has been run in this environment (it is not a dependency of the package);
-- ``--image`` holds this repository at the same absolute path as here, installed with the same
-  Python (the runs read the scenario files by the paths they have here). ``Dockerfile`` beside
-  this script builds one::
+- ``--image`` holds this repository's code installed with the same Python as here (the
+  sweep sends each run's configuration with the task, so the workers read no scenario file).
+  ``Dockerfile`` beside this script builds one::
 
-      docker build -f docs/clusters/Dockerfile --build-arg REPO_DIR=$PWD \\
+      docker build -f docs/clusters/Dockerfile \\
           --build-arg PYTHON_VERSION=$(python -c 'import platform; print(platform.python_version())') \\
           -t registry.example.org/credit-contagion:$(git describe --always --dirty) .
-      docker push registry.example.org/credit-contagion:...
+      docker push registry.example.org/credit-contagion:$(git describe --always --dirty)
 
 Then, for example (40 single-core workers)::
 
     .venv/bin/python docs/clusters/kubernetes_sweep.py tipping_point_sweep \\
-        --image registry.example.org/credit-contagion:61aa44f --workers 40 --memory 1.5Gi
+        --image registry.example.org/credit-contagion:61aa44f --workers 40 --memory 1Gi
 
 When this process runs outside the Kubernetes cluster, KubeCluster forwards the scheduler's
 port to this machine; inside it (a pod of the same image, say), it connects directly.
@@ -55,8 +55,8 @@ def main() -> int:
     k8s.add_argument("--namespace", help="Kubernetes namespace (default: the current context's)")
     k8s.add_argument("--workers", type=int, default=8, help="worker pods, one run at a time each (default 8)")
     k8s.add_argument("--cpu", default="1", help="CPU request and limit of a worker pod (default 1)")
-    k8s.add_argument("--memory", default="1.5Gi",
-                     help="memory request and limit of a worker pod, also its Dask memory limit (default 1.5Gi; "
+    k8s.add_argument("--memory", default="1Gi",
+                     help="memory request and limit of a worker pod, also its Dask memory limit (default 1Gi; "
                           "docs/sweeps.md section 8 sizes it)")
     k8s.add_argument("--scheduler-memory", default="2Gi", help="memory of the scheduler pod (default 2Gi)")
     args = parser.parse_args()

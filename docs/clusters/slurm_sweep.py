@@ -9,7 +9,7 @@ reach it over the network: on the login node if the site allows long processes t
 walltime). Rerun the same command to resume: only the runs with no file in ``--out`` are run.
 
 Setup, once, on the login node, in a clone of the repository on a file system the compute
-nodes mount (the runs read the scenario files at the same absolute paths)::
+nodes mount (the worker jobs start the Python of the repository's ``.venv`` by its path)::
 
     make run                                   # or: python3.12 -m venv .venv && .venv/bin/pip install -e .
     .venv/bin/pip install dask-jobqueue        # not a dependency of the package
