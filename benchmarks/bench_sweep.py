@@ -73,7 +73,7 @@ def main() -> None:
         started = time.perf_counter()
         report = sweeps.run_sweep(path, work / label.replace(" ", "_"), **how)
         wall = time.perf_counter() - started
-        tables[label] = sweeps.load(work / label.replace(" ", "_")).drop(columns=["seconds"])
+        tables[label] = sweeps.load(work / label.replace(" ", "_")).drop(columns=["seconds", "code_version"])
         rows.append({"executor": label, "wall_s": wall, "run_s_sum": report.run_seconds,
                      "runs": report.done, "failed": report.failed})
         print(f"{label:30s} wall {wall:7.1f} s   sum of run times {report.run_seconds:7.1f} s", flush=True)
