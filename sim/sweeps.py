@@ -248,8 +248,13 @@ def _dask_pool(scheduler: str | None, dask_local: int | None) -> Iterator[Pool]:
             raise ConfigError(f"--scheduler {scheduler}: cannot connect ({_error_text(err)})") from None
         label = f"the Dask cluster at {scheduler}"
     else:
-        cluster = LocalCluster(n_workers=int(dask_local), threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None, silence_logs=40)
+        import dask
+
+        # the workers' statistical profiler samples the running task every 10 ms, taking the
+        # GIL from the model: about 5% of a run's time (docs/performance.md); not wanted here
+        with dask.config.set({"distributed.worker.profile.enabled": False}):
+            cluster = LocalCluster(n_workers=int(dask_local), threads_per_worker=1, processes=True,
+                                   host="127.0.0.1", dashboard_address=None, silence_logs=40)
         client = Client(cluster)
         label = f"a local Dask cluster of {dask_local} workers"
     try:

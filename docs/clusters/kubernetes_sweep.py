@@ -43,7 +43,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))   # common.py beside th
 
 import common  # noqa: E402
 
-THREADS_1 = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+# one BLAS/OpenMP thread per process, and no statistical profiler in the workers (it samples the
+# running run every 10 ms: about 5% of its time, docs/performance.md)
+THREADS_1 = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+             "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
 
 
 def main() -> int:
