@@ -59,6 +59,62 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
                         help="do not refuse workers whose Python, packages or model code differ from this process's")
 
 
+def add_job_arguments(parser: argparse.ArgumentParser, system: str, directive: str, queue: str,
+                      example: str) -> argparse._ArgumentGroup:
+    """The options of a dask-jobqueue cluster's batch jobs (SLURM, PBS): ``system`` names the
+    cluster class, ``directive`` the job script's (``#SBATCH``), ``queue`` what a queue is
+    called there, ``example`` a directive for --job-extra's help."""
+    job = parser.add_argument_group(f"{system} jobs (dask-jobqueue {system}Cluster)")
+    job.add_argument("--jobs", type=int, default=4, help="batch jobs to submit (default 4)")
+    job.add_argument("--cores", type=int, default=8,
+                     help="cores per job, one single-threaded worker process each (default 8)")
+    job.add_argument("--memory", default="12GB",
+                     help="memory per job, shared by its worker processes (default 12GB: 1.5 GB a worker; "
+                          "docs/sweeps.md section 8 sizes it)")
+    job.add_argument("--walltime", default="02:00:00", help="walltime per job, HH:MM:SS (default 02:00:00)")
+    job.add_argument("--queue", help=f"{queue} ({directive} {'-p' if directive == '#SBATCH' else '-q'})")
+    job.add_argument("--account", help=f"account to charge ({directive} -A)")
+    job.add_argument("--job-extra", action="append", default=[], metavar="DIRECTIVE",
+                     help=f"another {directive} directive, e.g. {example} (repeatable)")
+    job.add_argument("--interface", help="network interface the workers reach the scheduler on, e.g. ib0")
+    job.add_argument("--local-directory", default=None,
+                     help="worker scratch folder on the compute node (default: Dask's; e.g. $TMPDIR)")
+    job.add_argument("--log-directory", default="dask-logs", help="folder for the jobs' output (default dask-logs)")
+    return job
+
+
+def jobqueue_options(args: argparse.Namespace) -> dict:
+    """The keywords of a dask-jobqueue cluster made from :func:`add_job_arguments`' options."""
+    return dict(
+        cores=args.cores,
+        processes=args.cores,               # one thread per worker process: one run at a time each
+        memory=args.memory,
+        walltime=args.walltime,
+        queue=args.queue,
+        account=args.account,
+        job_extra_directives=args.job_extra,
+        interface=args.interface,
+        local_directory=args.local_directory,
+        log_directory=args.log_directory,
+        job_name="sim-sweep",
+        python=sys.executable,              # the workers run this script's Python (and so its packages)
+        # one BLAS/OpenMP thread per process (the runs limit BLAS themselves; this covers the rest);
+        # no statistical profiler in the workers (it samples the running run every 10 ms: ~5% of its time)
+        job_script_prologue=["export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1",
+                             "export DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False"],
+    )
+
+
+def run_jobs(args: argparse.Namespace, cluster) -> int:
+    """Show the job script, submit ``--jobs`` jobs, run the sweep on them, and close the cluster."""
+    try:
+        print(cluster.job_script())
+        cluster.scale(jobs=args.jobs)
+        return run(args, cluster, expected_workers=args.jobs * args.cores)
+    finally:
+        cluster.close()
+
+
 def read_spec(args: argparse.Namespace):
     """The checked sweep (``sim sweep``'s checks: every run's configuration before the first run)."""
     try:

@@ -38,23 +38,8 @@ import common  # noqa: E402
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     common.add_sweep_arguments(parser)
-    job = parser.add_argument_group("PBS jobs (dask-jobqueue PBSCluster)")
-    job.add_argument("--jobs", type=int, default=4, help="batch jobs to submit (default 4)")
-    job.add_argument("--cores", type=int, default=8,
-                     help="cores per job, one single-threaded worker process each (default 8)")
-    job.add_argument("--memory", default="12GB",
-                     help="memory per job, shared by its worker processes (default 12GB: 1.5 GB a worker; "
-                          "docs/sweeps.md section 8 sizes it)")
-    job.add_argument("--walltime", default="02:00:00", help="walltime per job, HH:MM:SS (default 02:00:00)")
-    job.add_argument("--queue", help="queue (#PBS -q)")
-    job.add_argument("--account", help="account to charge (#PBS -A)")
+    job = common.add_job_arguments(parser, "PBS", "#PBS", "queue", "--job-extra='-l place=scatter'")
     job.add_argument("--resource-spec", help="#PBS -l resources (default select=1:ncpus=CORES:mem=MEMORY)")
-    job.add_argument("--job-extra", action="append", default=[], metavar="DIRECTIVE",
-                     help="another #PBS directive, e.g. --job-extra='-l place=scatter' (repeatable)")
-    job.add_argument("--interface", help="network interface the workers reach the scheduler on, e.g. ib0")
-    job.add_argument("--local-directory", default=None,
-                     help="worker scratch folder on the compute node (default: Dask's; e.g. $TMPDIR)")
-    job.add_argument("--log-directory", default="dask-logs", help="folder for the jobs' output (default dask-logs)")
     args = parser.parse_args()
 
     try:
@@ -63,29 +48,8 @@ def main() -> int:
         sys.exit("dask-jobqueue is not installed: pip install dask-jobqueue (it is not a dependency of the package)")
 
     common.read_spec(args)   # a malformed sweep file stops here, before any job is submitted
-    cluster = PBSCluster(
-        cores=args.cores,
-        processes=args.cores,               # one thread per worker process: one run at a time each
-        memory=args.memory,
-        walltime=args.walltime,
-        queue=args.queue,
-        account=args.account,
-        resource_spec=args.resource_spec,
-        job_extra_directives=args.job_extra,
-        interface=args.interface,
-        local_directory=args.local_directory,
-        log_directory=args.log_directory,
-        job_name="sim-sweep",
-        python=sys.executable,              # the workers run this script's Python (and so its packages)
-        job_script_prologue=["export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1",
-                             "export DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False"],   # no profiler: ~5% a run
-    )
-    try:
-        print(cluster.job_script())
-        cluster.scale(jobs=args.jobs)
-        return common.run(args, cluster, expected_workers=args.jobs * args.cores)
-    finally:
-        cluster.close()
+    cluster = PBSCluster(resource_spec=args.resource_spec, **common.jobqueue_options(args))
+    return common.run_jobs(args, cluster)
 
 
 if __name__ == "__main__":

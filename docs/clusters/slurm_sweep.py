@@ -37,22 +37,7 @@ import common  # noqa: E402
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     common.add_sweep_arguments(parser)
-    job = parser.add_argument_group("SLURM jobs (dask-jobqueue SLURMCluster)")
-    job.add_argument("--jobs", type=int, default=4, help="batch jobs to submit (default 4)")
-    job.add_argument("--cores", type=int, default=8,
-                     help="cores per job, one single-threaded worker process each (default 8)")
-    job.add_argument("--memory", default="12GB",
-                     help="memory per job, shared by its worker processes (default 12GB: 1.5 GB a worker; "
-                          "docs/sweeps.md section 8 sizes it)")
-    job.add_argument("--walltime", default="02:00:00", help="walltime per job, HH:MM:SS (default 02:00:00)")
-    job.add_argument("--queue", help="partition (#SBATCH -p)")
-    job.add_argument("--account", help="account to charge (#SBATCH -A)")
-    job.add_argument("--job-extra", action="append", default=[], metavar="DIRECTIVE",
-                     help="another #SBATCH directive, e.g. --job-extra=--constraint=avx512 (repeatable)")
-    job.add_argument("--interface", help="network interface the workers reach the scheduler on, e.g. ib0")
-    job.add_argument("--local-directory", default=None,
-                     help="worker scratch folder on the compute node (default: Dask's; e.g. $TMPDIR)")
-    job.add_argument("--log-directory", default="dask-logs", help="folder for the jobs' output (default dask-logs)")
+    common.add_job_arguments(parser, "SLURM", "#SBATCH", "partition", "--job-extra=--constraint=avx512")
     args = parser.parse_args()
 
     try:
@@ -61,30 +46,8 @@ def main() -> int:
         sys.exit("dask-jobqueue is not installed: pip install dask-jobqueue (it is not a dependency of the package)")
 
     common.read_spec(args)   # a malformed sweep file stops here, before any job is submitted
-    cluster = SLURMCluster(
-        cores=args.cores,
-        processes=args.cores,               # one thread per worker process: one run at a time each
-        memory=args.memory,
-        walltime=args.walltime,
-        queue=args.queue,
-        account=args.account,
-        job_extra_directives=args.job_extra,
-        interface=args.interface,
-        local_directory=args.local_directory,
-        log_directory=args.log_directory,
-        job_name="sim-sweep",
-        python=sys.executable,              # the workers run this script's Python (and so its packages)
-        # one BLAS/OpenMP thread per process (the runs limit BLAS themselves; this covers the rest);
-        # no statistical profiler in the workers (it samples the running run every 10 ms: ~5% of its time)
-        job_script_prologue=["export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1",
-                             "export DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False"],
-    )
-    try:
-        print(cluster.job_script())
-        cluster.scale(jobs=args.jobs)
-        return common.run(args, cluster, expected_workers=args.jobs * args.cores)
-    finally:
-        cluster.close()
+    cluster = SLURMCluster(**common.jobqueue_options(args))
+    return common.run_jobs(args, cluster)
 
 
 if __name__ == "__main__":
