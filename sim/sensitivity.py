@@ -270,28 +270,40 @@ def replicate_spread(table: pd.DataFrame, outputs: str | Iterable[str]) -> pd.Da
 # --------------------------------------------------------------------------- Sobol'
 
 
+def _prepared(table: pd.DataFrame, design: pd.DataFrame, spec: dict, outputs, level: float, method: str,
+              needs: str, block, wrong_size) -> tuple[list[str], float, list[str], dict, pd.DataFrame]:
+    """What Sobol' and Morris both check and take: the sweep's design is ``method``'s (else
+    ``needs``), its size a whole number of blocks (``block(d)`` points; else ``wrong_size(d,
+    points)``), every point has a successful run; returns the outputs, the level, the parameter
+    names, SALib's problem and the replicate means in design order."""
+    if spec.get("design") != method:
+        other = {"sobol": "morris", "morris": "sobol"}[method]
+        hint = f"; use {other}() for a {other} design" if spec.get("design") == other else ""
+        raise ValueError(f"{needs}; this sweep's design is {spec.get('design')!r}{hint}")
+    outputs = _check_outputs(table, spec, outputs)
+    level = _check_level(level)
+    names = _check_design(design, spec)
+    problem = _problem(spec)
+    points, d = len(design), len(names)
+    if points == 0 or points % block(d):
+        raise ValueError(wrong_size(d, points))
+    _points_in_design(table, design)
+    _refuse_incomplete(table, points, "Sobol' analysis" if method == "sobol" else "Morris analysis")
+    return outputs, level, names, problem, replicate_means(table, outputs, points=points)
+
+
 def _sobol_tables(table: pd.DataFrame, design: pd.DataFrame, spec: dict, outputs, level: float
                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Both Sobol' tables (first and total order; second order, empty when not sampled)."""
     from SALib.analyze import sobol as salib_sobol
 
-    if spec.get("design") != "sobol":
-        hint = "; use morris() for a morris design" if spec.get("design") == "morris" else ""
-        raise ValueError(f"Sobol' indices need a sobol design (SALib's Saltelli/Sobol' sampler); this "
-                         f"sweep's design is {spec.get('design')!r}{hint}")
-    outputs = _check_outputs(table, spec, outputs)
-    level = _check_level(level)
-    names = _check_design(design, spec)
-    problem = _problem(spec)
     second = bool(spec.get("second_order", False))
+    step = (lambda d: 2 * d + 2) if second else (lambda d: d + 2)
+    outputs, level, names, problem, means = _prepared(
+        table, design, spec, outputs, level, "sobol", "Sobol' indices need a sobol design (SALib's Saltelli/Sobol' "
+        "sampler)", step, lambda d, points: f"a Sobol' design of {d} parameters{' with' if second else ' without'} "
+        f"second order has a multiple of {step(d)} points, not {points}: is second_order right?")
     points, d = len(design), len(names)
-    step = 2 * d + 2 if second else d + 2
-    if points == 0 or points % step:
-        raise ValueError(f"a Sobol' design of {d} parameters{' with' if second else ' without'} second order "
-                         f"has a multiple of {step} points, not {points}: is second_order right?")
-    _points_in_design(table, design)
-    _refuse_incomplete(table, points, "Sobol' analysis")
-    means = replicate_means(table, outputs, points=points)
     seed = _bootstrap_seed(spec, "sobol")
     first_rows, second_rows, notes = [], [], []
     for output in outputs:
@@ -390,22 +402,12 @@ def morris(table: pd.DataFrame, design: pd.DataFrame, spec: dict, outputs: str |
     """
     from SALib.analyze import morris as salib_morris
 
-    if spec.get("design") != "morris":
-        hint = "; use sobol() for a sobol design" if spec.get("design") == "sobol" else ""
-        raise ValueError(f"Morris elementary effects need a morris design (SALib's Morris sampler); this "
-                         f"sweep's design is {spec.get('design')!r}{hint}")
-    outputs = _check_outputs(table, spec, outputs)
-    level = _check_level(level)
-    names = _check_design(design, spec)
-    problem = _problem(spec)
+    outputs, level, names, problem, means = _prepared(
+        table, design, spec, outputs, level, "morris", "Morris elementary effects need a morris design (SALib's "
+        "Morris sampler)", lambda d: d + 1, lambda d, points: f"a Morris design of {d} parameters has trajectories "
+        f"of {d + 1} points: {points} points is not a whole number of them")
     points, d = len(design), len(names)
-    if points == 0 or points % (d + 1):
-        raise ValueError(f"a Morris design of {d} parameters has trajectories of {d + 1} points: "
-                         f"{points} points is not a whole number of them")
-    _points_in_design(table, design)
-    _refuse_incomplete(table, points, "Morris analysis")
     levels = int(spec.get("levels", 4))
-    means = replicate_means(table, outputs, points=points)
     x = design.to_numpy(dtype=float)
     seed = _bootstrap_seed(spec, "morris")
     rows, notes = [], []
