@@ -103,6 +103,9 @@ range = [0.2, 3.0]
         # an integer parameter is rounded where the model takes it, not in the design
         values = spec.assignments(a[0])
         assert values["merchants.trade_terms_days"] == round(a[0, 1])
+    second = read_sweep(sweep_file(tmp_path, body.format(design="sobol", samples=8).replace(
+        "seed = 5", "seed = 5\nsecond_order = true"), "c_sweep.toml"), check_runs=False)
+    assert second.n_points() == 8 * (2 * 3 + 2) == len(second.points())
     lhs5 = read_sweep(sweep_file(tmp_path, body.format(design="lhs", samples=10), "a_sweep.toml"), check_runs=False)
     lhs6 = read_sweep(sweep_file(tmp_path, body.format(design="lhs", samples=10).replace("seed = 5", "seed = 6"),
                                  "b_sweep.toml"), check_runs=False)
@@ -134,6 +137,14 @@ values = [0.0, -0.5]
                                                    ("demand", -0.2)]
     # without a swept shock, the sweep's shocks are added as they are
     assert len(spec.base_config().shocks) == 3
+    plain = read_sweep(sweep_file(tmp_path, own.replace('key = "shocks[2].size"', 'key = "merchants.cash_buffer_days"')
+                                  .replace("values = [-0.1, -0.2]", "values = [10.0, 20.0]")))
+    overrides, added = plain.run_inputs({"tightening": 20.0}, 7)
+    assert overrides[-2:] == (("merchants.cash_buffer_days", 20.0), ("run.seed", 7))
+    assert added == ({"kind": "demand", "start": "2026-02-01", "days": 30, "size": -0.1},)
+    shocks = plain.run_config({"tightening": 20.0}, 7).shocks
+    assert [(s.kind, s.size) for s in shocks] == [("credit_tightening", -0.4), ("credit_tightening", -0.4),
+                                                   ("demand", -0.1)]
 
 
 # --------------------------------------------------------------------------- running and storing
@@ -167,6 +178,25 @@ def test_a_sweep_runs_stores_and_loads(tmp_path):
     assert len(daily) == 8 * 40
     np.testing.assert_allclose(daily.groupby("run")["retail_sales"].sum(), table["retail_sales"], rtol=1e-12)
     np.testing.assert_array_equal(daily.loc[daily["run"] == 5, "retail_sales"], alone.series["retail_sales"])
+
+
+def test_a_window_restricts_the_outputs_and_the_daily_series(tmp_path):
+    """window = [first, last]: the outputs are measured over those days (inclusive), as sim compare's
+    --from/--to measure them, and the daily series keep those days only."""
+    body = GRID.replace("replicates = 2", 'replicates = 1\nwindow = ["2026-01-10", "2026-01-20"]')
+    out = tmp_path / "out"
+    sweeps.run_sweep(sweep_file(tmp_path, body), out)
+    table, daily = sweeps.load(out), sweeps.load_daily(out)
+    assert daily.groupby("run")["date"].agg(["min", "max", "count"]).values.tolist() == \
+        [[pd.Timestamp("2026-01-10"), pd.Timestamp("2026-01-20"), 11]] * 4
+    np.testing.assert_allclose(daily.groupby("run")["retail_sales"].sum(), table["retail_sales"], rtol=1e-12)
+    whole = sweeps.load_daily(sweeps.run_sweep(sweep_file(tmp_path, GRID.replace("replicates = 2", "replicates = 1"),
+                                                          "w_sweep.toml"), tmp_path / "whole").folder)
+    inside = whole[(whole["date"] >= "2026-01-10") & (whole["date"] <= "2026-01-20")].reset_index(drop=True)
+    pd.testing.assert_frame_equal(daily, inside, check_exact=True)
+    bad = sweep_file(tmp_path, body.replace('"2026-01-20"', '"2027-01-20"'), "bad_sweep.toml")
+    with pytest.raises(ConfigError, match=r"window\[1\] 2027-01-20: outside the recorded window"):
+        read_sweep(bad)
 
 
 def test_executors_agree_bit_for_bit(tmp_path):
@@ -422,6 +452,8 @@ samples = 4
 range = [5, 60]
 """
 
+GRID_BASE = BASE.replace('design = "lhs"', 'design = "grid"').replace("samples = 4\n", "")
+
 MALFORMED = {
     "unknown key path": (BASE.replace('"merchants.cash_buffer_days"', '"merchants.cash_bufer_days"'),
                          r"parameters\.merchants\.cash_bufer_days: merchants\.cash_bufer_days is not a "
@@ -464,6 +496,61 @@ MALFORMED = {
                                      r"unknown scenario 'baseline_x'"),
     "no parameters": (BASE.split("[parameters")[0], r"parameters: missing or empty"),
     "not TOML": (BASE + "\ndesign = \n", r"invalid TOML"),
+    # each refusal of a parameter table, by name
+    "key and keys": (BASE + 'key = "merchants.cash_buffer_days"\nkeys = ["merchants.cash_buffer_days"]\n',
+                     r"parameters\.merchants\.cash_buffer_days: give key or keys, not both"),
+    "neither range nor values": (BASE.replace("range = [5, 60]", 'key = "merchants.cash_buffer_days"'),
+                                 r"parameters\.merchants\.cash_buffer_days: give either range = \[lo, hi\] or "
+                                 r"values = \[\.\.\.\]"),
+    "range and values": (BASE + "values = [5, 60]\n", r"give either range = \[lo, hi\] or values"),
+    "a parameter that is not a table": (BASE.split("[parameters")[0] + '[parameters]\n"merchants.cash_buffer_days" = 5\n',
+                                        r"parameters\.merchants\.cash_buffer_days: expected a table with range or "
+                                        r"values, got 5"),
+    "empty keys": (BASE.replace('"merchants.cash_buffer_days"', "x").replace("range", "keys = []\nrange"),
+                   r"parameters\.x\.keys: expected a non-empty list of key paths, got \[\]"),
+    "a key that is not a string": (BASE.replace('"merchants.cash_buffer_days"', "x").replace("range", "key = 5\nrange"),
+                                   r"parameters\.x\.key: expected a key path, got 5"),
+    "keys of two types": (BASE.replace('"merchants.cash_buffer_days"', "x").replace(
+        "range", 'keys = ["merchants.trade_terms_days", "merchants.cash_buffer_days"]\nrange'),
+        r"parameters\.x: its key paths take different types"),
+    "empty values": (GRID_BASE.replace("range = [5, 60]", "values = []"),
+                     r"parameters\.merchants\.cash_buffer_days\.values: expected a non-empty list, got \[\]"),
+    "a value twice": (GRID_BASE.replace("range = [5, 60]", "values = [5.0, 5.0]"), r"\.values: a value is given twice"),
+    "a value that is not finite": (GRID_BASE.replace("range = [5, 60]", "values = [5.0, nan]"),
+                                   r"\.values: nan is not a number, boolean or string"),
+    "a value that is a table": (GRID_BASE.replace("range = [5, 60]", "values = [{a = 1}]"),
+                                r"\.values: a table is not a number, boolean or string"),
+    "steps with values": (GRID_BASE.replace("range = [5, 60]", "values = [5.0]\nsteps = 3"),
+                          r"\.steps: goes with a range, not with values"),
+    "steps in a sampled design": (BASE + "steps = 3\n", r"\.steps: used by the grid design only, not lhs"),
+    "steps that repeat an integer": (GRID_BASE.replace('"merchants.cash_buffer_days"', '"merchants.trade_terms_days"')
+                                     .replace("range = [5, 60]", "range = [30, 32]\nsteps = 5"),
+                                     r"\.steps: 5 steps over \[30, 32\] repeat an integer"),
+    "a malformed range": (BASE.replace("range = [5, 60]", "range = [5]"),
+                          r"\.range: expected \[lo, hi\] \(two finite numbers\), got \[5\]"),
+    "a range of words": (BASE.replace("range = [5, 60]", 'range = ["a", "b"]'), r"\.range: expected \[lo, hi\]"),
+    "a range on a word parameter": (BASE.replace('"merchants.cash_buffer_days"', '"run.start_date"'),
+                                    r"parameters\.run\.start_date\.range: a range needs a numeric parameter; "
+                                    r"run\.start_date is str"),
+    "an integer range with no integer": (BASE.replace('"merchants.cash_buffer_days"', '"merchants.trade_terms_days"')
+                                         .replace("range = [5, 60]", "range = [30.2, 30.7]"),
+                                         r"\.range: \[30\.2, 30\.7\] holds no integer"),
+    # the design's own keys
+    "lhs without samples": (BASE.replace("samples = 4\n", ""), r"samples: missing: the number of points of the Latin "
+                                                               r"hypercube"),
+    "sobol without samples": (BASE.replace('design = "lhs"', 'design = "sobol"').replace("samples = 4\n", ""),
+                              r"samples: missing: N, the base sample of Saltelli's design"),
+    "morris without samples": (BASE.replace('design = "lhs"', 'design = "morris"').replace("samples = 4\n", ""),
+                               r"samples: missing: the number of Morris trajectories"),
+    "one sample": (BASE.replace("samples = 4", "samples = 1"), r"samples: 1 is out of range \[2, 1000000\]"),
+    "samples in a grid": ("samples = 4\n" + GRID_BASE.replace("range = [5, 60]", "values = [5.0]"),
+                          r"samples: not used by the grid design"),
+    "levels outside morris": (BASE.replace("samples = 4", "samples = 4\nlevels = 4"),
+                              r"levels: used by the morris design only, not lhs"),
+    "second_order outside sobol": (BASE.replace("samples = 4", "samples = 4\nsecond_order = true"),
+                                   r"second_order: used by the sobol design only, not lhs"),
+    "too many runs": (BASE.replace("samples = 4", "samples = 600000\nreplicates = 2"),
+                      r"replicates: 600,000 points x 2 replicates = 1,200,000 runs, over the limit of 1,000,000"),
 }
 
 
