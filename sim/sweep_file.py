@@ -472,7 +472,8 @@ def _key_kind(key: str, where: str, shocks: tuple) -> type:
         here = ".".join(parts[:i + 1])
         if dataclasses.is_dataclass(node):
             fields = {f.name: f for f in dataclasses.fields(node) if f.name not in ("name", "description", "shocks")}
-            _expect(part in fields, where, (f"{show_path(key)}: " if not where.endswith(key) else "")
+            named = where.endswith(key) or here == key   # (the message names the key path once)
+            _expect(part in fields, where, ("" if named else f"{show_path(key)}: ")
                     + f"{show_path(here)} is not a parameter" + _hint(part, list(fields)))
             field, node = fields[part], getattr(node, part)
         elif isinstance(node, dict):

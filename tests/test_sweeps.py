@@ -103,6 +103,11 @@ range = [0.2, 3.0]
         # an integer parameter is rounded where the model takes it, not in the design
         values = spec.assignments(a[0])
         assert values["merchants.trade_terms_days"] == round(a[0, 1])
+    # an integer range holding one integer is a range (every sampled value rounds to it)
+    narrow = read_sweep(sweep_file(tmp_path, body.format(design="lhs", samples=4).replace("range = [15, 120]",
+                                                                                           "range = [30, 30.4]"),
+                                   "n_sweep.toml"), check_runs=False)
+    assert {narrow.assignments(row)["merchants.trade_terms_days"] for row in narrow.points()} == {30}
     second = read_sweep(sweep_file(tmp_path, body.format(design="sobol", samples=8).replace(
         "seed = 5", "seed = 5\nsecond_order = true"), "c_sweep.toml"), check_runs=False)
     assert second.n_points() == 8 * (2 * 3 + 2) == len(second.points())
@@ -460,8 +465,8 @@ MALFORMED = {
                          r"parameter; did you mean 'cash_buffer_days'\?$"),
     "unknown section": (BASE.replace('"merchants.cash_buffer_days"', '"merchant.cash_buffer_days"'),
                         r"merchant is not a parameter; did you mean 'merchants'\?"),
-    "empty range": (BASE.replace("range = [5, 60]", "range = [5, 5]"),
-                    r"parameters\.merchants\.cash_buffer_days\.range: \[5, 5\] is empty \(lo = hi\)"),
+    "empty range": (BASE.replace("range = [5, 60]", "range = [5, 5.0]"),
+                    r"parameters\.merchants\.cash_buffer_days\.range: \[5, 5\.0\] is empty \(lo = hi\)"),
     "reversed range": (BASE.replace("range = [5, 60]", "range = [60, 5]"),
                        r"parameters\.merchants\.cash_buffer_days\.range: \[60, 5\] is reversed \(lo > hi\)"),
     "range outside the parameter's": (BASE.replace("range = [5, 60]", "range = [5, 5000]"),
@@ -484,7 +489,13 @@ MALFORMED = {
     "run.seed in set": (BASE.replace('"run.burn_in_days=10"', '"run.burn_in_days=10", "run.seed=4"'),
                         r"set: run.seed is the sweep's to set: replicate r runs on seed \+ r"),
     "values with a sampled design": (BASE.replace("range = [5, 60]", "values = [5, 60]"),
-                                     r"the lhs design samples ranges; give range = \[lo, hi\]"),
+                                     r"parameters\.merchants\.cash_buffer_days\.values: the lhs design samples "
+                                     r"ranges; give range = \[lo, hi\]"),
+    "an unknown key in a parameter table": (BASE + "step = 3\n", r"parameters\.merchants\.cash_buffer_days\.step: "
+                                                                  r"unknown key \(known: key, keys, range, values"),
+    "an unknown key path among keys": (BASE.replace('"merchants.cash_buffer_days"', "x").replace(
+        "range", 'keys = ["merchants.nope"]\nrange'),
+        r"parameters\.x\.keys: merchants\.nope is not a parameter \(known: start_sales_share, "),
     "grid range without steps": (BASE.replace('design = "lhs"', 'design = "grid"').replace("samples = 4\n", ""),
                                  r"parameters\.merchants\.cash_buffer_days\.steps: missing"),
     "shock index beyond the run's": (BASE.replace('"merchants.cash_buffer_days"', "x").replace(
