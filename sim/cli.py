@@ -408,10 +408,11 @@ def _sweep(args) -> int:
 
 def _analyze(args) -> int:
     from sim.analysis import analyze_folder
+    from sim.sweeps import ANALYSIS
 
     outputs = [o.strip() for o in args.outputs.split(",") if o.strip()] if args.outputs else None
     heatmap = [h.strip() for h in args.heatmap.split(",")] if args.heatmap else None
-    out = check_target(args.out if args.out else Path(args.folder) / "analysis")
+    out = check_target(args.out if args.out else Path(args.folder) / ANALYSIS)
     try:
         result = analyze_folder(args.folder, outputs=outputs, systemic=args.systemic, heatmap=heatmap,
                                 partial=args.partial)

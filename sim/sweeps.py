@@ -64,6 +64,7 @@ MANIFEST = "sweep.json"
 COPY = "sweep.toml"
 POINTS = "points.parquet"
 RUNS = "runs"
+ANALYSIS = "analysis"         # where sim analyze writes by default
 FORMAT = 1
 _RUN_FILE = re.compile(r"^run-(\d+)\.parquet$")
 DAILY_PREFIX = "daily."
@@ -380,7 +381,8 @@ def _prepare(folder: Path, spec: SweepSpec, points: np.ndarray, force: bool) -> 
                 raise SweepChanged(f"--out {folder} holds a sweep whose inputs differ: {what} changed since it "
                                    f"started ({len(_run_files(folder))} runs there). Give a new --out, or --force "
                                    f"to discard those runs and start again")
-            shutil.rmtree(folder / RUNS, ignore_errors=True)
+            for old_results in (RUNS, ANALYSIS):   # the old sweep's runs, and its analysis
+                shutil.rmtree(folder / old_results, ignore_errors=True)
         else:
             earlier = old.get("code_version")
             return old, earlier
@@ -404,7 +406,8 @@ def _check_out(folder: Path) -> Path:
     if folder.exists():
         if not folder.is_dir():
             raise OutputError(f"--out {folder}: exists and is not a folder")
-        ours = lambda p: p.name == ".lock" or re.match(r"^\..*\.tmp-\d+$", p.name)   # noqa: E731
+        # what a sweep writes before its manifest (a sweep killed then left these alone)
+        ours = lambda p: p.name in (".lock", RUNS, POINTS, COPY) or re.match(r"^\..*\.tmp-\d+$", p.name)  # noqa: E731
         if any(not ours(p) for p in folder.iterdir()) and not (folder / MANIFEST).is_file():
             raise OutputError(f"--out {folder}: holds files that are not a sweep's (no {MANIFEST}); give a new "
                               f"or empty folder")

@@ -257,7 +257,9 @@ def test_rerun_resumes_and_a_changed_file_is_refused(tmp_path):
     sweep_file(tmp_path, GRID)
     with pytest.raises(sweeps.SweepChanged, match="the choices given beside it"):
         sweeps.run_sweep(read_sweep(path, replicates=1), out)
+    (out / "analysis").mkdir()   # an analysis of the old runs goes with them
     report = sweeps.run_sweep(read_sweep(path, replicates=1), out, force=True)
+    assert not (out / "analysis").exists()
     assert (report.done, report.skipped, report.runs) == (4, 0, 4)
     assert len(sweeps.load(out)) == 4
 
@@ -332,6 +334,11 @@ def test_a_cluster_that_grows_gets_more_runs_in_flight(monkeypatch):
 
 def test_a_folder_of_other_files_or_in_use_is_refused(tmp_path):
     path = sweep_file(tmp_path, GRID)
+    # a sweep killed before its manifest was written left only its own files: they are taken again
+    early = tmp_path / "early"
+    (early / "runs").mkdir(parents=True)
+    (early / "points.parquet").write_bytes(b"half")
+    assert sweeps.run_sweep(path, early).done == 8
     other = tmp_path / "other"
     other.mkdir()
     (other / "notes.txt").write_text("mine")
