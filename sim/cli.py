@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from sim.accounting import InvariantError
-from sim.config import ConfigError, load_config, params_table, scenario_files, strategy_names, with_flags
+from sim.config import Config, ConfigError, load_config, params_table, scenario_files, strategy_names, with_flags
 from sim.results import OutputError, check_target, partial_path
 
 # exit statuses (README, "Exit statuses")
@@ -145,7 +145,16 @@ def _parser() -> argparse.ArgumentParser:
     ana.add_argument("--partial", action="store_true", help="analyse an unfinished sweep's runs")
     ana.add_argument("--quiet", action="store_true", help="no report")
     command("scenarios", help="list the scenarios in scenarios/ with their descriptions")
-    command("params", help="print every parameter with default, unit, range and source")
+    par = command("params", help="print every parameter with default, unit, range and source",
+                  description="Print every parameter with its default, unit, range, meaning and source; with "
+                              "--scenario (and --set, --strategy), the scenario's resolved value beside the default "
+                              "(marked * where it differs).")
+    par.add_argument("--scenario", metavar="NAME", help="show this scenario's values (a name in scenarios/ or a path)")
+    par.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+                     help="override a parameter, as with sim run (repeatable)")
+    par.add_argument("--strategy", dest="strategies", action="append", default=[], metavar="NAME",
+                     help="lay a strategy over the scenario (repeatable)")
+    par.add_argument("--changed", action="store_true", help="only the parameters whose value is not the default")
     return ap
 
 
@@ -192,7 +201,10 @@ def _dispatch(args) -> int:
         print(scenarios_text())
         return OK
     if args.command == "params":
-        print(params_table())
+        given = args.scenario is not None or args.overrides or args.strategies
+        cfg = load_config(args.scenario or "baseline", args.overrides, strategies=args.strategies) if given \
+            else Config() if args.changed else None   # (the code's defaults: nothing differs)
+        print(params_table(cfg, changed=args.changed))
         return OK
     if args.command == "compare":
         return _compare(args)

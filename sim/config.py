@@ -992,14 +992,40 @@ def iter_params(cls=Config, prefix: str = ""):
             yield path, f, default
 
 
-def params_table() -> str:
-    """A Markdown table of every parameter (for docs/model.md)."""
+def iter_values(cfg: Config, prefix: str = ""):
+    """Yield (key path, field, value) for every leaf parameter of the configuration ``cfg``, the
+    named tables' entries it has (a lender a scenario adds, say) included."""
+    for f in dataclasses.fields(cfg):
+        path = f"{prefix}{f.name}"
+        if f.name in ("name", "description", "shocks"):
+            continue
+        value = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(value):
+            yield from iter_values(value, path + ".")
+        elif "item" in f.metadata:
+            for name, item in value.items():
+                yield from iter_values(item, f"{path}.{name}.")
+        else:
+            yield path, f, value
+
+
+def params_table(cfg: Config | None = None, changed: bool = False) -> str:
+    """A Markdown table of every parameter (for docs/model.md); with ``cfg``, a column of its
+    values beside the defaults (``sim params --scenario NAME``), and with ``changed`` only the
+    parameters whose value is not the default."""
     rows = ["| key | default | unit | range | meaning | source |", "|---|---|---|---|---|---|"]
-    for path, f, default in iter_params():
+    defaults = {path: default for path, _, default in iter_params()}
+    if cfg is not None:
+        rows = ["| key | value | default | unit | range | meaning | source |", "|---|---|---|---|---|---|---|"]
+    for path, f, value in (iter_params() if cfg is None else iter_values(cfg)):
         m = f.metadata
+        default = defaults.get(path, f.default if f.default is not dataclasses.MISSING else f.default_factory())
+        if changed and value == default:
+            continue
         lo, hi = m.get("lo"), m.get("hi")
         rng = "" if lo is None and hi is None else f"[{'' if lo is None else lo}, {'' if hi is None else hi}]"
-        rows.append(f"| `{path}` | {default!r} | {m.get('unit', '')} | {rng} | {m.get('doc', '')} | "
+        shown = f"{default!r}" if cfg is None else f"{value!r}{' *' if value != default else ''} | {default!r}"
+        rows.append(f"| `{path}` | {shown} | {m.get('unit', '')} | {rng} | {m.get('doc', '')} | "
                     f"{m.get('source', '')} |")
     return "\n".join(rows)
 

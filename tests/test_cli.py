@@ -87,3 +87,29 @@ def test_python_dash_m_and_scenario_list():
     assert "baseline" in out.stdout.split()
     out = subprocess.run([sys.executable, "-m", "sim", "params"], capture_output=True, text=True, check=True)
     assert "`lenders.baitiao.late_fee_daily`" in out.stdout
+
+
+def test_params_shows_a_scenarios_resolved_values(capsys, tmp_path):
+    """sim params --scenario NAME: the value each parameter takes in the scenario (with --set and
+    --strategy laid over it) beside the code's default, marked where they differ; --changed
+    keeps only those rows. Without --scenario, the table of defaults docs/model.md holds."""
+    from sim.config import params_table
+    assert main(["params", "--scenario", "platform_tightening", "--set", "merchants.cash_buffer_days=13",
+                 "--changed"]) == 0
+    rows = [r for r in capsys.readouterr().out.splitlines() if r.startswith("| `")]
+    assert [r.split(" | ")[:3] for r in rows] == [["| `run.burn_in_days`", "1460 *", "90"],
+                                                  ["| `merchants.cash_buffer_days`", "13.0 *", "27.0"]]
+    assert main(["params", "--scenario", "baseline", "--strategy", "reminders"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "| key | value | default | unit | range | meaning | source |"
+    assert len(out.splitlines()) == len(params_table().splitlines())   # every parameter, one row each
+    # a lender the scenario adds has rows of its own (its values against a lender's defaults)
+    (tmp_path / "mine.toml").write_text('extends = "baseline"\n[lenders.jiebei]\naccount_share = 0.2\n'
+                                        'pd_max = 0.15\n')
+    assert main(["params", "--scenario", str(tmp_path / "mine.toml"), "--changed"]) == 0
+    rows = [r.split(" | ")[0] for r in capsys.readouterr().out.splitlines() if r.startswith("| `lenders.jiebei")]
+    assert "| `lenders.jiebei.pd_max`" in rows and "| `lenders.jiebei.account_share`" in rows
+    assert main(["params"]) == 0
+    assert capsys.readouterr().out.strip() == params_table()
+    assert main(["params", "--scenario", "nope"]) == 2
+    assert "unknown scenario 'nope'" in capsys.readouterr().err
