@@ -123,8 +123,8 @@ def _parser() -> argparse.ArgumentParser:
     how.add_argument("--dask-local", type=int, metavar="N", help="run on a local Dask cluster of N workers")
     swp.add_argument("--samples", type=int, metavar="N", help="the design's sample size instead of the file's")
     swp.add_argument("--replicates", type=int, metavar="R", help="replicates per point instead of the file's")
-    swp.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
-                     help="add to the sweep file's set (repeatable), e.g. --set population.consumers=1000")
+    _layer_flags(swp, "add to the sweep file's set (repeatable), e.g. --set population.consumers=1000",
+                 strategy=False)
     swp.add_argument("--force", action="store_true",
                      help="start again when --out holds this sweep's runs from another version of its file")
     swp.add_argument("--retry-failed", action="store_true", help="run again the runs recorded as failed")
@@ -150,10 +150,7 @@ def _parser() -> argparse.ArgumentParser:
                               "--scenario (and --set, --strategy), the scenario's resolved value beside the default "
                               "(marked * where it differs).")
     par.add_argument("--scenario", metavar="NAME", help="show this scenario's values (a name in scenarios/ or a path)")
-    par.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
-                     help="override a parameter, as with sim run (repeatable)")
-    par.add_argument("--strategy", dest="strategies", action="append", default=[], metavar="NAME",
-                     help="lay a strategy over the scenario (repeatable)")
+    _layer_flags(par)
     par.add_argument("--changed", action="store_true", help="only the parameters whose value is not the default")
     return ap
 
@@ -164,10 +161,17 @@ def _run_flags(parser: argparse.ArgumentParser, seed_help: str) -> None:
     parser.add_argument("--days", type=int, help="recorded horizon after burn-in (run.days)")
     parser.add_argument("--consumers", type=int, help="number of consumers (population.consumers)")
     parser.add_argument("--merchants", type=int, help="number of merchants (population.merchants)")
+    _layer_flags(parser)
+
+
+def _layer_flags(parser: argparse.ArgumentParser, set_help: str = "override any parameter by its key path "
+                 "(repeatable)", strategy: bool = True) -> None:
+    """``--set KEY.PATH=VALUE`` (and ``--strategy NAME``): what is laid over a scenario."""
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
-                        help="override any parameter by its key path (repeatable)")
-    parser.add_argument("--strategy", dest="strategies", action="append", default=[], metavar="NAME",
-                        help="lay a coping strategy over the scenario (repeatable; `sim scenarios` lists them)")
+                        help=set_help)
+    if strategy:
+        parser.add_argument("--strategy", dest="strategies", action="append", default=[], metavar="NAME",
+                            help="lay a coping strategy over the scenario (repeatable; `sim scenarios` lists them)")
 
 
 def main(argv: list[str] | None = None) -> int:

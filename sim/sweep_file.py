@@ -544,11 +544,18 @@ def _unset(err: ConfigError) -> str:
     return re.sub(r"^--set [^:]+: ", "", str(err))
 
 
+def choices(described: dict) -> dict:
+    """A described sweep (:meth:`SweepSpec.describe`, or a manifest's ``spec``) without the paths
+    of its scenario files: what the sweep chose, compared by content wherever the project lies
+    (the files' contents enter :func:`spec_hash` through the base configuration)."""
+    return {k: v for k, v in described.items() if k not in ("scenario", "strategies")}
+
+
 def spec_hash(spec: SweepSpec) -> str:
     """A hash of everything the runs depend on besides the code: the sweep file, the choices
     made beside it (:func:`read_sweep`'s ``samples``, ``replicates``, ``overrides``) and the base
     configuration it resolves to (so an edited base scenario is noticed too)."""
     base = spec.base_config().to_dict()
-    choices = {k: v for k, v in spec.describe().items() if k not in ("scenario", "strategies")}   # paths: by content
-    blob = json.dumps({"sweep": spec.text, "spec": choices, "base": base}, sort_keys=True, default=repr)
+    blob = json.dumps({"sweep": spec.text, "spec": choices(spec.describe()), "base": base}, sort_keys=True,
+                      default=repr)
     return hashlib.sha256(blob.encode()).hexdigest()

@@ -44,7 +44,6 @@ import os
 import platform
 import re
 import shutil
-import sys
 import time
 import traceback
 from collections.abc import Iterator
@@ -58,7 +57,7 @@ import pandas as pd
 
 from sim.config import ConfigError
 from sim.results import IncompleteResults, OutputError, _json_safe, _process_alive, _sync_folder
-from sim.sweep_file import SweepSpec, read_sweep, spec_hash
+from sim.sweep_file import SweepSpec, choices, read_sweep, spec_hash
 
 MANIFEST = "sweep.json"
 COPY = "sweep.toml"
@@ -372,11 +371,10 @@ def _prepare(folder: Path, spec: SweepSpec, points: np.ndarray, force: bool) -> 
         old = read_manifest(folder)
         if old.get("inputs_sha256") != inputs_hash:
             if not force:
-                described = {k: v for k, v in spec.describe().items() if k not in ("scenario", "strategies")}
-                before = {k: v for k, v in old.get("spec", {}).items() if k not in ("scenario", "strategies")}
                 what = ("the sweep file" if old.get("sweep_sha256") != spec.sha256
                         else "the choices given beside it (samples, replicates or --set)"
-                        if json.dumps(_json_safe(described), sort_keys=True) != json.dumps(before, sort_keys=True)
+                        if json.dumps(_json_safe(choices(spec.describe())), sort_keys=True)
+                        != json.dumps(choices(old.get("spec", {})), sort_keys=True)
                         else "the base scenario (or a file it extends or a strategy)")
                 raise SweepChanged(f"--out {folder} holds a sweep whose inputs differ: {what} changed since it "
                                    f"started ({len(_run_files(folder))} runs there). Give a new --out, or --force "
@@ -680,8 +678,3 @@ def _read_runs(folder: str | Path, partial: bool, daily: bool) -> pd.DataFrame:
 
 __all__ = ["SweepAborted", "SweepChanged", "SweepReport", "Task", "load", "load_daily", "load_design",
            "open_pool", "read_manifest", "read_sweep", "run_sweep", "run_task"]
-
-
-def _main() -> int:   # pragma: no cover - python -m sim.sweeps FILE OUT (a debugging aid)
-    print(run_sweep(sys.argv[1], sys.argv[2], progress=True).text())
-    return 0
