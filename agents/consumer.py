@@ -136,6 +136,12 @@ class Consumer(ViewAgent):
     risk_prone = Column("consumers", "latent high-risk type")
     credit_first = Column("consumers", "pays with credit first")
 
+    @property
+    def consumer_id(self) -> int:
+        """The consumer's id in the outputs (``consumer_id`` of the limit changes and the panel):
+        its row. Mesa's ``unique_id`` is a different, model-wide number."""
+        return self.index
+
     def account(self, lender: str) -> dict:
         """This consumer's account at ``lender`` as a dict of current values."""
         return self.model.accounts.row(self.model.lender_index[lender], self.index)

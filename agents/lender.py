@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from agents.base import ViewAgent
+from agents.base import Column, ViewAgent
 from sim.config import LenderParams
 
 NEVER = -10**9  # a day that never was: 'never happened' for day fields
@@ -146,6 +146,11 @@ class LenderState:
 
 class Lender(ViewAgent):
     """A lender (a view of row ``index`` of ``model.lenders``)."""
+
+    cash = Column("lenders", "liquid balance, yuan")
+    funding = Column("lenders", "wholesale funding owed to the outside sector, yuan")
+    receivables = Column("lenders", "consumer balances on the lender's book, yuan")
+    provisions = Column("lenders", "expected-loss allowance on consumer receivables, yuan")
 
     def __init__(self, model, index: int, name: str):
         super().__init__(model, index)

@@ -110,6 +110,9 @@ class Merchant(ViewAgent, FixedCell):
     """A merchant (a view of row ``index`` of ``model.merchants``), fixed to its node of the
     supply network's Mesa space (``agent.cell``; neighbours are its buyers)."""
 
+    leaves = ("a merchant leaves by failing (model.supply.force_failure({index}), or a supplier_failure shock) "
+              "and stays on its cell as a failed node until entry refills the slot")
+
     cash = Column("merchants", "liquid balance, yuan")
     inventory = Column("merchants", "goods at cost, yuan")
     markup = Column("merchants", "price over cost")
@@ -118,6 +121,12 @@ class Merchant(ViewAgent, FixedCell):
     status = Column("merchants", "0 active, 1 distressed, 2 failed")
     bank_drawn = Column("merchants", "bank line drawn, yuan")
     trade_payables = Column("merchants", "invoices owed to suppliers, yuan")
+
+    @property
+    def merchant_id(self) -> int:
+        """The merchant's id in the outputs (``merchant_id`` of failures.csv): its row and the node of
+        the supply network. Mesa's ``unique_id`` is a different, model-wide number."""
+        return self.index
 
     @property
     def tier(self) -> str:

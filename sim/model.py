@@ -38,45 +38,79 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import datetime as dt
+from pathlib import Path
 
 import mesa
 import numpy as np
 
 from agents.accounts import settle
-from agents.consumer import refresh_income
+from agents.consumer import Consumer, refresh_income
 from agents.lender import LimitLog
+from agents.merchant import Merchant
 from sim.accounting import check_invariants
 from sim.calendar import Calendar
-from sim.config import Config, differs_only_in_shocks, load_config
+from sim.config import SEED_MAX, Config, ConfigError, differs_only_in_shocks, load_config
 from sim.construction import (build_accounts, build_agents, build_consumers, build_groups, build_lenders,
                               build_levels, build_merchants, build_outside)
 from sim.credit_market import CreditMarket
 from sim.flows import DayFlows
 from sim.households import Households
 from sim.memory import tune_allocator
-from sim.outputs import Recorder
+from sim.outputs import Recorder, collector
 from sim.rng import Streams
-from sim.shocks import FORK_BLOCKERS, divergence_day, shares_early_days
+from sim.shocks import FORK_BLOCKERS, Shock, check_targets, divergence_day, parse_shocks, shares_early_days
 
 
 class CreditModel(mesa.Model):
     """Consumers, retailers and lenders on a daily calendar.
 
+    Built as Mesa builds models, from keywords, or from a resolved configuration::
+
+        CreditModel()                                        # the baseline scenario
+        CreditModel(scenario="tightening", rng=7, population__consumers=1000)
+        CreditModel(load_config("tightening", ["population.consumers=1000"]))
+        mesa.batch_run(CreditModel, parameters={"population__consumers": [500, 1000]},
+                       rng=[1, 2], max_steps=1000)
+
     Parameters
     ----------
     config:
-        A resolved :class:`~sim.config.Config` (default: the baseline scenario).
+        A resolved :class:`~sim.config.Config`. Without it, ``scenario`` (with ``strategies``
+        and ``params``) is resolved by :func:`~sim.config.load_config`.
+    scenario:
+        A scenario name in ``scenarios/`` or a path (default: the baseline).
+    strategies:
+        Coping strategies laid over the scenario, as ``--strategy`` does.
+    rng:
+        The root seed (``run.seed``): an int, or a ``numpy.random.Generator`` to draw one from.
+        ``None`` keeps the scenario's seed, so a model is reproducible by default; give
+        ``mesa.batch_run`` explicit seeds (``rng=[1, 2, 3]``) for replicates, since its
+        ``iterations`` pass ``None`` and would repeat one run.
     check:
         Verify the stock-flow invariants every day; raise on the first breach.
     panel:
         ``"monthly"`` to collect the account panel at month ends.
     panel_sample:
         Share of consumers in the panel (chosen by id hash, the same in every run).
+    agent_reporters:
+        Opt-in agent reporters for :attr:`datacollector` (Mesa's ``DataCollector`` forms: an
+        attribute name, or a function of the agent); they run for every agent on every recorded
+        day, so they cost time at large populations. A reporter that is a name reads ``None``
+        where an agent type lacks the attribute.
+    params:
+        Parameters by key path with ``__`` for dots (``population__consumers=1000``), laid over
+        the scenario.
+
+    ``model.steps`` counts every simulated day, the burn-in included; the recorded days are
+    the ones with ``model.day >= 0``, and :attr:`datacollector` collects on those only.
     """
 
-    def __init__(self, config: Config | None = None, *, check: bool = False,
-                 panel: str | None = None, panel_sample: float = 1.0):
-        cfg = config if config is not None else load_config("baseline")
+    def __init__(self, config: Config | None = None, *, scenario: str | Path = "baseline",
+                 strategies: tuple | list = (), rng: int | np.random.Generator | None = None,
+                 check: bool = False, panel: str | None = None, panel_sample: float = 1.0,
+                 agent_reporters: dict | None = None, **params):
+        cfg = _resolve(config, scenario, strategies, rng, params)
         tune_allocator()
         super().__init__(rng=cfg.run.seed)
         self.cfg = cfg
@@ -88,6 +122,7 @@ class CreditModel(mesa.Model):
         self.platform = self.lender_index[cfg.run.platform]
         self.lender_params = [cfg.lenders[name] for name in self.lender_names]
         self.t = self.calendar.first
+        self.in_step = False
         self.credit = CreditMarket(self)   # the consumer-credit side (its state is built below)
         self.households = Households(self)
         build_levels(self)
@@ -100,9 +135,21 @@ class CreditModel(mesa.Model):
         build_agents(self)
         self.log = LimitLog(len(self.lender_names))
         self.recorder = Recorder(self, panel=panel, panel_sample=panel_sample)
+        self.datacollector = collector(self.recorder, agent_reporters)
         self.today = DayFlows(len(self.lender_names))
         self.snapshots: dict[int, list] = {}
         self.running = True
+
+    @property
+    def scenario(self) -> None:
+        """Mesa's experimental ``Scenario`` object: not used (the scenario is :attr:`cfg`, a TOML
+        file resolved, and ``cfg.name`` names it). With none, SolaraViz's reset rebuilds the model
+        from its keywords alone."""
+        return None
+
+    @scenario.setter
+    def scenario(self, value) -> None:   # mesa.Model.__init__ sets one; it is dropped
+        pass
 
     # ------------------------------------------------------------------ the day
 
@@ -112,6 +159,7 @@ class CreditModel(mesa.Model):
         if self.t >= self.calendar.days:
             self.running = False
             return
+        self.in_step = True
         self.pos = self.calendar.pos(self.t)
         self.dom = int(self.calendar.day_of_month[self.pos])
         self.log.recording = self.t >= 0
@@ -131,6 +179,7 @@ class CreditModel(mesa.Model):
         self._close_month()
         self.record()
         self.t += 1
+        self.in_step = False
         if self.t >= self.calendar.days:
             self.running = False
 
@@ -175,6 +224,26 @@ class CreditModel(mesa.Model):
         build_levels(twin)
         twin.supply.bank_tightening = twin.supply.economy_tightening()
         return twin
+
+    def apply_shock(self, kind: str, *, size: float = 0.0, days: int = 1, **keys) -> Shock:
+        """A shock that starts on the next day to simulate, added to the running model (the
+        app's live shocks): ``kind`` and ``size`` as in a ``[[shocks]]`` table (``sim/shocks.py``
+        lists the kinds), lasting ``days`` days, with the kind's own ``keys`` (``lender``,
+        ``target``, ...). It is validated as a scenario's shock is and joins ``model.cfg.shocks``,
+        so the outputs' configuration says what the run went through. Returns the shock."""
+        if self.t < 0:
+            raise ValueError(f"apply_shock: shocks start in the recorded window; the model is in its burn-in "
+                             f"(day {self.t}); run it to day 0 first (model.run(until=0))")
+        if self.t >= self.calendar.days:
+            raise ValueError("apply_shock: the run is over")
+        table = {"kind": kind, "start": self.calendar.date(self.t), "days": days, "size": size, **keys}
+        shocks = parse_shocks([*self.cfg.shocks, ("applied", len(self.cfg.shocks), table)], self.cfg)
+        if not self.cfg.network.path:
+            check_targets(shocks[-1:], self.merchants.m)
+        self.cfg = dataclasses.replace(self.cfg, shocks=tuple(shocks))
+        build_levels(self)
+        self.supply.bank_tightening = self.supply.economy_tightening()
+        return shocks[-1]
 
     # 1 ------------------------------------------------------------------
     def macro(self) -> None:
@@ -255,6 +324,7 @@ class CreditModel(mesa.Model):
             check_invariants(self, raise_on_breach=True)
         if self.t >= 0:
             self.recorder.record_day()
+            self.datacollector.collect(self)
         if self.calendar.month_end[self.pos]:
             self.consumers.month_spending[:] = 0.0
             self.accounts.month_credit[:] = 0.0
@@ -280,12 +350,58 @@ class CreditModel(mesa.Model):
         build_groups(self)
 
     @property
-    def date(self):
-        """Today's calendar date."""
-        return self.calendar.date(self.t)
+    def day(self) -> int:
+        """The day index whose end the model's state describes: the day just simulated (the day
+        before the first, before any step; during a step, the day being simulated). Day 0 is
+        ``run.start_date``; the burn-in's days are negative."""
+        return self.t if self.in_step else self.t - 1
+
+    @property
+    def date(self) -> dt.date:
+        """The calendar date of :attr:`day`: after ``step()``, the day just simulated."""
+        return self.calendar.date(self.day)
+
+    def consumer(self, consumer_id: int) -> Consumer:
+        """The Mesa agent of a consumer, by the ``consumer_id`` of the outputs (its row). Mesa's
+        ``unique_id`` is a model-wide number (merchants first, then lenders, then consumers);
+        ``agent.consumer_id`` gives the outputs' id back."""
+        return self._views(Consumer)[consumer_id]
+
+    def merchant(self, merchant_id: int) -> Merchant:
+        """The Mesa agent of a merchant, by the ``merchant_id`` of the outputs (its row)."""
+        return self._views(Merchant)[merchant_id]
+
+    def _views(self, kind) -> list:
+        """The agents of one type in row order (built once; agents are never removed)."""
+        cache = self.__dict__.setdefault("_view_cache", {})
+        if kind not in cache:
+            cache[kind] = sorted(self.agents_by_type[kind], key=lambda a: a.index)
+        return cache[kind]
 
     # results ---------------------------------------------------------------
     def results(self):
         """The recorded outputs as pandas DataFrames (see :mod:`sim.outputs`)."""
         return self.recorder.results()
 
+
+
+def _resolve(config: Config | None, scenario, strategies, rng, params: dict) -> Config:
+    """The configuration a :class:`CreditModel` is built from: ``config``, or ``scenario`` with
+    ``strategies`` and ``params`` (key paths with ``__`` for dots); ``rng`` sets ``run.seed``."""
+    if config is not None:
+        if params or strategies or scenario != "baseline":
+            raise TypeError("CreditModel: give a resolved config, or scenario/strategies/parameters, not both "
+                            f"(got config={config.name!r} with "
+                            f"{', '.join(sorted(params)) or 'scenario=' + repr(str(scenario))})")
+        cfg = config
+    else:
+        cfg = load_config(scenario, strategies=tuple(strategies), **params)
+    if rng is None:
+        return cfg
+    if isinstance(rng, np.random.Generator):
+        seed = int(rng.integers(SEED_MAX))
+    elif isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and 0 <= rng <= SEED_MAX:
+        seed = int(rng)
+    else:
+        raise ConfigError(f"rng: expected a seed in [0, {SEED_MAX}] or a numpy Generator, got {rng!r}")
+    return dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, seed=seed))

@@ -12,9 +12,11 @@ from __future__ import annotations
 import dataclasses
 import platform as _platform
 import subprocess
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 
+import mesa
 import numpy as np
 import pandas as pd
 
@@ -113,6 +115,11 @@ LENDER_COLUMNS = ("credit_outstanding", "fixed_limit_total", "temp_limit_total",
                   "limit_cut_amount", "limit_raises", "freezes", "delinq_30_rate", "delinq_90_rate", "charge_offs",
                   "charge_off_amount", "provisions", "score_auc", "multi_borrower_share", "risk_appetite",
                   "lender_equity", "accounts_open", "consumption_credit")
+
+
+# time-series columns that count things (integers in the frames)
+COUNT_PREFIXES = ("limit_cuts", "limit_raises", "freezes", "charge_offs", "merchants_", "merchant_failures",
+                  "layoffs", "contagion_failures", "anomaly_flags", "missed_payments", "accounts_", "failures_")
 
 
 class Recorder:
@@ -272,11 +279,7 @@ class Recorder:
         m = self.model
         n = self.n
         df = pd.DataFrame({k: v[:n] for k, v in self.columns.items()})
-        count_like = [c for c in df.columns if c.startswith(("limit_cuts", "limit_raises", "freezes", "charge_offs",
-                                                               "merchants_", "merchant_failures", "layoffs",
-                                                               "contagion_failures", "anomaly_flags",
-                                                               "missed_payments", "accounts_",
-                                                               "failures_"))]
+        count_like = [c for c in df.columns if c.startswith(COUNT_PREFIXES)]
         df[count_like] = df[count_like].astype(np.int64)
         df.insert(0, "day", np.arange(n))
         df.insert(0, "date", pd.to_datetime(m.calendar.dates[m.calendar.pos(0):m.calendar.pos(0) + n]))
@@ -325,6 +328,58 @@ class Recorder:
 
 
 # --------------------------------------------------------------------------- files
+
+
+class RecorderCollector(mesa.DataCollector):
+    """Mesa's ``DataCollector`` over the :class:`Recorder`: one model reporter per time-series
+    column (``date``, ``day`` and every column of :meth:`Recorder.timeseries`), each reading the
+    value the recorder wrote for the day just recorded, so Mesa's tools (``batch_run``, the
+    plot components of ``SolaraViz``) see the recorded outputs and nothing is kept twice in
+    two ways. It collects on recorded days only (``day >= 0``); its steps are ``model.steps``.
+    Agent reporters are opt-in (``CreditModel(agent_reporters=...)``)."""
+
+    def __init__(self, recorder: Recorder, agent_reporters: dict | None = None):
+        self.recorder = recorder
+        reporters = {"date": partial(_recorded_date, recorder), "day": partial(_recorded_day, recorder)}
+        for name in recorder.columns:
+            read = _recorded_count if name.startswith(COUNT_PREFIXES) else _recorded_value
+            reporters[name] = partial(read, recorder.columns[name], recorder)
+        super().__init__(model_reporters=reporters,
+                         agent_reporters={k: _lenient(v) for k, v in (agent_reporters or {}).items()})
+        self._validated = True   # the reporters read the recorder; nothing to try before the first day
+
+
+def collector(recorder: Recorder, agent_reporters: dict | None = None) -> RecorderCollector:
+    """The model's ``datacollector`` (:class:`RecorderCollector`)."""
+    return RecorderCollector(recorder, agent_reporters)
+
+
+def _recorded_value(column: np.ndarray, recorder: Recorder, model) -> float:
+    return float(column[recorder.n - 1])
+
+
+def _recorded_count(column: np.ndarray, recorder: Recorder, model) -> int:
+    return int(column[recorder.n - 1])
+
+
+def _recorded_day(recorder: Recorder, model) -> int:
+    return recorder.n - 1
+
+
+def _recorded_date(recorder: Recorder, model) -> pd.Timestamp:
+    return pd.Timestamp(recorder.model.calendar.date(recorder.n - 1))
+
+
+def _lenient(reporter):
+    """An agent reporter given as an attribute name reads ``None`` on agent types that lack the
+    attribute (a lender has no ``employed``), as one table over every agent type needs."""
+    if isinstance(reporter, str):
+        return partial(_attribute_or_none, reporter)
+    return reporter
+
+
+def _attribute_or_none(name: str, agent):
+    return getattr(agent, name, None)
 
 
 def code_version() -> str:
