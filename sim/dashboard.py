@@ -4,6 +4,11 @@
 :func:`plot_dashboard` saves it. Every series is optional: a column missing from the time
 series (an older run, or one written before a column was added) leaves its line out, never
 raises.
+
+Monthly bars (failures, limit cuts) show a month's mean per recorded day, not its total: the
+recorded horizon may start or end inside a month, and that month's total would look like a
+collapse. Such a partial month is drawn lighter and hatched, and the legend says how many of
+its days were recorded (:func:`month_coverage`, :func:`monthly_per_day`).
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 
 CAUSE_COLOURS = {"review": "#1f77b4", "macro": "#d62728", "anomaly": "#ff7f0e", "promo_reversion": "#9467bd",
                  "freeze": "#8c564b", "charge_off": "#7f7f7f", "experiment": "#2ca02c",
@@ -27,10 +34,18 @@ TIER_COLOURS = {"retailer": "#1f77b4", "distributor": "#ff7f0e", "manufacturer":
 
 # titles of the panels (tests find the panels by these)
 TITLE_UNEMPLOYMENT = "Contagion loop: unemployment and job flows"
-TITLE_FAILURES = "Contagion loop: merchant failures by tier (per month)"
+TITLE_FAILURES = "Contagion loop: merchant failures by tier (per day, monthly mean)"
 TITLE_CASH_DAYS = "Merchant liquidity by tier (days of cash)"
-TITLE_CUTS = "Platform limit cuts by cause (per month)"
+TITLE_CUTS = "Platform limit cuts by cause (per day, monthly mean)"
 TITLE_SUMMARY = "Summary"
+
+# monthly bars are a month's mean per recorded day (see monthly_per_day), so a month the
+# horizon cuts short is comparable with a whole one; it is drawn lighter and hatched
+YLABEL_FAILURES = "failures per day (monthly mean)"
+YLABEL_CUTS = "cuts per day (monthly mean)"
+PARTIAL_HATCH = "////"
+PARTIAL_ALPHA = 0.35
+BAR_SHARE = 0.85  # of its month's recorded span a bar covers (a gap between months)
 
 # line panels: title -> [(series, label, scale, 7-day mean)]
 LINE_PANELS = {
@@ -106,48 +121,118 @@ def _note(ax, text: str) -> None:
             bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8})
 
 
-def _month_spans(dates: pd.Series) -> tuple[pd.PeriodIndex, pd.DatetimeIndex, np.ndarray]:
-    """The months a run covers, each bar's left edge and width (days): a bar covers the
-    recorded part of its month, so bars line up with the daily lines."""
-    first, end = dates.iloc[0], dates.iloc[-1] + pd.Timedelta(days=1)
-    months = pd.period_range(first, dates.iloc[-1], freq="M")
-    left = pd.DatetimeIndex([max(m.start_time, first) for m in months])
-    right = pd.DatetimeIndex([min((m + 1).start_time, end) for m in months])
-    width = (right - left) / pd.Timedelta(days=1)
-    return months, left, 0.85 * np.asarray(width, dtype=float)
+def month_coverage(dates: pd.Series) -> pd.DataFrame:
+    """The calendar months the recorded days touch, one row a month (index: monthly periods,
+    named ``month``), with
+
+    - ``days``: the days recorded in the month;
+    - ``days_in_month``: the days the month has;
+    - ``partial``: fewer days recorded than the month has (the horizon starts or ends inside it);
+    - ``start``, ``end``: the first recorded day and the day after the last, the span its bar
+      covers, so bars line up with the daily lines.
+    """
+    days = pd.DatetimeIndex(pd.to_datetime(dates)).normalize()
+    by_month = pd.Series(days, index=days.to_period("M")).groupby(level=0)
+    cover = pd.DataFrame({"days": by_month.nunique(), "start": by_month.min(),
+                          "end": by_month.max() + pd.Timedelta(days=1)})
+    cover.index.name = "month"
+    cover.insert(1, "days_in_month", np.asarray(cover.index.days_in_month, dtype=np.int64))
+    cover.insert(2, "partial", cover["days"] < cover["days_in_month"])
+    return cover
 
 
-def _stacked_bars(ax, monthly: pd.DataFrame, left, width, colours: dict) -> None:
-    bottom = np.zeros(len(monthly))
-    for key in monthly.columns:
-        heights = monthly[key].to_numpy(dtype=float)
-        ax.bar(left, heights, width=width, bottom=bottom, align="edge", label=str(key),
-               color=colours.get(str(key)))
+def monthly_per_day(dates: pd.Series, daily: pd.DataFrame | pd.Series) -> pd.DataFrame | pd.Series:
+    """Monthly bars' heights: each month's total of a daily flow divided by the days recorded
+    in that month. The unit stays the daily one: yuan/day for money, count/day for events
+    (failures, cuts). So a month recorded for 10 days is comparable with a whole one, where
+    its total would look like a collapse.
+
+    ``daily`` has one row a recorded day, in the order of ``dates``; the result has one row a
+    month (the index of :func:`month_coverage`)."""
+    months = pd.DatetimeIndex(pd.to_datetime(dates)).to_period("M")
+    totals = daily.groupby(np.asarray(months)).sum()
+    totals.index = pd.PeriodIndex(totals.index, freq="M", name="month")
+    return totals.div(month_coverage(dates)["days"], axis=0)
+
+
+def daily_counts(when: pd.Series, dates: pd.Series, by: pd.Series | None = None) -> pd.DataFrame:
+    """Events (``when``: their dates) counted a recorded day (count/day): one row a date of
+    ``dates``, one column a value of ``by`` (one column, ``count``, without). Events outside
+    the recorded days are left out."""
+    day = pd.to_datetime(when).dt.normalize().reset_index(drop=True)
+    key = (pd.Series("count", index=day.index) if by is None
+           else by.astype(str).reset_index(drop=True))
+    counts = pd.DataFrame({"day": day, "key": key}).groupby(["day", "key"]).size().unstack(fill_value=0)
+    counts.columns.name = None
+    return counts.reindex(pd.DatetimeIndex(pd.to_datetime(dates)), fill_value=0)
+
+
+def partial_label(cover: pd.DataFrame) -> str | None:
+    """The legend's note on the partial months, left to right: ``partial months (17 of 31,
+    14 of 31 days)``; ``None`` when every month is whole."""
+    parts = cover[cover["partial"]]
+    if not len(parts):
+        return None
+    spans = ", ".join(f"{k} of {n}" for k, n in zip(parts["days"], parts["days_in_month"]))
+    return f"partial month{'s' if len(parts) > 1 else ''} ({spans} days)"
+
+
+def _month_bars(ax, per_day: pd.DataFrame, cover: pd.DataFrame, colours: dict) -> list:
+    """Stacked monthly bars of per-day values (one column a key, see :func:`monthly_per_day`),
+    each over the recorded part of its month; a partial month's bars are lighter and hatched.
+    Returns the legend handles: a plain swatch a key, and a hatched one naming the partial
+    months."""
+    left = pd.DatetimeIndex(cover["start"])
+    width = BAR_SHARE * ((cover["end"] - cover["start"]) / pd.Timedelta(days=1)).to_numpy(dtype=float)
+    partial = cover["partial"].to_numpy()
+    bottom = np.zeros(len(cover))
+    handles = []
+    for key in per_day.columns:
+        heights = per_day[key].to_numpy(dtype=float)
+        bars = ax.bar(left, heights, width=width, bottom=bottom, align="edge", label=str(key),
+                      color=colours.get(str(key)))
+        colour = bars.patches[0].get_facecolor()
+        for patch in np.asarray(bars.patches, dtype=object)[partial]:
+            patch.set_facecolor(to_rgba(colour, PARTIAL_ALPHA))
+            patch.set_hatch(PARTIAL_HATCH)
+            patch.set_hatchcolor(colour)
+        handles.append(Patch(facecolor=colour, label=str(key)))
         bottom = bottom + heights
+    label = partial_label(cover)
+    if label and len(per_day.columns):
+        handles.append(Patch(facecolor="white", hatch=PARTIAL_HATCH, edgecolor="grey", label=label))
+    return handles
 
 
-def failures_by_tier(ts: pd.DataFrame, failures: pd.DataFrame | None = None) -> pd.DataFrame | None:
-    """Monthly merchant failures, one column a tier (``None`` when no tier is recorded).
+def _bar_centres(cover: pd.DataFrame) -> pd.DatetimeIndex:
+    """Where a monthly marker goes: the middle of its month's bar."""
+    return pd.DatetimeIndex(cover["start"]) + (cover["end"] - cover["start"]).to_numpy() * (BAR_SHARE / 2)
+
+
+def _month_legend(ax, bar_handles: list) -> None:
+    """The lines' entries, then the bars'; room above the bars for them."""
+    handles = [line for line in ax.get_lines() if not line.get_label().startswith("_")] + bar_handles
+    rows = -(-len(handles) // 2)
+    ax.set_ylim(0, ax.get_ylim()[1] * (1.15 + 0.07 * rows))
+    ax.legend(handles=handles, ncol=2, loc="upper left", **LEGEND)
+
+
+def daily_failures_by_tier(ts: pd.DataFrame, failures: pd.DataFrame | None = None) -> pd.DataFrame | None:
+    """Merchant failures a recorded day (count/day), one column a tier (``None`` when no tier
+    is recorded), one row a row of ``ts``.
 
     The time-series columns ``failures_<tier>`` are used when present; otherwise the failures
-    frame (``date``, ``tier``, ...) is counted. Months are those the time series covers."""
-    if len(ts) == 0:
-        return None
-    months = pd.PeriodIndex(ts["date"].dt.to_period("M").unique(), freq="M")
+    frame (``date``, ``tier``, ...) is counted (failures outside the recorded days left out)."""
     cols = [t for t in TIERS if _has(ts, f"failures_{t}")]
     if cols:
-        by_month = ts.groupby(ts["date"].dt.to_period("M"))[[f"failures_{t}" for t in cols]].sum()
-        by_month.columns = cols
-    elif failures is not None and {"date", "tier"} <= set(failures.columns):
-        f = failures[["date", "tier"]].copy()
-        f["date"] = pd.to_datetime(f["date"])
-        f = f[(f["date"] >= ts["date"].iloc[0]) & (f["date"] < ts["date"].iloc[-1] + pd.Timedelta(days=1))]
-        f["tier"] = f["tier"].astype(str)
-        by_month = f.groupby([f["date"].dt.to_period("M"), "tier"]).size().unstack(fill_value=0)
-        cols = [t for t in TIERS] + sorted(set(by_month.columns) - set(TIERS))
-    else:
+        daily = ts[[f"failures_{t}" for t in cols]].copy()
+        daily.columns = cols
+        daily.index = pd.DatetimeIndex(ts["date"])
+        return daily
+    if failures is None or not {"date", "tier"} <= set(failures.columns):
         return None
-    return by_month.reindex(index=months, columns=cols, fill_value=0).fillna(0).astype(np.int64)
+    daily = daily_counts(failures["date"], ts["date"], failures["tier"])
+    return daily.reindex(columns=list(TIERS) + sorted(set(daily.columns) - set(TIERS)), fill_value=0)
 
 
 def _unemployment_panel(ax, ts: pd.DataFrame) -> None:
@@ -176,28 +261,27 @@ def _failures_panel(ax, ts: pd.DataFrame, failures: pd.DataFrame | None) -> None
     ax.set_title(TITLE_FAILURES)
     if len(ts) == 0:
         return
-    months, left, width = _month_spans(ts["date"])
-    monthly = failures_by_tier(ts, failures)
-    if monthly is None and _has(ts, "merchant_failures"):  # tier not recorded: all tiers together
-        monthly = (ts.groupby(ts["date"].dt.to_period("M"))["merchant_failures"].sum()
-                   .reindex(months, fill_value=0).to_frame("all tiers"))
-    if monthly is None:
+    daily = daily_failures_by_tier(ts, failures)
+    if daily is None and _has(ts, "merchant_failures"):  # tier not recorded: all tiers together
+        daily = ts[["merchant_failures"]].set_axis(["all tiers"], axis=1)
+    if daily is None:
         _note(ax, "merchant failures not recorded")
         return
-    _stacked_bars(ax, monthly, left, width, TIER_COLOURS | {"all tiers": "grey"})
-    total = int(monthly.to_numpy().sum())
+    cover = month_coverage(ts["date"])
+    per_day = monthly_per_day(ts["date"], daily)
+    handles = _month_bars(ax, per_day, cover, TIER_COLOURS | {"all tiers": "grey"})
+    top = float(per_day.sum(axis=1).max())
+    total = int(daily.to_numpy().sum())
     if _has(ts, "contagion_failures") and total:
-        contagion = ts.groupby(ts["date"].dt.to_period("M"))["contagion_failures"].sum().reindex(
-            months, fill_value=0).to_numpy(dtype=float)
-        contagion[contagion == 0] = np.nan  # no marker for a month without contagion failures
-        ax.plot(left + pd.to_timedelta(width / 2, unit="D"), contagion, "kx", markersize=6,
+        contagion = monthly_per_day(ts["date"], ts["contagion_failures"].astype(float))
+        contagion = contagion.where(contagion > 0)  # no marker for a month without contagion failures
+        ax.plot(_bar_centres(cover), contagion.to_numpy(dtype=float), "kx", markersize=6,
                 label="of which contagion")
-    ax.set_ylabel("failures", fontsize=8)
-    ax.set_ylim(bottom=0, top=1.35 * max(1.0, monthly.sum(axis=1).max()))
-    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.set_ylabel(YLABEL_FAILURES, fontsize=8)
+    ax.set_ylim(0, top if top > 0 else 1.0)
     if not total:
         _note(ax, "no merchant failures")
-    ax.legend(ncol=2, loc="upper left", **LEGEND)
+    _month_legend(ax, handles)
 
 
 def _cash_days_panel(ax, ts: pd.DataFrame) -> None:
@@ -240,23 +324,25 @@ def _cuts_panel(ax, ts: pd.DataFrame, changes: pd.DataFrame, info: dict) -> None
     freezes = changes[changes["cause"] == "freeze"]
     cuts = changes[(changes["new_limit"] < changes["old_limit"])
                    & ~changes["cause"].isin(["promo_expiry", "freeze", "charge_off"])]
-    months, left, width = _month_spans(ts["date"])
-    top = 1.0
+    cover = month_coverage(ts["date"])
+    top = 0.0
     if len(freezes):
-        per_month = freezes.groupby(freezes["date"].dt.to_period("M")).size().reindex(months, fill_value=0)
-        ax.plot(left + pd.to_timedelta(width / 2, unit="D"), per_month.to_numpy(dtype=float), color="black",
-                marker=".", lw=1, label="freezes (apart)")
-        top = max(top, float(per_month.max()))
-    if len(cuts):
-        monthly = cuts.groupby([cuts["date"].dt.to_period("M"), cuts["cause"].astype(str)]).size().unstack(
-            fill_value=0)
-        monthly = monthly.loc[:, monthly.sum() > 0].reindex(months, fill_value=0)
-        _stacked_bars(ax, monthly, left, width, CAUSE_COLOURS)
-        top = max(top, float(monthly.sum(axis=1).max()))
-    if len(cuts) or len(freezes):
-        ax.set_ylim(0, 1.3 * top)
-        ax.legend(ncol=2, loc="upper left", **LEGEND)
-    if not len(cuts):
+        per_day = monthly_per_day(ts["date"], daily_counts(freezes["date"], ts["date"])["count"])
+        ax.plot(_bar_centres(cover), per_day.to_numpy(dtype=float), color="black", marker=".", lw=1,
+                label="freezes (apart)")
+        top = max(top, float(per_day.max()))
+    handles = []
+    daily = daily_counts(cuts["date"], ts["date"], cuts["cause"])
+    daily = daily.loc[:, daily.sum() > 0]
+    if daily.shape[1]:
+        per_day = monthly_per_day(ts["date"], daily)
+        handles = _month_bars(ax, per_day, cover, CAUSE_COLOURS)
+        top = max(top, float(per_day.sum(axis=1).max()))
+    if handles or ax.get_lines():
+        ax.set_ylabel(YLABEL_CUTS, fontsize=8)
+        ax.set_ylim(0, top if top > 0 else 1.0)
+        _month_legend(ax, handles)
+    if not handles:
         _note(ax, "no limit cuts")
 
 

@@ -11,22 +11,23 @@ import pandas as pd
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from sim.dashboard import (TIERS, TITLE_CASH_DAYS, TITLE_FAILURES, TITLE_SUMMARY, TITLE_UNEMPLOYMENT,
-                           dashboard_figure, plot_dashboard)
+from sim.dashboard import (PARTIAL_ALPHA, PARTIAL_HATCH, TIERS, TITLE_CASH_DAYS, TITLE_CUTS, TITLE_FAILURES,
+                           TITLE_SUMMARY, TITLE_UNEMPLOYMENT, YLABEL_CUTS, YLABEL_FAILURES, daily_counts,
+                           dashboard_figure, month_coverage, monthly_per_day, partial_label, plot_dashboard)
 
 PNG = b"\x89PNG\r\n\x1a\n"
 START = "2026-01-01"
 
 
-def synthetic_ts(days: int = 365, optional: bool = True, seed: int = 1) -> pd.DataFrame:
-    """A daily frame shaped like ``timeseries.parquet``. ``optional`` adds the columns the
-    model is gaining (hires, vacancies, late payables, failures and cash days by tier) and
-    drops the unemployment target it is losing."""
+def synthetic_ts(days: int = 365, optional: bool = True, seed: int = 1, start: str = START) -> pd.DataFrame:
+    """A daily frame shaped like ``timeseries.parquet``, from ``start``. ``optional`` adds the
+    columns the model is gaining (hires, vacancies, late payables, failures and cash days by
+    tier) and drops the unemployment target it is losing."""
     rng = np.random.default_rng(seed)
     t = np.arange(days)
     wave = np.sin(2 * np.pi * t / 120)
     ts = pd.DataFrame({
-        "date": pd.date_range(START, periods=days, freq="D").astype("datetime64[ms]"),
+        "date": pd.date_range(start, periods=days, freq="D").astype("datetime64[ms]"),
         "day": t,
         "consumption": 1.3e5 * (1 + 0.1 * wave), "consumption_credit": 1e5 * (1 + 0.1 * wave),
         "unmet_demand": 1e4 + 0 * t, "stockout_loss": 1e3 + 0 * t,
@@ -100,8 +101,21 @@ def panel(fig, title):
     return found[0]
 
 
-def bar_sums(ax) -> dict[str, float]:
-    return {c.get_label(): sum(p.get_height() for p in c.patches) for c in ax.containers}
+def recorded_days(ts: pd.DataFrame) -> list[int]:
+    """The days ``ts`` records in each month it touches, in order (counted here, apart from
+    ``sim.dashboard``)."""
+    return ts["date"].dt.to_period("M").value_counts().sort_index().tolist()
+
+
+def bar_totals(ax, ts: pd.DataFrame) -> dict[str, float]:
+    """Each bar series' total over the run: a bar is its month's mean per recorded day, so its
+    height times the days recorded in the month is the month's total."""
+    days = recorded_days(ts)
+    totals = {}
+    for c in ax.containers:
+        assert len(c.patches) == len(days), c.get_label()
+        totals[c.get_label()] = sum(p.get_height() * d for p, d in zip(c.patches, days))
+    return totals
 
 
 def time_axes(fig):
@@ -140,7 +154,7 @@ def test_loop_panel_bars_are_the_failures_per_tier(full):
     ax = panel(fig, TITLE_FAILURES)
     expected = {tier: float(ts[f"failures_{tier}"].sum()) for tier in TIERS}
     assert min(expected.values()) > 0
-    assert bar_sums(ax) == pytest.approx(expected)
+    assert bar_totals(ax, ts) == pytest.approx(expected)
     assert sum(expected.values()) == ts["merchant_failures"].sum()
     # one bar a month, each inside the recorded horizon
     for c in ax.containers:
@@ -164,18 +178,18 @@ def test_failures_by_tier_from_the_failures_frame():
     ts = full_ts.drop(columns=[f"failures_{t}" for t in TIERS])
     fig = dashboard_figure(ts, synthetic_changes(), INFO, failures=failures)
     expected = {t: float(full_ts[f"failures_{t}"].sum()) for t in TIERS}
-    assert bar_sums(panel(fig, TITLE_FAILURES)) == pytest.approx(expected)
+    assert bar_totals(panel(fig, TITLE_FAILURES), ts) == pytest.approx(expected)
 
 
 def test_failures_without_tier_fall_back_to_the_total():
     ts = synthetic_ts(optional=False)
     fig = dashboard_figure(ts, synthetic_changes(), INFO)
     total = float(ts["merchant_failures"].sum())
-    assert bar_sums(panel(fig, TITLE_FAILURES)) == pytest.approx({"all tiers": total})
+    assert bar_totals(panel(fig, TITLE_FAILURES), ts) == pytest.approx({"all tiers": total})
     # an empty failures frame still has tiers: all zero
     empty = pd.DataFrame({"date": pd.Series(dtype="datetime64[ns]"), "tier": pd.Series(dtype=object)})
     fig = dashboard_figure(ts, synthetic_changes(), INFO, failures=empty)
-    assert bar_sums(panel(fig, TITLE_FAILURES)) == {t: 0.0 for t in TIERS}
+    assert bar_totals(panel(fig, TITLE_FAILURES), ts) == {t: 0.0 for t in TIERS}
 
 
 def test_cash_days_by_tier(full):
@@ -233,7 +247,7 @@ def test_missing_columns_never_raise(tmp_path):
     plot_dashboard(ts, changes, {"scenario": "bare"}, tmp_path / "d.png")
     assert (tmp_path / "d.png").read_bytes()[:8] == PNG
     fig = dashboard_figure(ts, changes, {"scenario": "bare"})
-    assert bar_sums(panel(fig, TITLE_FAILURES)) == {}  # nothing to count: a note, no bars
+    assert bar_totals(panel(fig, TITLE_FAILURES), ts) == {}  # nothing to count: a note, no bars
     assert [line.get_label() for ax in fig.axes for line in ax.get_lines()] == ["consumption", "unemployment (%)"]
 
 
@@ -250,5 +264,123 @@ def test_real_run_writes_the_dashboard(tmp_path):
     frames = model.results()
     failures = failures_frame(model)
     fig = dashboard_figure(frames["timeseries"], frames["limit_changes"], info, failures=failures)
-    sums = bar_sums(panel(fig, TITLE_FAILURES))
-    assert sum(sums.values()) == frames["timeseries"]["merchant_failures"].sum() == len(failures)
+    totals = bar_totals(panel(fig, TITLE_FAILURES), frames["timeseries"])
+    assert frames["timeseries"]["merchant_failures"].sum() == len(failures)
+    assert sum(totals.values()) == pytest.approx(len(failures))
+
+
+# --- partial months: a month the recorded horizon cuts short is not drawn as a whole one ---
+
+# 33 days: 3 of January's 31 (29-31), the whole of February (28), 2 of March's 31 (1-2)
+HAND_DATES = pd.Series(pd.date_range("2026-01-29", "2026-03-02", freq="D").astype("datetime64[ms]"))
+HAND_DAILY = pd.DataFrame({
+    "failures": [3, 0, 6] + [1, 0] * 14 + [10, 0],               # count/day
+    "sales": [100.0, 200.0, 300.0] + [50.0] * 28 + [40.0, 20.0],  # yuan/day
+})
+
+
+def test_month_coverage_partial_first_and_last_month():
+    cover = month_coverage(HAND_DATES)
+    assert [str(m) for m in cover.index] == ["2026-01", "2026-02", "2026-03"]
+    assert cover["days"].tolist() == [3, 28, 2]
+    assert cover["days_in_month"].tolist() == [31, 28, 31]
+    assert cover["partial"].tolist() == [True, False, True]
+    assert list(cover["start"]) == [pd.Timestamp(d) for d in ("2026-01-29", "2026-02-01", "2026-03-01")]
+    assert list(cover["end"]) == [pd.Timestamp(d) for d in ("2026-02-01", "2026-03-01", "2026-03-03")]
+    assert partial_label(cover) == "partial months (3 of 31, 2 of 31 days)"
+    assert partial_label(cover.iloc[:2]) == "partial month (3 of 31 days)"
+    whole = month_coverage(pd.Series(pd.date_range("2026-02-01", "2026-03-31", freq="D")))
+    assert whole["partial"].tolist() == [False, False] and partial_label(whole) is None
+
+
+def test_monthly_per_day_is_the_total_over_the_recorded_days():
+    """January: 9 failures in 3 days, 3/day (its total, 9, would be a third of February's 14
+    though its rate is six times higher); February 14 in 28 days; March 10 in 2 days."""
+    per_day = monthly_per_day(HAND_DATES, HAND_DAILY)
+    assert per_day["failures"].tolist() == [3.0, 0.5, 5.0]
+    assert per_day["sales"].tolist() == [200.0, 50.0, 30.0]
+    # a Series gives a Series, the same numbers
+    assert monthly_per_day(HAND_DATES, HAND_DAILY["failures"]).tolist() == [3.0, 0.5, 5.0]
+    # times the days recorded: the monthly totals
+    assert (per_day["failures"] * month_coverage(HAND_DATES)["days"]).tolist() == [9.0, 14.0, 10.0]
+
+
+def test_daily_counts_counts_events_a_recorded_day():
+    when = pd.Series(pd.to_datetime(["2026-01-28", "2026-01-29", "2026-01-29 15:00", "2026-02-10",
+                                     "2026-03-02", "2026-03-03"], format="ISO8601"))
+    cause = pd.Series(["review", "review", "macro", "review", "macro", "review"])
+    counts = daily_counts(when, HAND_DATES, cause)  # the first and last are outside the horizon
+    assert len(counts) == 33 and sorted(counts.columns) == ["macro", "review"]
+    assert counts.to_numpy().sum() == 4
+    assert counts.loc["2026-01-29"].to_dict() == {"macro": 1, "review": 1}
+    assert counts.loc["2026-02-10", "review"] == 1 and counts.loc["2026-03-02", "macro"] == 1
+    assert daily_counts(when, HAND_DATES)["count"].sum() == 4
+
+
+def _hatched(container) -> list[bool]:
+    return [p.get_hatch() == PARTIAL_HATCH for p in container.patches]
+
+
+def _legend_texts(ax) -> list[str]:
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_partial_months_are_drawn_as_daily_means_and_hatched():
+    """A year from 15 January: January 2026 has 17 of 31 days recorded, January 2027 14 of 31.
+    Failures and cuts happen at constant daily rates, so every month's bar has the same height;
+    drawn as totals the partial months would be 17 and 14 high against 28 to 31."""
+    ts = synthetic_ts(days=365, start="2026-01-15")
+    ts["failures_retailer"], ts["failures_distributor"], ts["failures_manufacturer"] = 1, 2, 0
+    ts["merchant_failures"], ts["contagion_failures"] = 3, 1
+    days = len(ts)
+    changes = pd.DataFrame({
+        "date": pd.concat([ts["date"], ts["date"]], ignore_index=True),
+        "lender": "baitiao", "old_limit": 1000.0, "new_limit": 500.0,
+        "cause": ["review"] * days + ["freeze"] * days,  # one cut and one freeze a day
+    })
+    fig = dashboard_figure(ts, changes, INFO)
+    FigureCanvasAgg(fig).draw()
+    assert recorded_days(ts) == [17] + [28 if m == 2 else 30 if m in (4, 6, 9, 11) else 31
+                                        for m in range(2, 13)] + [14]
+    partial = [True] + [False] * 11 + [True]
+    note = "partial months (17 of 31, 14 of 31 days)"
+
+    failures = panel(fig, TITLE_FAILURES)
+    bars = {c.get_label(): c for c in failures.containers}
+    assert list(bars) == list(TIERS)
+    assert [p.get_height() for p in bars["retailer"].patches] == [1.0] * 13
+    assert [p.get_height() for p in bars["distributor"].patches] == [2.0] * 13
+    assert [p.get_y() for p in bars["distributor"].patches] == [1.0] * 13  # stacked on the retailers
+    assert [p.get_height() for p in bars["manufacturer"].patches] == [0.0] * 13
+    for c in bars.values():
+        assert _hatched(c) == partial
+        assert [p.get_facecolor()[3] for p in c.patches] == [PARTIAL_ALPHA if k else 1.0 for k in partial]
+    contagion = [line for line in failures.get_lines() if line.get_label() == "of which contagion"]
+    assert len(contagion) == 1 and contagion[0].get_ydata().tolist() == [1.0] * 13
+    assert failures.get_ylabel() == YLABEL_FAILURES == "failures per day (monthly mean)"
+    assert _legend_texts(failures) == ["of which contagion", *TIERS, note]
+    # the legend's swatches: plain colours for the tiers, hatched for the note
+    swatches = failures.get_legend().get_patches()
+    assert [p.get_hatch() for p in swatches] == [None, None, None, PARTIAL_HATCH]
+
+    cuts = panel(fig, TITLE_CUTS)
+    assert [c.get_label() for c in cuts.containers] == ["review"]
+    assert [p.get_height() for p in cuts.containers[0].patches] == [1.0] * 13
+    assert _hatched(cuts.containers[0]) == partial
+    freezes = [line for line in cuts.get_lines() if line.get_label() == "freezes (apart)"]
+    assert len(freezes) == 1 and freezes[0].get_ydata().tolist() == [1.0] * 13
+    assert cuts.get_ylabel() == YLABEL_CUTS
+    assert _legend_texts(cuts) == ["freezes (apart)", "review", note]
+
+    # each bar over the recorded part of its month: the first starts on 15 January
+    first = bars["retailer"].patches[0]
+    assert first.get_x() == mdates.date2num(pd.Timestamp("2026-01-15"))
+    assert first.get_width() == pytest.approx(0.85 * 17)
+    check_date_axes(fig, 365)  # concise date labels kept
+
+
+def test_whole_months_have_no_partial_note(full):
+    for title in (TITLE_FAILURES, TITLE_CUTS):
+        ax = panel(full[1], title)
+        assert ax.containers and not any(any(_hatched(c)) for c in ax.containers)
+        assert not [t for t in _legend_texts(ax) if "partial" in t]
