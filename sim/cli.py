@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -144,6 +146,17 @@ def _parser() -> argparse.ArgumentParser:
                                                       "file's analysis.heatmap, else its first two parameters)")
     ana.add_argument("--partial", action="store_true", help="analyse an unfinished sweep's runs")
     ana.add_argument("--quiet", action="store_true", help="no report")
+    app = command("app", help="serve the Solara app: watch contagion in a browser",
+                  description="Serve the Solara app (sim/app/) on HOST:PORT: the supply network and time series as "
+                              "the model steps, live shocks, an inspector and a with/without-strategy comparison. "
+                              "It renders with no internet (Solara's assets are installed with the package).")
+    app.add_argument("--host", default="127.0.0.1",
+                     help="address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 opens it to the "
+                          "network, with no authentication)")
+    app.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    app.add_argument("--scenario", default="baseline", metavar="NAME", help="the scenario a session starts from")
+    app.add_argument("--seed", type=int, help="the first seed (run.seed)")
+    _layer_flags(app, "start from this parameter value (repeatable), e.g. --set population.merchants=200")
     command("scenarios", help="list the scenarios in scenarios/ with their descriptions")
     par = command("params", help="print every parameter with default, unit, range and source",
                   description="Print every parameter with its default, unit, range, meaning and source; with "
@@ -220,7 +233,47 @@ def _dispatch(args) -> int:
         return _sweep(args)
     if args.command == "analyze":
         return _analyze(args)
+    if args.command == "app":
+        return _app(args)
     return _run(args)
+
+
+def app_settings(args):
+    """The settings a session of ``sim app`` starts from, checked before the server starts."""
+    from sim.app.state import Settings
+    from sim.config import parse_override
+
+    base = Settings()
+    values = dict(base.values)
+    for text in args.overrides:
+        key, value = parse_override(text)
+        values[key] = value
+    settings = Settings(scenario=args.scenario, strategies=tuple(args.strategies),
+                        seed=base.seed if args.seed is None else args.seed, values=tuple(values.items()))
+    settings.config()   # a bad scenario, key or value is refused here, with its name
+    return settings
+
+
+def app_command(host: str, port: int) -> list[str]:
+    """The command that serves the app: Solara's server in production mode (its assets from
+    the installed package, not a CDN) on ``host``:``port``."""
+    return [sys.executable, "-m", "solara", "run", "sim.app.page", "--production", "--host", host,
+            "--port", str(port), "--no-open"]
+
+
+def _app(args) -> int:
+    if not 0 < args.port < 65536:
+        raise ConfigError(f"--port: {args.port} is not a port (1..65535)")
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"sim app: listening on {args.host}: anyone who reaches this machine can use the app", file=sys.stderr)
+    from sim.app.state import ENV
+
+    env = {**os.environ, ENV: app_settings(args).to_json()}
+    print(f"sim app: serving on http://{args.host}:{args.port}/ (Ctrl-C stops it)", file=sys.stderr)
+    try:
+        return subprocess.call(app_command(args.host, args.port), env=env)
+    except KeyboardInterrupt:
+        return OK
 
 
 def _one_line(err: BaseException, limit: int = 300) -> str:

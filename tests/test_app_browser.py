@@ -1,0 +1,122 @@
+"""The app end to end: ``sim app`` serves it on loopback and Debian's Chromium (headless, driven
+by Playwright, the outside network blocked) steps it, plays and pauses it, applies a shock,
+opens the inspector and saves a screenshot. Any request that leaves loopback, or fails, fails
+the test: the app must render with no internet.
+
+Set ``SIM_APP_SCREENSHOT=path.png`` to keep the screenshot (README's is made so).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                                reason="needs Debian's chromium (apt-get install chromium; .ci/run installs it)")
+LOOPBACK = re.compile(r"^(https?|wss?)://(127\.0\.0\.1|localhost)(:\d+)?/")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("app") / "server.log"
+    log = open(log_path, "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "app", "--port", str(port)], start_new_session=True,
+                            stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"sim app did not start on {url}: {log_path.read_text(errors='replace')[-2000:]}")
+                time.sleep(0.5)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
+def _date(page) -> str:
+    return page.locator(".current-date").inner_text()
+
+
+def test_the_app_steps_plays_shocks_and_inspects_in_a_browser_offline(server, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    outside, failed = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        try:
+            context = browser.new_context(viewport={"width": 1600, "height": 1300})
+
+            def only_loopback(route):
+                url = route.request.url
+                if LOOPBACK.match(url) or url.startswith(("data:", "blob:")):
+                    return route.continue_()
+                outside.append(url)
+                return route.abort()
+
+            context.route("**/*", only_loopback)
+            page = context.new_page()
+            page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+            page.goto(server)
+            # the burn-in runs before the first frame: the page waits for it
+            expect(page.locator(".current-date")).to_contain_text("(day -1,", timeout=180_000)
+            page.get_by_role("button", name="Step", exact=True).click()
+            expect(page.locator(".current-date")).to_contain_text("2026-01-01 (day 0,", timeout=30_000)
+            # the network and the six panels are drawn (ECharts draws on canvases)
+            expect(page.locator(".solara-echarts canvas")).to_have_count(7, timeout=30_000)
+            page.get_by_role("button", name="▶").click()
+            page.wait_for_timeout(3000)
+            page.get_by_role("button", name="❚❚").click()
+            day = int(re.search(r"day (\d+)", _date(page)).group(1))
+            assert day >= 3, _date(page)   # it ran
+            page.wait_for_timeout(500)
+            after_pause = _date(page)
+            page.wait_for_timeout(1000)
+            assert _date(page) == after_pause   # and it stopped
+            page.get_by_role("button", name=re.compile("^Credit tightening")).click()
+            expect(page.get_by_text(re.compile(r"credit_tightening from \d{4}-\d\d-\d\d"))).to_be_visible(timeout=30_000)
+            page.get_by_role("button", name="Step", exact=True).click()
+            expect(page.locator(".current-date")).to_contain_text(f"(day {day + 1},", timeout=30_000)
+            page.get_by_role("tab", name="Page 1").click()
+            expect(page.locator(".merchant-summary")).to_contain_text("Merchant 0", timeout=30_000)
+            page.get_by_role("tab", name="Page 0").click()
+            expect(page.locator(".solara-echarts canvas")).to_have_count(7, timeout=30_000)
+            page.wait_for_timeout(1500)
+            shot = tmp_path / "app.png"
+            page.screenshot(path=str(shot), full_page=False)
+            assert shot.stat().st_size > 50_000   # a page with pictures, not a blank one
+            if os.environ.get("SIM_APP_SCREENSHOT"):
+                shutil.copy(shot, os.environ["SIM_APP_SCREENSHOT"])
+        finally:
+            browser.close()
+    assert outside == [], f"the page asked for something outside loopback: {outside[:5]}"
+    assert failed == [], f"requests that failed: {failed[:5]}"
