@@ -12,13 +12,15 @@ FIND_PYTHON = for c in "$$PYTHON" python3.13 python3.12 python3 \
 	  "$$c" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null && { echo "$$c"; break; }; \
 	done
 
-.PHONY: run test venv bench bench-sweep docs scenarios clean help
+.PHONY: run test venv app bench bench-sweep bench-app docs scenarios clean help
 
 help:
 	@echo "make run    - set up .venv, run the baseline scenario, write results/baseline"
 	@echo "make test   - set up .venv and run the whole test suite"
 	@echo "make bench  - run the benchmarks and print consumer-days per second"
 	@echo "make bench-sweep - measure the sweep's overhead and the speed-up of two workers"
+	@echo "make app    - set up .venv and serve the app on http://127.0.0.1:8765/"
+	@echo "make bench-app - time a step with every panel redrawn (server and Chromium)"
 	@echo "make docs   - refill the generated tables of docs/model.md and docs/scenarios.md"
 	@echo "make scenarios - rerun every study of docs/scenarios.md (under an hour on two cores)"
 
@@ -47,6 +49,12 @@ bench: $(STAMP)
 
 bench-sweep: $(STAMP)
 	$(PY) benchmarks/bench_sweep.py --out benchmarks/out/bench_sweep.json
+
+app: $(STAMP)
+	$(VENV)/bin/sim app
+
+bench-app: $(STAMP)
+	$(PY) benchmarks/bench_app.py --browser --out benchmarks/out/bench_app.json
 
 clean:
 	rm -rf $(VENV) results .pytest_cache

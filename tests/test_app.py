@@ -148,7 +148,7 @@ def test_the_layout_puts_tiers_in_rows_and_each_merchant_on_its_own_place(small)
 def test_panels_draw_the_recorders_columns(small):
     small.run(until=20)
     options = panel_options(small)
-    assert [o["title"]["text"] for o in options] == [title for title, _, _ in PANELS]
+    assert [o["title"]["text"] for o in options] == [f"{title} ({unit})" for title, _, unit in PANELS]
     cols = small.recorder.columns
     spending = {s["name"]: s["data"] for s in options[0]["series"]}
     assert spending["cash"] == [float(f"{v:.4g}") for v in (cols["consumption_cash"][:20] / 1e3).tolist()]
@@ -156,6 +156,20 @@ def test_panels_draw_the_recorders_columns(small):
     assert np.array_equal(series["Merchant failures so far"]["retailers"], np.cumsum(cols["failures_retailer"][:20]))
     assert np.allclose(series["Labour and appetite"]["layoffs per 1,000 consumers"], cols["layoffs"][:20] * 1000 / 300)
     assert len(options[0]["xAxis"]["data"]) == 20 and options[0]["xAxis"]["data"][0] == "2026-01-01"
+
+
+def test_contagion_failures_by_tier_count_the_failure_logs_non_liquidity_rows(small):
+    small.run(until=10)
+    small.failure_rows.extend([   # a hand-made log: two contagion failures, one liquidity failure
+        {"date": np.datetime64("2026-01-03"), "tier": "retailer", "cause": "counterparty"},
+        {"date": np.datetime64("2026-01-06"), "tier": "retailer", "cause": "credit_line"},
+        {"date": np.datetime64("2026-01-04"), "tier": "retailer", "cause": "liquidity"},
+        {"date": np.datetime64("2026-01-05"), "tier": "distributor", "cause": "counterparty"}])
+    small.failure_rows[:] = [r for r in small.failure_rows if "merchant_id" not in r]
+    series = panel_series(small)["Merchant failures so far"]
+    assert series["retailers (contagion)"].tolist() == [0, 0, 1, 1, 1, 2, 2, 2, 2, 2]
+    assert series["distributors (contagion)"].tolist() == [0, 0, 0, 0, 1, 1, 1, 1, 1, 1]
+    assert not series["manufacturers (contagion)"].any()
 
 
 # --------------------------------------------------------------------------- components

@@ -125,8 +125,7 @@ PANELS = [
                          ("temp_limit_total", "temporary limits")], "million yuan"),
     ("Limit cuts by cause", [(f"limit_cuts_{c}", c) for c in CAUSES], "cuts/day"),
     ("Delinquency", [("delinq_30_rate", "30+ days"), ("delinq_90_rate", "90+ days")], "share of accounts"),
-    ("Merchant failures so far", [(f"failures_{t}", t + "s") for t in TIER_NAMES]
-     + [("contagion_failures", "of which contagion")], "failures (cumulative)"),
+    ("Merchant failures so far", [(f"failures_{t}", t + "s") for t in TIER_NAMES], "failures (cumulative)"),
     ("Labour and appetite", [("unemployment_rate", "unemployment rate"),
                              ("risk_appetite", "platform risk appetite")], "rate; appetite 1 = normal"),
 ]
@@ -154,7 +153,23 @@ def panel_series(model) -> dict[str, dict[str, np.ndarray]]:
                 values = np.cumsum(values)
             series[label] = values * SCALE[title] if title in SCALE else values
         out[title] = series
+    out["Merchant failures so far"].update(contagion_by_tier(model))
     out["Labour and appetite"]["layoffs per 1,000 consumers"] = rec.columns["layoffs"][:n] * 1000.0 / model.consumers.n
+    return out
+
+
+def contagion_by_tier(model) -> dict[str, np.ndarray]:
+    """Cumulative contagion failures (counterparty or credit-line causes, not liquidity) of each
+    tier on each recorded day, from the model's failure log (``failures.csv``'s rows):
+    ``{"<tier>s (contagion)": values}``."""
+    n = model.recorder.n
+    start = np.datetime64(model.cfg.run.start_date, "D")
+    out = {}
+    for tier in TIER_NAMES:
+        days = [int((np.datetime64(r["date"], "D") - start).astype(int)) for r in model.failure_rows
+                if r["tier"] == tier and r["cause"] != "liquidity"]
+        daily = np.bincount(np.asarray(days, dtype=np.int64), minlength=n)[:n] if days else np.zeros(n)
+        out[f"{tier}s (contagion)"] = np.cumsum(daily).astype(float)
     return out
 
 
@@ -166,7 +181,7 @@ def _rounded(values: np.ndarray) -> list:
 def panel_options(model) -> list[dict]:
     """One ECharts line-chart option per panel, over the recorded days so far (the burn-in is
     not shown): platform spending by payment means and unmet demand; credit outstanding and
-    limits; cuts per day by cause; delinquency; failures by tier and contagion failures;
+    limits; cuts per day by cause; delinquency; failures by tier, dashed their contagion failures;
     unemployment, the platform's risk appetite and layoffs."""
     n = model.recorder.n
     dates = [str(d) for d in model.calendar.dates[model.calendar.pos(0):model.calendar.pos(0) + n].astype("datetime64[D]")]
@@ -174,15 +189,16 @@ def panel_options(model) -> list[dict]:
     out = []
     for title, _lines, unit in PANELS:
         lines = [{"name": label, "type": "line", "showSymbol": False, "data": _rounded(values),
-                  "lineStyle": {"width": 1.5}} for label, values in series[title].items()]
+                  "lineStyle": {"width": 1.5, "type": "dashed" if label.endswith("(contagion)") else "solid"}}
+                 for label, values in series[title].items()]
         out.append({
             "animation": False,
-            "title": {"text": title, "textStyle": {"fontSize": 13}},
+            "title": {"text": f"{title} ({unit})", "textStyle": {"fontSize": 13}},
             "tooltip": {"trigger": "axis"},
             "legend": {"type": "scroll", "top": 22, "textStyle": {"fontSize": 10}},
             "grid": {"left": 60, "right": 15, "top": 60, "bottom": 30},
             "xAxis": {"type": "category", "data": dates, "boundaryGap": False},
-            "yAxis": {"type": "value", "name": unit, "nameTextStyle": {"align": "left"}, "scale": True},
+            "yAxis": {"type": "value", "scale": True},
             "series": lines,
         })
     return out

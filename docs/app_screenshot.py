@@ -1,0 +1,77 @@
+"""Make docs/figures/app.png, the README's picture of the app: ``sim app`` serving the
+platform-tightening scenario on loopback, played by Debian's Chromium (headless) to late
+April, with a supplier failure applied live in March, then photographed.
+
+Usage (needs Debian's chromium and the test extras)::
+
+    python docs/app_screenshot.py [--out docs/figures/app.png]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "figures" / "app.png")
+    args = ap.parse_args(argv)
+    from playwright.sync_api import expect, sync_playwright
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "app", "--port", str(port), "--scenario",
+                             "platform_tightening"], start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run"])
+            page = browser.new_page(viewport={"width": 1500, "height": 1150})
+            page.goto(url)
+            date = page.locator(".current-date")
+            expect(date).to_contain_text("(day -1,", timeout=300_000)
+
+            def play_to(day: int) -> None:
+                page.get_by_role("button", name="▶").click()
+                page.wait_for_function("(day) => +document.querySelector('.current-date').textContent"
+                                       ".match(/day (-?\\d+)/)[1] >= day", arg=day, timeout=600_000)
+                page.get_by_role("button", name="❚❚").click()
+                page.wait_for_timeout(800)
+
+            play_to(70)
+            page.get_by_role("button", name=re.compile("^Supplier failure")).click()
+            play_to(115)
+            page.wait_for_timeout(1500)
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(args.out))
+            browser.close()
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+    print(f"written {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
