@@ -26,13 +26,9 @@ import json
 import os
 import platform
 import re
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,24 +89,12 @@ CLICK_TO_PAINTED = """() => new Promise(resolve => {
 def browser_side(consumers: int, merchants: int, clicks: int = 30) -> dict:
     from playwright.sync_api import expect, sync_playwright
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "sim", "app", "--port", str(port), "--set",
-                             f"population.consumers={consumers}", "--set", f"population.merchants={merchants}"],
-                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
+    from sim.app.serve import CHROMIUM, CHROMIUM_FLAGS, serving
+
+    with serving("--set", f"population.consumers={consumers}", "--set", f"population.merchants={merchants}",
+                 timeout=300) as url:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run"])
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_FLAGS))
             page = browser.new_page(viewport={"width": 1600, "height": 1300})
             page.goto(url)
             date = page.locator(".current-date")
@@ -133,9 +117,6 @@ def browser_side(consumers: int, merchants: int, clicks: int = 30) -> dict:
             page.wait_for_timeout(1000)
             late = clicked()
             browser.close()
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
     return {"consumers": consumers, "merchants": merchants, "early": _stats(early), "late": _stats(late)}
 
 

@@ -10,14 +10,7 @@ Usage (needs Debian's chromium and the test extras)::
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,24 +22,11 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     from playwright.sync_api import expect, sync_playwright
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "sim", "app", "--port", str(port), "--scenario",
-                             "platform_tightening"], start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
+    from sim.app.serve import CHROMIUM, CHROMIUM_FLAGS, serving
+
+    with serving("--scenario", "platform_tightening", timeout=300) as url:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run"])
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_FLAGS))
             page = browser.new_page(viewport={"width": 1500, "height": 1150})
             page.goto(url)
             date = page.locator(".current-date")
@@ -66,9 +46,6 @@ def main(argv=None) -> int:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(args.out))
             browser.close()
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
     print(f"written {args.out}")
     return 0
 

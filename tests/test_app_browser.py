@@ -11,14 +11,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
+
+from sim.app.serve import CHROMIUM_FLAGS, serving
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
@@ -26,39 +22,14 @@ pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
 LOOPBACK = re.compile(r"^(https?|wss?)://(127\.0\.0\.1|localhost)(:\d+)?/")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    port = _free_port()
-    log_path = tmp_path_factory.mktemp("app") / "server.log"
-    log = open(log_path, "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "sim", "app", "--port", str(port)], start_new_session=True,
-                            stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
+    log = tmp_path_factory.mktemp("app") / "server.log"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"sim app did not start on {url}: {log_path.read_text(errors='replace')[-2000:]}")
-                time.sleep(0.5)
-        yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
+        with serving(log=log) as url:
+            yield url
+    except RuntimeError as err:
+        pytest.fail(str(err))
 
 
 def _date(page) -> str:
@@ -70,9 +41,7 @@ def test_the_app_steps_plays_shocks_and_inspects_in_a_browser_offline(server, tm
 
     outside, failed = [], []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_FLAGS))
         try:
             context = browser.new_context(viewport={"width": 1600, "height": 1300})
 
@@ -93,9 +62,14 @@ def test_the_app_steps_plays_shocks_and_inspects_in_a_browser_offline(server, tm
             expect(page.locator(".current-date")).to_contain_text("2026-01-01 (day 0,", timeout=30_000)
             # the network and the six panels are drawn (ECharts draws on canvases)
             expect(page.locator(".solara-echarts canvas")).to_have_count(7, timeout=30_000)
+            page.wait_for_timeout(1000)
+            panel = page.locator(".solara-echarts").nth(2)   # platform spending
+            before = panel.screenshot()
             page.get_by_role("button", name="▶").click()
             page.wait_for_timeout(3000)
             page.get_by_role("button", name="❚❚").click()
+            page.wait_for_timeout(1000)
+            assert panel.screenshot() != before   # the panels were redrawn with the new days
             day = int(re.search(r"day (\d+)", _date(page)).group(1))
             assert day >= 3, _date(page)   # it ran
             page.wait_for_timeout(500)

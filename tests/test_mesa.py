@@ -222,3 +222,14 @@ def test_solaravizs_reset_rebuilds_the_model_from_its_keywords():
                                       require_model_accepts_scenario=True)
     assert kwargs == params
     assert type(model)(**kwargs).cfg == model.cfg
+
+
+def test_batch_run_with_iterations_repeats_the_scenarios_seed():
+    # Mesa 3.5 deprecates iterations for rng; they pass rng=None, which keeps the scenario's seed:
+    # the same run twice (give seeds for replicates, as the docstring and README say)
+    with pytest.warns(DeprecationWarning, match="iterations"):
+        rows = mesa.batch_run(CreditModel, parameters=SMALL, iterations=2, max_steps=1000,
+                              data_collection_period=-1, number_processes=1, display_progress=False)
+    frame = pd.DataFrame(rows)
+    assert len(frame) == 2 and frame.rng.isna().all()
+    assert frame.consumption.nunique() == 1 and frame.iteration.tolist() == [0, 1]

@@ -47,6 +47,19 @@ def build_model(settings=None, progress=None) -> AppModel:
     return AppModel(settings if settings is not None else SETTINGS.value, progress=report)
 
 
+def build_into(model: solara.Reactive) -> None:
+    """Build a model from the session's settings into ``model``, the burn-in's progress in
+    :data:`BUILD_PROGRESS` and a bad setting's message in :data:`BUILD_ERROR`."""
+    BUILD_ERROR.set("")
+    BUILD_PROGRESS.set(0.0)
+    try:
+        model.set(build_model())
+    except (ConfigError, ValueError) as err:
+        BUILD_ERROR.set(str(err))
+    finally:
+        BUILD_PROGRESS.set(None)
+
+
 @solara.component
 def Settings_(model: solara.Reactive):
     """The sidebar card of settings: scenario, strategies, seed and the key parameters (each
@@ -54,14 +67,7 @@ def Settings_(model: solara.Reactive):
     settings = SETTINGS.value
 
     def rebuild():
-        BUILD_ERROR.set("")
-        BUILD_PROGRESS.set(0.0)
-        try:
-            model.set(build_model())
-        except (ConfigError, ValueError) as err:
-            BUILD_ERROR.set(str(err))
-        finally:
-            BUILD_PROGRESS.set(None)
+        build_into(model)
         force_update()
 
     def set_value(key):
@@ -283,12 +289,7 @@ def Page():
 
     def first_build():
         if model.value is None:
-            try:
-                model.set(build_model())
-            except (ConfigError, ValueError) as err:
-                BUILD_ERROR.set(str(err))
-            finally:
-                BUILD_PROGRESS.set(None)
+            build_into(model)
 
     solara.use_thread(first_build, dependencies=[])
     if model.value is None:
