@@ -132,7 +132,59 @@ def test_the_network_picture_shows_each_merchants_state_size_and_relations(small
 
 def test_node_sizes_follow_the_square_root_of_sales():
     assert node_sizes(np.array([0.0, 25.0, 100.0])).tolist() == [4.0, 16.0, 28.0]
+    assert node_sizes(np.array([0.125, 0.5])).tolist() == [16.0, 28.0]   # small sales are scaled too
     assert node_sizes(np.zeros(3)).tolist() == [4.0, 4.0, 4.0]
+    assert node_sizes(np.zeros(0)).shape == (0,)
+
+
+def _toy(tier, sales, supplier, buyer):
+    """A stand-in model for :func:`layout`: merchants' tiers and sales, and live relations."""
+    from types import SimpleNamespace
+
+    ms = SimpleNamespace(m=len(tier), tier=np.array(tier), expected_sales=np.array(sales, dtype=float))
+    supply = SimpleNamespace(relations=lambda: (np.array(supplier), np.array(buyer)))
+    return SimpleNamespace(merchants=ms, supply=supply)
+
+
+def test_the_layout_orders_each_row_by_its_suppliers_mean_place():
+    from sim.app.views import layout
+
+    M, D, R = MANUFACTURER, 1, RETAILER
+    # manufacturers by size (1 first); distributor 2 buys from 0, 3 from 1; retailer 4 from 2 and 3,
+    # 5 from 2 (and straight from manufacturer 1, which is not in the row above: ignored), 6 from none
+    model = _toy([M, M, D, D, R, R, R], [5, 10, 1, 1, 1, 1, 1],
+                 supplier=[0, 1, 2, 3, 2, 1], buyer=[2, 3, 4, 4, 5, 5])
+    pos = layout(model)
+    assert pos.shape == (7, 2)
+    assert pos[:, 1].tolist() == [2, 2, 1, 1, 0, 0, 0]
+    assert pos[:, 0].tolist() == [0.75, 0.25, 0.75, 0.25, 1 / 6, 5 / 6, 0.5]
+
+
+def test_the_layout_skips_an_empty_tier():
+    from sim.app.views import layout
+
+    pos = layout(_toy([MANUFACTURER, RETAILER, RETAILER], [1, 1, 1], supplier=[0], buyer=[2]))
+    assert pos[:, 1].tolist() == [2, 0, 0]
+    assert pos[:, 0].tolist() == [0.5, 0.25, 0.75]   # retailer 2 under its supplier (key 0.5), 1 has none (0.5)
+
+
+def test_numbers_for_the_browser_have_four_digits_and_gaps_for_nan():
+    from sim.app.views import _rounded
+
+    assert _rounded(np.array([1.23456, np.nan, 123456.0, -np.inf])) == [1.235, None, 123500.0, None]
+
+
+def test_the_network_is_an_echarts_graph_on_tier_rows(small):
+    from sim.app.views import STATE_COLOURS
+
+    option = network_option(small)
+    graph = option["series"][0]
+    assert (graph["type"], graph["coordinateSystem"], graph["layout"]) == ("graph", "cartesian2d", "none")
+    assert [c["name"] for c in graph["categories"]] == list(STATES) == option["legend"]["data"]
+    assert [c["itemStyle"]["color"] for c in graph["categories"]] == list(STATE_COLOURS.values())
+    assert option["yAxis"]["data"] == ["retailers", "distributors", "manufacturers"]   # rows 0, 1, 2
+    assert option["animation"] is False   # a redraw a step: no tweening
+    assert "(0 in the last 30 days)" in option["title"]["subtext"]
 
 
 def test_the_layout_puts_tiers_in_rows_and_each_merchant_on_its_own_place(small):
@@ -156,6 +208,11 @@ def test_panels_draw_the_recorders_columns(small):
     assert np.array_equal(series["Merchant failures so far"]["retailers"], np.cumsum(cols["failures_retailer"][:20]))
     assert np.allclose(series["Labour and appetite"]["layoffs per 1,000 consumers"], cols["layoffs"][:20] * 1000 / 300)
     assert len(options[0]["xAxis"]["data"]) == 20 and options[0]["xAxis"]["data"][0] == "2026-01-01"
+    for option in options:
+        assert option["animation"] is False and option["xAxis"]["type"] == "category"
+        assert all(line["type"] == "line" and line["showSymbol"] is False for line in option["series"])
+    failures = {line["name"]: line["lineStyle"]["type"] for line in options[4]["series"]}
+    assert failures["retailers"] == "solid" and failures["retailers (contagion)"] == "dashed"
 
 
 def test_contagion_failures_by_tier_count_the_failure_logs_non_liquidity_rows(small):

@@ -30,8 +30,18 @@ def test_keywords_resolve_the_scenario_and_key_paths():
     assert model.consumers.n == 200 and model.merchants.m == 6
 
 
+def test_strategies_are_laid_over_the_scenario():
+    model = CreditModel(strategies=["cash_reserves"], **SMALL)
+    assert model.cfg == load_config("baseline", [f"{k.replace('__', '.')}={v}" for k, v in SMALL.items()],
+                                    strategies=("cash_reserves",))
+    assert model.cfg.name == "baseline+cash_reserves"
+
+
 def test_rng_sets_the_seed_and_none_keeps_the_scenarios():
     assert CreditModel(rng=5, **SMALL).cfg.run.seed == 5
+    assert CreditModel(rng=0, **SMALL).cfg.run.seed == 0                      # the range's ends are seeds
+    assert CreditModel(rng=2**63 - 1, **SMALL).cfg.run.seed == 2**63 - 1
+    assert CreditModel(rng=np.int64(8), **SMALL).cfg.run.seed == 8
     assert CreditModel(**SMALL).cfg.run.seed == load_config("baseline").run.seed
     drawn = CreditModel(rng=np.random.default_rng(3), **SMALL).cfg.run.seed
     assert drawn == int(np.random.default_rng(3).integers(2**63 - 1))
@@ -45,8 +55,10 @@ def test_a_bad_rng_is_refused_with_the_range(rng):
 
 def test_a_config_and_keywords_together_are_refused():
     cfg = load_config("baseline", ["population.consumers=200"])
-    with pytest.raises(TypeError, match="population__merchants"):
-        CreditModel(cfg, population__merchants=6)
+    with pytest.raises(TypeError) as err:
+        CreditModel(cfg, run__days=5, population__merchants=6)
+    assert str(err.value) == ("CreditModel: give a resolved config, or scenario/strategies/parameters, not both "
+                              "(got config='baseline' with population__merchants, run__days)")
     with pytest.raises(TypeError, match="scenario='tightening'"):
         CreditModel(cfg, scenario="tightening")
 
