@@ -142,7 +142,7 @@ def _toy(tier, sales, supplier, buyer):
     from types import SimpleNamespace
 
     ms = SimpleNamespace(m=len(tier), tier=np.array(tier), expected_sales=np.array(sales, dtype=float))
-    supply = SimpleNamespace(relations=lambda: (np.array(supplier), np.array(buyer)))
+    supply = SimpleNamespace(relations=lambda: (np.array(supplier, dtype=np.int64), np.array(buyer, dtype=np.int64)))
     return SimpleNamespace(merchants=ms, supply=supply)
 
 
@@ -151,13 +151,29 @@ def test_the_layout_orders_each_row_by_its_suppliers_mean_place():
 
     M, D, R = MANUFACTURER, 1, RETAILER
     # manufacturers by size (1 first); distributor 2 buys from 0, 3 from 1; retailer 4 from 2 and 3,
-    # 5 from 2 (and straight from manufacturer 1, which is not in the row above: ignored), 6 from none
+    # 5 from 3 (and straight from manufacturer 1, which is not in the row above: ignored), 6 from none
     model = _toy([M, M, D, D, R, R, R], [5, 10, 1, 1, 1, 1, 1],
-                 supplier=[0, 1, 2, 3, 2, 1], buyer=[2, 3, 4, 4, 5, 5])
+                 supplier=[0, 1, 2, 3, 3, 1], buyer=[2, 3, 4, 4, 5, 5])
     pos = layout(model)
     assert pos.shape == (7, 2)
     assert pos[:, 1].tolist() == [2, 2, 1, 1, 0, 0, 0]
-    assert pos[:, 0].tolist() == [0.75, 0.25, 0.75, 0.25, 1 / 6, 5 / 6, 0.5]
+    assert pos[:, 0].tolist() == [0.75, 0.25, 0.75, 0.25, 0.5, 1 / 6, 5 / 6]
+
+
+def test_the_layout_keeps_ties_in_id_order_in_long_rows():
+    from sim.app.views import layout
+
+    # 40 manufacturers of three sizes, 40 retailers each buying from one of the first three
+    # manufacturers: long rows full of ties, which an unstable sort would shuffle
+    k = 40
+    sizes = [(3 * i) % 7 % 3 + 1 for i in range(k)]
+    picks = [(5 * i) % 3 for i in range(k)]
+    pos = layout(_toy([MANUFACTURER] * k + [RETAILER] * k, sizes + [1.0] * k, supplier=picks,
+                      buyer=[k + i for i in range(k)]))
+    top = sorted(range(k), key=lambda i: -sizes[i])                    # by size, ties by id
+    assert [i for i in sorted(range(k), key=lambda i: pos[i, 0])] == top
+    below = sorted(range(k), key=lambda i: pos[picks[i], 0])           # under their supplier, ties by id
+    assert [i for i in sorted(range(k), key=lambda i: pos[k + i, 0])] == below
 
 
 def test_the_layout_skips_an_empty_tier():
@@ -195,6 +211,24 @@ def test_the_layout_puts_tiers_in_rows_and_each_merchant_on_its_own_place(small)
         xs = pos[pos[:, 1] == row, 0]
         assert len(set(xs)) == xs.size and ((0 < xs) & (xs < 1)).all()
     assert cached_layout(small) is pos
+
+
+def test_merchant_states_name_each_status(small):
+    from agents.merchant import DISTRESSED
+
+    small.merchants.status[:4] = [FAILED, DISTRESSED, 0, DISTRESSED]
+    assert merchant_states(small)[:4].tolist() == [2, 1, 0, 1]
+
+
+def test_the_cuts_panel_leaves_out_causes_that_never_fired(small):
+    small.run(until=5)
+    cols = small.recorder.columns
+    for name in cols:
+        if name.startswith("limit_cuts_"):
+            cols[name][:5] = 0.0
+    cols["limit_cuts_macro"][:5] = [0, 2, 0, 1, 0]
+    series = panel_series(small)["Limit cuts by cause"]
+    assert list(series) == ["macro"] and series["macro"].tolist() == [0, 2, 0, 1, 0]
 
 
 def test_panels_draw_the_recorders_columns(small):

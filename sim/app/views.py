@@ -12,6 +12,7 @@ import numpy as np
 
 from agents.lender import CAUSES
 from agents.merchant import DISTRESSED, FAILED, TIER_NAMES
+from sim.outputs import COLUMNS
 
 STATE_COLOURS = {"healthy": "#2e7d32", "distressed": "#f9a825", "failed": "#c62828"}
 STATES = tuple(STATE_COLOURS)
@@ -116,14 +117,14 @@ def network_option(model, highlight: int | None = None) -> dict:
     }
 
 
-# (title, [(column, label)], unit) of each time-series panel; a column the run lacks (a lender
-# that is not in the scenario) is left out
+# (title, [(column, label)], unit) of each time-series panel: columns of the platform, which every
+# run records (sim/outputs.py)
 PANELS = [
     ("Platform spending", [("consumption_cash", "cash"), ("consumption_credit", "credit"),
                            ("unmet_demand", "unmet demand")], "thousand yuan/day"),
     ("Platform credit", [("credit_outstanding", "outstanding"), ("fixed_limit_total", "fixed limits"),
                          ("temp_limit_total", "temporary limits")], "million yuan"),
-    ("Limit cuts by cause", [(f"limit_cuts_{c}", c) for c in CAUSES], "cuts/day"),
+    ("Limit cuts by cause", [(f"limit_cuts_{c}", c) for c in CAUSES if f"limit_cuts_{c}" in COLUMNS], "cuts/day"),
     ("Delinquency", [("delinq_30_rate", "30+ days"), ("delinq_90_rate", "90+ days")], "share of accounts"),
     ("Merchant failures so far", [(f"failures_{t}", t + "s") for t in TIER_NAMES], "failures (cumulative)"),
     ("Labour and appetite", [("unemployment_rate", "unemployment rate"),
@@ -144,8 +145,6 @@ def panel_series(model) -> dict[str, dict[str, np.ndarray]]:
     for title, lines, _unit in PANELS:
         series = {}
         for column, label in lines:
-            if column not in rec.columns:
-                continue
             values = rec.columns[column][:n]
             if title == "Limit cuts by cause" and not values.any():
                 continue
