@@ -415,3 +415,20 @@ def test_sim_app_hands_its_settings_to_the_sessions(monkeypatch):
 def test_sim_app_refuses_a_bad_setting_before_serving(capsys):
     assert main(["app", "--set", "population.merchantz=3"]) == 2
     assert "population.merchantz: unknown key" in capsys.readouterr().err
+
+
+def test_the_network_rings_failures_of_the_last_30_days_and_counts_states(small):
+    from agents.merchant import DISTRESSED
+
+    small.run(until=40)   # the day just simulated: 39
+    ms = small.merchants
+    ms.status[:] = 0
+    ms.status[:6] = [FAILED, FAILED, FAILED, 0, DISTRESSED, DISTRESSED]
+    ms.failed_day[:6] = [10, 9, 39, 39, -10**9, -10**9]   # merchant 3 failed on day 39 and re-entered
+    option = network_option(small)
+    ringed = [n["name"] for n in option["series"][0]["data"] if "itemStyle" in n]
+    assert ringed == ["0", "2"]   # days 10..39 are the last 30; day 9 is not; a re-entrant is healthy
+    assert option["title"]["subtext"] == (f"{small.merchants.m - 5} healthy, 2 distressed, 3 failed (2 in the last "
+                                          "30 days); size = expected sales")
+    pos = cached_layout(small)
+    assert [n["value"] for n in option["series"][0]["data"]] == [[round(float(x), 4), int(y)] for x, y in pos]
