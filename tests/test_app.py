@@ -432,3 +432,26 @@ def test_the_network_rings_failures_of_the_last_30_days_and_counts_states(small)
                                           "30 days); size = expected sales")
     pos = cached_layout(small)
     assert [n["value"] for n in option["series"][0]["data"]] == [[round(float(x), 4), int(y)] for x, y in pos]
+
+
+def test_rebuild_builds_in_a_thread_with_the_settings_and_clears_its_progress(rendered):
+    import time
+
+    model, rc = rendered
+    before = model.value
+    _slider(rc, "merchants").widget.v_model = 14
+    _button(rc, "Rebuild").widget.click()
+    deadline = time.monotonic() + 60
+    while (model.value is before or page.BUILD_PROGRESS.value is not None) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert model.value is not before and model.value.merchants.m == 14 and model.value.t == 0
+    assert page.BUILD_PROGRESS.value is None and page.BUILD_ERROR.value == ""
+
+
+def test_a_bad_setting_is_shown_and_the_model_kept(small):
+    SETTINGS.set(dataclasses.replace(SMALL, scenario="tightening"))   # its shocks lie past a 60-day run
+    model = solara.reactive(small)
+    page.build_into(model)
+    assert model.value is small
+    assert "tightening.toml: shocks[0]" in page.BUILD_ERROR.value and page.BUILD_PROGRESS.value is None
+    page.BUILD_ERROR.set("")

@@ -87,11 +87,8 @@ def Settings_(model: solara.Reactive):
                 with solara.Div():
                     slider(f"{c.label}: {value:g}", value=value, min=c.lo, max=c.hi, step=c.step,
                            on_value=set_value(c.key), thumb_label=False)
-        thread_build = solara.use_reactive(0)
-
-        def start():
+        def start():   # in a thread, so the progress bar is drawn while the burn-in runs
             threading.Thread(target=rebuild, daemon=True).start()
-            thread_build.set(thread_build.value + 1)
 
         solara.Button("Rebuild with these settings", color="primary", on_click=start,
                       disabled=BUILD_PROGRESS.value is not None)
