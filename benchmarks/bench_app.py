@@ -87,36 +87,31 @@ CLICK_TO_PAINTED = """() => new Promise(resolve => {
 
 
 def browser_side(consumers: int, merchants: int, clicks: int = 30) -> dict:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    from sim.app.serve import CHROMIUM, CHROMIUM_FLAGS, serving
+    from sim.app.serve import browsing
 
-    with serving("--set", f"population.consumers={consumers}", "--set", f"population.merchants={merchants}",
-                 timeout=300) as url:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_FLAGS))
-            page = browser.new_page(viewport={"width": 1600, "height": 1300})
-            page.goto(url)
-            date = page.locator(".current-date")
-            expect(date).to_contain_text("(day -1,", timeout=300_000)
-            expect(page.locator(".solara-echarts canvas")).to_have_count(7, timeout=60_000)
-            def clicked() -> list[float]:
-                # timed in the page: the click, then a MutationObserver sees the new date, then two
-                # animation frames (the charts' redraw) have been painted
-                out = []
-                for _ in range(clicks):
-                    day = int(re.search(r"day (-?\d+)", date.inner_text()).group(1))
-                    out.append(page.evaluate(CLICK_TO_PAINTED))
-                    expect(date).to_contain_text(f"(day {day + 1},", timeout=60_000)
-                return out
+    with browsing("--set", f"population.consumers={consumers}", "--set", f"population.merchants={merchants}") as seen:
+        page = seen.page
+        date = page.locator(".current-date")
+        expect(page.locator(".solara-echarts canvas")).to_have_count(7, timeout=60_000)
 
-            early = clicked()
-            page.get_by_role("button", name="▶").click()   # on to day 300: longer series to draw
-            expect(date).to_contain_text(re.compile(r"\(day (3\d\d),"), timeout=600_000)
-            page.get_by_role("button", name="❚❚").click()
-            page.wait_for_timeout(1000)
-            late = clicked()
-            browser.close()
+        def clicked() -> list[float]:
+            # timed in the page: the click, then a MutationObserver sees the new date, then two
+            # animation frames (the charts' redraw) have been painted
+            out = []
+            for _ in range(clicks):
+                day = int(re.search(r"day (-?\d+)", date.inner_text()).group(1))
+                out.append(page.evaluate(CLICK_TO_PAINTED))
+                expect(date).to_contain_text(f"(day {day + 1},", timeout=60_000)
+            return out
+
+        early = clicked()
+        page.get_by_role("button", name="▶").click()   # on to day 300: longer series to draw
+        expect(date).to_contain_text(re.compile(r"\(day (3\d\d),"), timeout=600_000)
+        page.get_by_role("button", name="❚❚").click()
+        page.wait_for_timeout(1000)
+        late = clicked()
     return {"consumers": consumers, "merchants": merchants, "early": _stats(early), "late": _stats(late)}
 
 

@@ -20,32 +20,24 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "figures" / "app.png")
     args = ap.parse_args(argv)
-    from playwright.sync_api import expect, sync_playwright
+    from sim.app.serve import browsing
 
-    from sim.app.serve import CHROMIUM, CHROMIUM_FLAGS, serving
+    with browsing("--scenario", "platform_tightening", viewport=(1500, 1150)) as seen:
+        page = seen.page
 
-    with serving("--scenario", "platform_tightening", timeout=300) as url:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_FLAGS))
-            page = browser.new_page(viewport={"width": 1500, "height": 1150})
-            page.goto(url)
-            date = page.locator(".current-date")
-            expect(date).to_contain_text("(day -1,", timeout=300_000)
+        def play_to(day: int) -> None:
+            page.get_by_role("button", name="▶").click()
+            page.wait_for_function("(day) => +document.querySelector('.current-date').textContent"
+                                   ".match(/day (-?\\d+)/)[1] >= day", arg=day, timeout=600_000)
+            page.get_by_role("button", name="❚❚").click()
+            page.wait_for_timeout(800)
 
-            def play_to(day: int) -> None:
-                page.get_by_role("button", name="▶").click()
-                page.wait_for_function("(day) => +document.querySelector('.current-date').textContent"
-                                       ".match(/day (-?\\d+)/)[1] >= day", arg=day, timeout=600_000)
-                page.get_by_role("button", name="❚❚").click()
-                page.wait_for_timeout(800)
-
-            play_to(70)
-            page.get_by_role("button", name=re.compile("^Supplier failure")).click()
-            play_to(115)
-            page.wait_for_timeout(1500)
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(args.out))
-            browser.close()
+        play_to(70)
+        page.get_by_role("button", name=re.compile("^Supplier failure")).click()
+        play_to(115)
+        page.wait_for_timeout(1500)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(args.out))
     print(f"written {args.out}")
     return 0
 

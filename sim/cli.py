@@ -243,15 +243,8 @@ def app_settings(args):
     from sim.app.state import Settings
     from sim.config import parse_override
 
-    base = Settings()
-    values = dict(base.values)
-    for text in args.overrides:
-        key, value = parse_override(text)
-        values[key] = value
-    settings = Settings(scenario=args.scenario, strategies=tuple(args.strategies),
-                        seed=base.seed if args.seed is None else args.seed, values=tuple(values.items()))
-    settings.config()   # a bad scenario, key or value is refused here, with its name
-    return settings
+    return Settings.chosen(args.scenario, args.strategies, args.seed,
+                           dict(parse_override(text) for text in args.overrides))
 
 
 def app_command(host: str, port: int) -> list[str]:

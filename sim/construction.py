@@ -202,12 +202,13 @@ def build_outside(model: CreditModel) -> None:
 
 def build_agents(model: CreditModel) -> None:
     """Mesa agents, views of their rows: merchants on a network space built from the supply
-    network (no layout), lenders and consumers."""
+    network (no layout), lenders and consumers; ``model.merchant_agents`` and
+    ``model.consumer_agents`` list them by row (the outputs' ids)."""
     model.space = model.network.mesa_space(model.random)
     cells = {cell.coordinate: cell for cell in model.space.all_cells}
-    for i in range(model.merchants.m):
-        Merchant(model, i).cell = cells[i]
+    model.merchant_agents = [Merchant(model, i) for i in range(model.merchants.m)]
+    for agent in model.merchant_agents:
+        agent.cell = cells[agent.index]
     for i, name in enumerate(model.lender_names):
         Lender(model, i, name)
-    for i in range(model.consumers.n):
-        Consumer(model, i)
+    model.consumer_agents = [Consumer(model, i) for i in range(model.consumers.n)]

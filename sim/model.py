@@ -57,9 +57,9 @@ from sim.credit_market import CreditMarket
 from sim.flows import DayFlows
 from sim.households import Households
 from sim.memory import tune_allocator
-from sim.outputs import Recorder, collector
+from sim.outputs import Recorder, RecorderCollector
 from sim.rng import Streams
-from sim.shocks import FORK_BLOCKERS, Shock, check_targets, divergence_day, parse_shocks, shares_early_days
+from sim.shocks import FORK_BLOCKERS, Shock, divergence_day, parse_shocks, shares_early_days
 
 
 class CreditModel(mesa.Model):
@@ -135,7 +135,7 @@ class CreditModel(mesa.Model):
         build_agents(self)
         self.log = LimitLog(len(self.lender_names))
         self.recorder = Recorder(self, panel=panel, panel_sample=panel_sample)
-        self.datacollector = collector(self.recorder, agent_reporters)
+        self.datacollector = RecorderCollector(self.recorder, agent_reporters)
         self.today = DayFlows(len(self.lender_names))
         self.snapshots: dict[int, list] = {}
         self.running = True
@@ -219,10 +219,7 @@ class CreditModel(mesa.Model):
         if problem:
             raise ValueError(f"cannot fork {self.cfg.name!r} into {config.name!r}: {problem}")
         twin = copy.deepcopy(self)
-        twin.cfg = dataclasses.replace(self.cfg, shocks=config.shocks, name=config.name,
-                                       description=config.description)
-        build_levels(twin)
-        twin.supply.bank_tightening = twin.supply.economy_tightening()
+        twin._set_shocks(config.shocks, name=config.name, description=config.description)
         return twin
 
     def apply_shock(self, kind: str, *, size: float = 0.0, days: int = 1, **keys) -> Shock:
@@ -238,12 +235,22 @@ class CreditModel(mesa.Model):
             raise ValueError("apply_shock: the run is over")
         table = {"kind": kind, "start": self.calendar.date(self.t), "days": days, "size": size, **keys}
         shocks = parse_shocks([*self.cfg.shocks, ("applied", len(self.cfg.shocks), table)], self.cfg)
-        if not self.cfg.network.path:
-            check_targets(shocks[-1:], self.merchants.m)
-        self.cfg = dataclasses.replace(self.cfg, shocks=tuple(shocks))
-        build_levels(self)
-        self.supply.bank_tightening = self.supply.economy_tightening()
+        self._set_shocks(tuple(shocks))
         return shocks[-1]
+
+    def _set_shocks(self, shocks: tuple, **names) -> None:
+        """The model goes on under ``shocks`` (and ``names``: a new name and description): the
+        daily shock levels are rebuilt (:func:`sim.construction.build_levels`, which checks
+        ``supplier_failure`` targets against the merchants first) and the banks' tightening with
+        them. A refused target leaves the model as it was."""
+        before = self.cfg
+        self.cfg = dataclasses.replace(before, shocks=shocks, **names)
+        try:
+            build_levels(self)
+        except ConfigError:
+            self.cfg = before
+            raise
+        self.supply.bank_tightening = self.supply.economy_tightening()
 
     # 1 ------------------------------------------------------------------
     def macro(self) -> None:
@@ -365,24 +372,16 @@ class CreditModel(mesa.Model):
         """The Mesa agent of a consumer, by the ``consumer_id`` of the outputs (its row). Mesa's
         ``unique_id`` is a model-wide number (merchants first, then lenders, then consumers);
         ``agent.consumer_id`` gives the outputs' id back."""
-        return self._views(Consumer)[consumer_id]
+        return self.consumer_agents[consumer_id]
 
     def merchant(self, merchant_id: int) -> Merchant:
         """The Mesa agent of a merchant, by the ``merchant_id`` of the outputs (its row)."""
-        return self._views(Merchant)[merchant_id]
-
-    def _views(self, kind) -> list:
-        """The agents of one type in row order (built once; agents are never removed)."""
-        cache = self.__dict__.setdefault("_view_cache", {})
-        if kind not in cache:
-            cache[kind] = sorted(self.agents_by_type[kind], key=lambda a: a.index)
-        return cache[kind]
+        return self.merchant_agents[merchant_id]
 
     # results ---------------------------------------------------------------
     def results(self):
         """The recorded outputs as pandas DataFrames (see :mod:`sim.outputs`)."""
         return self.recorder.results()
-
 
 
 def _resolve(config: Config | None, scenario, strategies, rng, params: dict) -> Config:

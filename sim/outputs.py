@@ -334,8 +334,9 @@ class RecorderCollector(mesa.DataCollector):
     """Mesa's ``DataCollector`` over the :class:`Recorder`: one model reporter per time-series
     column (``date``, ``day`` and every column of :meth:`Recorder.timeseries`), each reading the
     value the recorder wrote for the day just recorded, so Mesa's tools (``batch_run``, the
-    plot components of ``SolaraViz``) see the recorded outputs and nothing is kept twice in
-    two ways. It collects on recorded days only (``day >= 0``); its steps are ``model.steps``.
+    plot components of ``SolaraViz``) see the recorded outputs: the recorder computes each
+    figure once and the collector copies it. It collects on recorded days only (``day >= 0``);
+    its steps are ``model.steps``.
     Agent reporters are opt-in (``CreditModel(agent_reporters=...)``)."""
 
     def __init__(self, recorder: Recorder, agent_reporters: dict | None = None):
@@ -347,11 +348,6 @@ class RecorderCollector(mesa.DataCollector):
         super().__init__(model_reporters=reporters,
                          agent_reporters={k: _lenient(v) for k, v in (agent_reporters or {}).items()})
         self._validated = True   # the reporters read the recorder; nothing to try before the first day
-
-
-def collector(recorder: Recorder, agent_reporters: dict | None = None) -> RecorderCollector:
-    """The model's ``datacollector`` (:class:`RecorderCollector`)."""
-    return RecorderCollector(recorder, agent_reporters)
 
 
 def _recorded_value(column: np.ndarray, recorder: Recorder, model) -> float:

@@ -6,26 +6,18 @@ from __future__ import annotations
 import dataclasses
 import threading
 
-import numpy as np
 import pandas as pd
 import solara
 
 from sim.app.state import AppModel, Settings
+from sim.app.views import line_chart, recorded_dates
+from sim.compare import KEY_SERIES, MEASURES, measure_run
 from sim.config import ConfigError, strategy_names
+from sim.outputs import failures_frame
 
-# (label, column, how a run's figure is read from its daily column)
-OUTCOMES = [
-    ("merchant failures", "merchant_failures", "sum"),
-    ("contagion failures", "contagion_failures", "sum"),
-    ("peak unemployment rate", "unemployment_rate", "max"),
-    ("mean 30+ DPD rate", "delinq_30_rate", "mean"),
-    ("platform limit cuts", "limit_cuts", "sum"),
-    ("platform spending (yuan)", "consumption", "sum"),
-    ("unmet demand (yuan)", "unmet_demand", "sum"),
-    ("layoffs", "layoffs", "sum"),
-]
-COMPARED_SERIES = [("merchants_active", "active merchants"), ("unemployment_rate", "unemployment rate"),
-                   ("limit_cuts", "platform limit cuts per day")]
+# the headline measures of `sim compare` (sim/compare.py, docs/model.md 9.3) the page shows
+SHOWN_MEASURES = ("merchant_failures", "contagion_failures", "unemployment_rate_peak", "delinq_30_rate_mean",
+                  "limit_cuts", "accounts_cut", "retail_sales", "layoffs")
 
 
 def pair_settings(settings: Settings, strategy: str) -> tuple[Settings, Settings]:
@@ -49,20 +41,14 @@ def run_pair(settings: Settings, strategy: str, days: int, progress=None) -> tup
     return models[0], models[1]
 
 
-def outcome(model, column: str, how: str) -> float:
-    values = model.recorder.columns[column][:model.recorder.n]
-    if values.size == 0:
-        return float("nan")
-    return float(getattr(np, how)(values))
-
-
 def comparison_table(base, treated) -> pd.DataFrame:
-    """Each outcome without and with the strategy, and the difference (with - without)."""
-    rows = []
-    for label, column, how in OUTCOMES:
-        a, b = outcome(base, column, how), outcome(treated, column, how)
-        rows.append({"outcome": label, "without": a, "with": b, "difference": b - a})
-    return pd.DataFrame(rows)
+    """The measures of :data:`SHOWN_MEASURES` without and with the strategy, as ``sim compare``
+    defines them (:func:`sim.compare.measure_run` over the recorded days so far), and the
+    difference (with - without)."""
+    labels = {m.name: f"{m.label} ({m.unit})" if m.unit == "yuan" else m.label for m in MEASURES}
+    a, b = (measure_run(m.results(), failures_frame(m), m.cfg.run.platform) for m in (base, treated))
+    return pd.DataFrame([{"outcome": labels[name], "without": a[name], "with": b[name], "difference": b[name] - a[name]}
+                         for name in SHOWN_MEASURES])
 
 
 def shown(table: pd.DataFrame) -> pd.DataFrame:
@@ -73,17 +59,13 @@ def shown(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def series_option(base, treated, column: str, label: str, strategy: str) -> dict:
+def series_option(base, treated, column: str, title: str, unit: str, scale: float, strategy: str) -> dict:
+    """One daily series of ``compare.png`` (:data:`sim.compare.KEY_SERIES`), without and with the
+    strategy, over the days both have recorded."""
     n = min(base.recorder.n, treated.recorder.n)
-    first = base.calendar.pos(0)
-    dates = [str(d) for d in base.calendar.dates[first:first + n].astype("datetime64[D]")]
-    line = lambda m: [float(f"{v:.4g}") for v in m.recorder.columns[column][:n].tolist()]  # noqa: E731
-    return {"animation": False, "title": {"text": label, "textStyle": {"fontSize": 13}},
-            "tooltip": {"trigger": "axis"}, "legend": {"top": 22},
-            "grid": {"left": 60, "right": 15, "top": 60, "bottom": 30},
-            "xAxis": {"type": "category", "data": dates}, "yAxis": {"type": "value", "scale": True},
-            "series": [{"name": "without", "type": "line", "showSymbol": False, "data": line(base)},
-                       {"name": f"with {strategy}", "type": "line", "showSymbol": False, "data": line(treated)}]}
+    lines = {"without": base.recorder.columns[column][:n] * scale,
+             f"with {strategy}": treated.recorder.columns[column][:n] * scale}
+    return line_chart(f"{title} ({unit})", recorded_dates(base, n), lines)
 
 
 def Comparison(model):
@@ -120,8 +102,8 @@ def Comparison(model):
             solara.Error(error.value)
         if result.value is not None:
             name, (base, treated) = result.value
-            solara.DataFrame(shown(comparison_table(base, treated)), items_per_page=len(OUTCOMES))
-            for column, label in COMPARED_SERIES:
-                solara.FigureEcharts(option=series_option(base, treated, column, label, name),
+            solara.DataFrame(shown(comparison_table(base, treated)), items_per_page=len(SHOWN_MEASURES))
+            for column, title, unit, scale in KEY_SERIES:
+                solara.FigureEcharts(option=series_option(base, treated, column, title, unit, scale, name),
                                      attributes={"style": "height: 240px; width: 100%"}, responsive=True)
     return col

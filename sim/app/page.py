@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 
-import numpy as np
+import pandas as pd
 import solara
 from mesa.visualization import SolaraViz
 from mesa.visualization.utils import force_update
@@ -21,7 +21,7 @@ from mesa.visualization.utils import force_update
 from agents.merchant import TIER_NAMES
 from sim.app.compare_view import Comparison
 from sim.app.state import SETTINGS, AppModel, controls, scenario_names
-from sim.app.views import STATES, merchant_states, network_option, panel_options
+from sim.app.views import STATES, line_chart, merchant_states, network_option, panel_option, recorded_dates
 from sim.config import ConfigError, strategy_names
 
 SELECTED_MERCHANT = solara.reactive(0)     # the inspector's merchant (a click on the network picks one)
@@ -159,7 +159,7 @@ def Network(model):
 
 def _panel(k: int):
     def Panel(model):
-        return solara.FigureEcharts(option=panel_options(model)[k], attributes={"style": "height: 370px; width: 100%"},
+        return solara.FigureEcharts(option=panel_option(model, k), attributes={"style": "height: 370px; width: 100%"},
                                     responsive=True)
     Panel.__name__ = f"Panel{k}"
     return Panel
@@ -175,7 +175,7 @@ def merchant_balance_sheet(model, i: int) -> list[dict]:
     """A merchant's balance sheet today, rows of (side, item, yuan)."""
     ms = model.merchants
     assets = [("cash", ms.cash[i]), ("inventory at cost", ms.inventory[i]), ("fixed assets", ms.fixed_assets[i]),
-              ("credit sales not yet settled", ms.settlement_due[:, :, i].sum()),
+              ("credit sales not yet settled", ms.settlement_receivable()[i]),
               ("trade receivables", ms.trade_receivables[i])]
     liabilities = [("trade payables", ms.trade_payables[i]), ("bank line drawn", ms.bank_drawn[i]),
                    ("supply-chain finance drawn", ms.scf_drawn[i]), ("wage arrears", ms.wage_arrears[i])]
@@ -186,27 +186,18 @@ def merchant_balance_sheet(model, i: int) -> list[dict]:
 
 
 def merchant_history_option(model, i: int) -> dict:
-    """A merchant's cash and net worth over the recorded days, with its state."""
+    """A merchant's cash and net worth over the recorded days (yuan), with its state on a
+    second axis."""
     n = model.recorder.n
-    dates = [str(d) for d in model.calendar.dates[model.calendar.pos(0):model.calendar.pos(0) + n].astype("datetime64[D]")]
     h = model.history
-    status = h["status"][:n, i]
-    return {
-        "animation": False, "title": {"text": f"Merchant {i}: history", "textStyle": {"fontSize": 13}},
-        "tooltip": {"trigger": "axis"}, "legend": {"top": 22},
-        "grid": {"left": 70, "right": 40, "top": 60, "bottom": 30},
-        "xAxis": {"type": "category", "data": dates},
-        "yAxis": [{"type": "value", "name": "yuan", "scale": True},
-                  {"type": "value", "name": "state", "min": 0, "max": 2, "interval": 1,
-                   "axisLabel": {"formatter": "{value}"}}],
-        "series": [
-            {"name": "cash", "type": "line", "showSymbol": False, "data": [round(float(v), 2) for v in h["cash"][:n, i]]},
-            {"name": "net worth", "type": "line", "showSymbol": False,
-             "data": [round(float(v), 2) for v in h["net_worth"][:n, i]]},
-            {"name": "state (0 healthy, 1 distressed, 2 failed)", "type": "line", "step": "end", "yAxisIndex": 1,
-             "showSymbol": False, "data": [int(v) if np.isfinite(v) else None for v in status]},
-        ],
-    }
+    option = line_chart(f"Merchant {i}: history", recorded_dates(model),
+                        {"cash": h["cash"][:n, i], "net worth": h["net_worth"][:n, i],
+                         "state (0 healthy, 1 distressed, 2 failed)": h["status"][:n, i]})
+    option["grid"]["right"] = 40
+    option["yAxis"] = [{"type": "value", "name": "yuan", "scale": True},
+                       {"type": "value", "name": "state", "min": 0, "max": 2, "interval": 1}]
+    option["series"][2].update(step="end", yAxisIndex=1)
+    return option
 
 
 def Inspector(model):
@@ -267,8 +258,7 @@ def _html(tag: str, text: str, cls: str = ""):
     return solara.HTML(tag=tag, unsafe_innerHTML=text, classes=[cls] if cls else [])
 
 
-def _frame(rows: list[dict]):
-    import pandas as pd
+def _frame(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 

@@ -1,11 +1,14 @@
 """Serving the app from Python: :func:`serving` starts ``sim app`` on a free loopback port and
-stops it afterwards (the browser test, the benchmark and the README's screenshot use it; so can
-a notebook). :data:`CHROMIUM_FLAGS` are the flags that run Debian's Chromium headless with no
-traffic of its own (no update checks, sync or background requests)."""
+stops it afterwards (so can a notebook); :func:`browsing` opens it in Debian's Chromium,
+headless and cut off from everything but loopback, once the burn-in is done (the browser test,
+the benchmark and the README's screenshot use it; it needs Playwright, a test extra).
+:data:`CHROMIUM_FLAGS` run Chromium with no traffic of its own (no update checks, sync or
+background requests)."""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -13,12 +16,14 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from contextlib import contextmanager
 from pathlib import Path
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run")
+LOOPBACK = re.compile(r"^(https?|wss?)://(127\.0\.0\.1|localhost)(:\d+)?/")
 
 
 def free_port() -> int:
@@ -61,3 +66,44 @@ def serving(*flags: str, log: str | Path | None = None, timeout: float = 120.0) 
             proc.wait()
         if log is not None:
             out.close()
+
+
+@dataclass
+class Browsing:
+    """An open page of the app (:func:`browsing`): the Playwright ``page``, and what the page asked
+    for outside loopback (refused) and what failed (status >= 400), as ``"status url"``."""
+
+    page: object
+    outside: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def browsing(*flags: str, viewport: tuple[int, int] = (1600, 1300), log: str | Path | None = None,
+             timeout: float = 300.0) -> Iterator[Browsing]:
+    """The app served (:func:`serving` with ``flags``) and open in Chromium, every request that
+    leaves loopback refused and recorded; yields once the page shows the first frame (the burn-in
+    done, day -1)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with serving(*flags, log=log, timeout=timeout) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_FLAGS))
+        try:
+            context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+            page = context.new_page()
+            seen = Browsing(page)
+
+            def only_loopback(route):
+                address = route.request.url
+                if LOOPBACK.match(address) or address.startswith(("data:", "blob:")):
+                    return route.continue_()
+                seen.outside.append(address)
+                return route.abort()
+
+            context.route("**/*", only_loopback)
+            page.on("response", lambda r: seen.failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+            page.goto(url)
+            expect(page.locator(".current-date")).to_contain_text("(day -1,", timeout=timeout * 1000)
+            yield seen
+        finally:
+            browser.close()

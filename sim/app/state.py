@@ -95,13 +95,23 @@ class Settings:
 
     scenario: str = "baseline"
     strategies: tuple[str, ...] = ()
-    seed: int = 20260101
+    seed: int = _DEFAULTS["run.seed"]
     values: tuple[tuple[str, float], ...] = tuple(DEFAULT_SIZE.items())
 
+    @classmethod
+    def chosen(cls, scenario: str = "baseline", strategies=(), seed: int | None = None,
+               values: dict | None = None) -> "Settings":
+        """Settings from choices (``sim app``'s flags): ``values`` laid over the default size,
+        ``seed`` over the default seed; resolved once, so a bad choice is refused here."""
+        merged = {**DEFAULT_SIZE, **(values or {})}
+        settings = cls(scenario=scenario, strategies=tuple(strategies),
+                       seed=cls.seed if seed is None else int(seed), values=tuple(merged.items()))
+        settings.config()
+        return settings
+
     def config(self) -> Config:
-        sets = [f"{k}={v}" for k, v in self.values]
-        cfg = load_config(self.scenario, sets, strategies=self.strategies)
-        return dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, seed=int(self.seed)))
+        overrides = [*self.values, ("run.seed", int(self.seed))]
+        return load_config(self.scenario, overrides, strategies=self.strategies)
 
     def to_json(self) -> str:
         return json.dumps({"scenario": self.scenario, "strategies": list(self.strategies), "seed": self.seed,
@@ -132,9 +142,9 @@ class AppModel(CreditModel):
         days, m = self.calendar.days, self.merchants.m
         self.history = {name: np.full((days, m), np.nan) for name in ("cash", "net_worth", "status")}
         total = -self.t
-        while self.t < 0:
-            self.step()
-            if progress is not None and (self.t % 30 == 0 or self.t == 0):
+        while self.t < 0:   # the burn-in, a month at a time between reports
+            self.run(until=min(self.t + 30, 0))
+            if progress is not None:
                 progress(total + self.t, total)
 
     def record(self) -> None:
@@ -154,15 +164,7 @@ def initial_settings() -> Settings:
     environment variable :data:`ENV`, JSON of :meth:`Settings.to_json`), checked by resolving
     them once."""
     text = os.environ.get(ENV)
-    if not text:
-        return Settings()
-    data = json.loads(text)
-    values = dict(Settings().values)
-    values.update(data.get("values", {}))
-    settings = Settings(scenario=data.get("scenario", "baseline"), strategies=tuple(data.get("strategies", ())),
-                        seed=int(data.get("seed", Settings.seed)), values=tuple(values.items()))
-    settings.config()
-    return settings
+    return Settings.chosen(**json.loads(text)) if text else Settings()
 
 
 # the controls' choice: a Solara reactive variable, which Solara keeps per browser session

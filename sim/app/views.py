@@ -134,27 +134,32 @@ CUMULATIVE = ("Merchant failures so far",)
 SCALE = {"Platform spending": 1e-3, "Platform credit": 1e-6}   # to the panels' units
 
 
-def panel_series(model) -> dict[str, dict[str, np.ndarray]]:
-    """The recorded values each panel draws, read straight from the recorder's columns (nothing
-    kept twice): ``{title: {label: values}}``. Spending is in thousands of yuan, credit in
-    millions; failures are cumulated; layoffs join the labour panel per 1,000 consumers; causes
-    of cuts that never fired are left out."""
+def panel_lines(model, k: int) -> dict[str, np.ndarray]:
+    """The recorded values panel ``k`` of :data:`PANELS` draws, read straight from the
+    recorder's columns (and, for failures, its failure log): ``{label: values}``. Spending is in
+    thousands of yuan, credit in millions; failures are cumulated; layoffs join the labour panel
+    per 1,000 consumers; causes of cuts that never fired are left out."""
+    title, lines, _unit = PANELS[k]
     rec = model.recorder
     n = rec.n
-    out: dict[str, dict[str, np.ndarray]] = {}
-    for title, lines, _unit in PANELS:
-        series = {}
-        for column, label in lines:
-            values = rec.columns[column][:n]
-            if title == "Limit cuts by cause" and not values.any():
-                continue
-            if title in CUMULATIVE:
-                values = np.cumsum(values)
-            series[label] = values * SCALE[title] if title in SCALE else values
-        out[title] = series
-    out["Merchant failures so far"].update(contagion_by_tier(model))
-    out["Labour and appetite"]["layoffs per 1,000 consumers"] = rec.columns["layoffs"][:n] * 1000.0 / model.consumers.n
-    return out
+    series = {}
+    for column, label in lines:
+        values = rec.columns[column][:n]
+        if title == "Limit cuts by cause" and not values.any():
+            continue
+        if title in CUMULATIVE:
+            values = np.cumsum(values)
+        series[label] = values * SCALE[title] if title in SCALE else values
+    if title == "Merchant failures so far":
+        series.update(contagion_by_tier(model))
+    if title == "Labour and appetite":
+        series["layoffs per 1,000 consumers"] = rec.columns["layoffs"][:n] * 1000.0 / model.consumers.n
+    return series
+
+
+def panel_series(model) -> dict[str, dict[str, np.ndarray]]:
+    """Every panel's lines (:func:`panel_lines`), by title."""
+    return {title: panel_lines(model, k) for k, (title, _, _) in enumerate(PANELS)}
 
 
 def contagion_by_tier(model) -> dict[str, np.ndarray]:
@@ -177,27 +182,41 @@ def _rounded(values: np.ndarray) -> list:
     return [None if not np.isfinite(v) else float(f"{v:.4g}") for v in values.tolist()]
 
 
+def recorded_dates(model, n: int | None = None) -> list[str]:
+    """The ISO dates of the first ``n`` recorded days (default: those recorded so far)."""
+    n = model.recorder.n if n is None else n
+    first = model.calendar.pos(0)
+    return [str(d) for d in model.calendar.dates[first:first + n].astype("datetime64[D]")]
+
+
+def line_chart(title: str, dates: list[str], lines: dict[str, np.ndarray], dashed: tuple[str, ...] = ()) -> dict:
+    """An ECharts line chart of ``lines`` (label -> values) over ``dates``; the labels in
+    ``dashed`` are drawn dashed. The app's time series all use it."""
+    return {
+        "animation": False,
+        "title": {"text": title, "textStyle": {"fontSize": 13}},
+        "tooltip": {"trigger": "axis"},
+        "legend": {"type": "scroll", "top": 22, "textStyle": {"fontSize": 10}},
+        "grid": {"left": 60, "right": 15, "top": 60, "bottom": 30},
+        "xAxis": {"type": "category", "data": dates, "boundaryGap": False},
+        "yAxis": {"type": "value", "scale": True},
+        "series": [{"name": label, "type": "line", "showSymbol": False, "data": _rounded(values),
+                    "lineStyle": {"width": 1.5, "type": "dashed" if label in dashed else "solid"}}
+                   for label, values in lines.items()],
+    }
+
+
+def panel_option(model, k: int) -> dict:
+    """Panel ``k`` of :data:`PANELS` as an ECharts option, over the recorded days so far (the
+    burn-in is not shown); contagion failures dashed."""
+    title, _lines, unit = PANELS[k]
+    lines = panel_lines(model, k)
+    return line_chart(f"{title} ({unit})", recorded_dates(model), lines,
+                      dashed=tuple(label for label in lines if label.endswith("(contagion)")))
+
+
 def panel_options(model) -> list[dict]:
-    """One ECharts line-chart option per panel, over the recorded days so far (the burn-in is
-    not shown): platform spending by payment means and unmet demand; credit outstanding and
-    limits; cuts per day by cause; delinquency; failures by tier, dashed their contagion failures;
-    unemployment, the platform's risk appetite and layoffs."""
-    n = model.recorder.n
-    dates = [str(d) for d in model.calendar.dates[model.calendar.pos(0):model.calendar.pos(0) + n].astype("datetime64[D]")]
-    series = panel_series(model)
-    out = []
-    for title, _lines, unit in PANELS:
-        lines = [{"name": label, "type": "line", "showSymbol": False, "data": _rounded(values),
-                  "lineStyle": {"width": 1.5, "type": "dashed" if label.endswith("(contagion)") else "solid"}}
-                 for label, values in series[title].items()]
-        out.append({
-            "animation": False,
-            "title": {"text": f"{title} ({unit})", "textStyle": {"fontSize": 13}},
-            "tooltip": {"trigger": "axis"},
-            "legend": {"type": "scroll", "top": 22, "textStyle": {"fontSize": 10}},
-            "grid": {"left": 60, "right": 15, "top": 60, "bottom": 30},
-            "xAxis": {"type": "category", "data": dates, "boundaryGap": False},
-            "yAxis": {"type": "value", "scale": True},
-            "series": lines,
-        })
-    return out
+    """Every panel's option (:func:`panel_option`): platform spending by payment means and unmet
+    demand; credit outstanding and limits; cuts per day by cause; delinquency; failures by tier,
+    dashed their contagion failures; unemployment, the platform's risk appetite and layoffs."""
+    return [panel_option(model, k) for k in range(len(PANELS))]
